@@ -1,0 +1,29 @@
+//! The warden component: a WASI 0.3 HTTP middleware.
+//!
+//! It exports `wasi:http/handler@0.3.0` and imports the same interface for the
+//! inner app ("next"). Spin 4.1+ wires it in front of an app with
+//! `dependencies.middleware`; `wac plug warden.wasm --plug app.wasm` composes
+//! it ahead of time for any other WASI 0.3 host.
+//!
+//! All decisions come from `warden_core`; this crate only adapts the host
+//! APIs: it reads configuration ([`settings`]), moves requests and responses
+//! between the client and the inner app ([`forward`]), and answers with
+//! warden's own JSON errors ([`respond`]).
+
+mod forward;
+mod pipeline;
+mod ready;
+mod respond;
+mod settings;
+
+use spin_sdk::wasip3::http::types::{ErrorCode, Request, Response};
+
+struct Warden;
+
+spin_sdk::wasip3::http::service::export!(Warden);
+
+impl spin_sdk::wasip3::exports::http::handler::Guest for Warden {
+    async fn handle(request: Request) -> Result<Response, ErrorCode> {
+        Ok(pipeline::handle(request).await)
+    }
+}

@@ -1,0 +1,116 @@
+//! Loading warden's configuration from Spin variables and `/warden.toml`.
+//!
+//! Instances are reused for many requests (DESIGN §1), so the validated
+//! configuration is built once per instance and kept. Invalid configuration is
+//! kept too, as the list of problems: every request is then refused with a
+//! 500 that carries no detail, and the problems are logged once per instance.
+
+use std::sync::{Arc, OnceLock};
+use warden_core::config::{ConfigErrors, ConfigProblem, RawSettings, WardenConfig};
+
+/// Where a mounted policy file is looked for.
+pub const POLICY_FILE: &str = "/warden.toml";
+
+pub type Loaded = Arc<Result<WardenConfig, ConfigErrors>>;
+
+static CONFIG: OnceLock<Loaded> = OnceLock::new();
+
+/// The configuration of this instance, loaded on first use.
+pub async fn get() -> Loaded {
+    if let Some(loaded) = CONFIG.get() {
+        return loaded.clone();
+    }
+    let loaded = Arc::new(load().await);
+    if let Ok(config) = loaded.as_ref() {
+        let limited = config
+            .policy
+            .routes
+            .iter()
+            .filter(|r| r.rate_limit != warden_core::policy::RateLimitRule::Off)
+            .count();
+        eprintln!(
+            "{}",
+            warden_core::log::event(
+                "config_loaded",
+                &[
+                    ("environment", config.environment.as_str().into()),
+                    ("policy_source", config.policy_source.as_str().into()),
+                    ("routes", config.policy.routes.len().into()),
+                    // Said once per instance so nobody mistakes a configured
+                    // limit for an enforced one.
+                    ("rate_limit_not_enforced_on_routes", limited.into()),
+                ],
+            )
+        );
+    }
+    if let Err(errors) = loaded.as_ref() {
+        let problems: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
+        eprintln!(
+            "{}",
+            warden_core::log::event(
+                "config_invalid",
+                &[("problems", serde_json::Value::from(problems))],
+            )
+        );
+    }
+    // Another request of this instance may have won the race; use its copy.
+    CONFIG.get_or_init(|| loaded).clone()
+}
+
+async fn load() -> Result<WardenConfig, ConfigErrors> {
+    let mut problems = Vec::new();
+    let mut var = async |name: &str| match spin_sdk::variables::get(name).await {
+        Ok(value) => Some(value),
+        Err(spin_sdk::variables::Error::Undefined(_)) => None,
+        Err(e) => {
+            problems.push(ConfigProblem {
+                field: name.to_owned(),
+                message: format!("could not read variable: {}", describe(&e)),
+            });
+            None
+        }
+    };
+    let raw = RawSettings {
+        environment: var("environment").await,
+        policy: var("policy").await,
+        worker_secret: var("worker_secret").await,
+        worker_secret_previous: var("worker_secret_previous").await,
+        session_secret: var("session_secret").await,
+        policy_file: None,
+    };
+    let raw = RawSettings {
+        policy_file: match std::fs::read_to_string(POLICY_FILE) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            // No filesystem mounted at all reads as "not found" on most hosts;
+            // anything else (a directory, bad UTF-8) is the operator's mistake.
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => None,
+            Err(e) => {
+                problems.push(ConfigProblem {
+                    field: POLICY_FILE.to_owned(),
+                    message: format!("could not read policy file: {e}"),
+                });
+                None
+            }
+        },
+        ..raw
+    };
+    match WardenConfig::build(raw) {
+        Ok(config) if problems.is_empty() => Ok(config),
+        Ok(_) => Err(ConfigErrors(problems)),
+        Err(ConfigErrors(more)) => {
+            problems.extend(more);
+            Err(ConfigErrors(problems))
+        }
+    }
+}
+
+/// Describes a variables error without echoing a value (it may be a secret).
+fn describe(e: &spin_sdk::variables::Error) -> &'static str {
+    match e {
+        spin_sdk::variables::Error::InvalidName(_) => "invalid name",
+        spin_sdk::variables::Error::Undefined(_) => "undefined",
+        spin_sdk::variables::Error::Provider(_) => "provider error",
+        spin_sdk::variables::Error::Other(_) => "host error",
+    }
+}

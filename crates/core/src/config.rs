@@ -1,0 +1,616 @@
+//! Warden's validated configuration, built from raw variables.
+//!
+//! ```
+//! use warden_core::config::{Environment, PolicySource, RawSettings, WardenConfig};
+//!
+//! let config = WardenConfig::build(RawSettings {
+//!     environment: Some("production".into()),
+//!     ..RawSettings::default()
+//! })
+//! .unwrap();
+//! assert_eq!(config.environment, Environment::Production);
+//! assert_eq!(config.policy_source, PolicySource::BuiltIn);
+//!
+//! let errors = WardenConfig::build(RawSettings {
+//!     environment: Some("prod".into()),
+//!     worker_secret: Some("too short".into()),
+//!     ..RawSettings::default()
+//! })
+//! .unwrap_err();
+//! assert_eq!(errors.0.len(), 2);
+//! ```
+//!
+//! Building checks everything and reports every problem at once, each naming its
+//! field, so one failed deployment shows the operator the whole list.
+
+use std::fmt;
+
+use crate::policy::{AuthMode, Partial, Policy, parse_partial};
+
+/// Shortest accepted worker secret, in characters (seed: at least 32).
+pub const MIN_WORKER_SECRET_CHARS: usize = 32;
+
+/// Where warden runs. Decides, for example, whether HSTS is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Environment {
+    /// Live traffic.
+    Production,
+    /// A production-like deployment for testing.
+    Staging,
+    /// A per-branch preview deployment.
+    Preview,
+    /// A developer machine (the default).
+    #[default]
+    Development,
+}
+
+impl Environment {
+    /// Every environment.
+    pub const ALL: [Environment; 4] = [
+        Environment::Production,
+        Environment::Staging,
+        Environment::Preview,
+        Environment::Development,
+    ];
+
+    /// The variable value naming this environment.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Environment::Production => "production",
+            Environment::Staging => "staging",
+            Environment::Preview => "preview",
+            Environment::Development => "development",
+        }
+    }
+
+    /// Looks an environment up by name, ignoring ASCII case and surrounding space.
+    pub fn from_name(name: &str) -> Option<Environment> {
+        let name = name.trim();
+        Environment::ALL
+            .into_iter()
+            .find(|e| e.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+/// A secret value. `Debug` prints `[redacted]` and there is no `Display`, so a
+/// secret cannot reach a log by accident; read it with [`Secret::expose`].
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+
+    /// The secret itself, for the code that signs or verifies with it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Settings as read from the host's variables, before validation. Empty or
+/// whitespace-only values count as unset. `Debug` redacts the secrets.
+#[derive(Clone, Default)]
+pub struct RawSettings {
+    /// `production`, `staging`, `preview` or `development` (default).
+    pub environment: Option<String>,
+    /// An inline policy document (the Spin variable `policy`).
+    pub policy: Option<String>,
+    /// The content of `/warden.toml`, if it was mounted.
+    pub policy_file: Option<String>,
+    /// The worker-to-worker signing secret.
+    pub worker_secret: Option<String>,
+    /// The previous worker secret, still accepted during a rotation.
+    pub worker_secret_previous: Option<String>,
+    /// The session secret.
+    pub session_secret: Option<String>,
+}
+
+impl fmt::Debug for RawSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |v: &Option<String>| v.as_ref().map(|_| "[redacted]");
+        f.debug_struct("RawSettings")
+            .field("environment", &self.environment)
+            .field("policy", &self.policy)
+            .field("policy_file", &self.policy_file)
+            .field("worker_secret", &redacted(&self.worker_secret))
+            .field(
+                "worker_secret_previous",
+                &redacted(&self.worker_secret_previous),
+            )
+            .field("session_secret", &redacted(&self.session_secret))
+            .finish()
+    }
+}
+
+/// Where the policy came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicySource {
+    /// The `policy` variable.
+    Inline,
+    /// The mounted `/warden.toml`.
+    File,
+    /// Neither was set: [`Policy::built_in`].
+    BuiltIn,
+}
+
+impl PolicySource {
+    /// A short name for logs.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PolicySource::Inline => "inline",
+            PolicySource::File => "file",
+            PolicySource::BuiltIn => "built-in",
+        }
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct WardenConfig {
+    /// Where warden runs.
+    pub environment: Environment,
+    /// The route policy.
+    pub policy: Policy,
+    /// Where the policy came from.
+    pub policy_source: PolicySource,
+    /// The worker signing secret, at least 32 characters.
+    pub worker_secret: Option<Secret>,
+    /// The previous worker secret, at least 32 characters; only with `worker_secret`.
+    pub worker_secret_previous: Option<Secret>,
+    /// The session secret.
+    pub session_secret: Option<Secret>,
+}
+
+impl WardenConfig {
+    /// Validates raw settings. The inline policy wins over the file, the file over
+    /// the built-in default. Every problem, of the policy and of the settings, is
+    /// collected before returning.
+    pub fn build(raw: RawSettings) -> Result<WardenConfig, ConfigErrors> {
+        let mut problems = Vec::new();
+
+        let environment = match present(raw.environment) {
+            None => Environment::default(),
+            Some(name) => Environment::from_name(&name).unwrap_or_else(|| {
+                problems.push(ConfigProblem::new(
+                    "environment",
+                    "must be one of: production, staging, preview, development",
+                ));
+                Environment::default()
+            }),
+        };
+
+        let (parsed, policy_source) = if let Some(doc) = present(raw.policy) {
+            (parse_partial(&doc), PolicySource::Inline)
+        } else if let Some(doc) = present(raw.policy_file) {
+            (parse_partial(&doc), PolicySource::File)
+        } else {
+            let built_in = Policy::built_in();
+            let parsed = Partial {
+                settings: built_in.settings,
+                routes: built_in.routes.into_iter().enumerate().collect(),
+                problems: Vec::new(),
+            };
+            (parsed, PolicySource::BuiltIn)
+        };
+        // Routes that are valid on their own, checked against the secrets below
+        // even when other routes are broken.
+        let valid_routes: Vec<(usize, String, AuthMode)> = parsed
+            .routes
+            .iter()
+            .map(|(i, route)| (*i, route.name.clone(), route.auth))
+            .collect();
+        let policy = match parsed.into_result() {
+            Ok(policy) => Some(policy),
+            Err(policy_problems) => {
+                problems.extend(policy_problems);
+                None
+            }
+        };
+
+        let worker_secret_raw = present(raw.worker_secret);
+        let has_worker_secret = worker_secret_raw.is_some();
+        let worker_secret = check_worker_secret(worker_secret_raw, "worker_secret", &mut problems);
+        let previous_raw = present(raw.worker_secret_previous);
+        if previous_raw.is_some() && !has_worker_secret {
+            problems.push(ConfigProblem::new(
+                "worker_secret_previous",
+                "is set but worker_secret is not; set worker_secret to the current secret",
+            ));
+        }
+        let worker_secret_previous =
+            check_worker_secret(previous_raw, "worker_secret_previous", &mut problems);
+        let session_secret = present(raw.session_secret).map(Secret::new);
+
+        if !has_worker_secret {
+            for (i, name, auth) in &valid_routes {
+                if *auth == AuthMode::Worker {
+                    problems.push(ConfigProblem::new(
+                        format!("routes[{i}].auth"),
+                        format!(
+                            "route \"{name}\" uses auth = \"worker\" but worker_secret is not set"
+                        ),
+                    ));
+                }
+            }
+        }
+
+        match policy {
+            Some(policy) if problems.is_empty() => Ok(WardenConfig {
+                environment,
+                policy,
+                policy_source,
+                worker_secret,
+                worker_secret_previous,
+                session_secret,
+            }),
+            _ => Err(ConfigErrors(problems)),
+        }
+    }
+}
+
+/// `None` for unset, empty and whitespace-only values; others unchanged.
+fn present(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+/// Checks a worker secret's length without ever putting the secret in a message.
+fn check_worker_secret(
+    value: Option<String>,
+    field: &str,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<Secret> {
+    let value = value?;
+    if value.chars().count() < MIN_WORKER_SECRET_CHARS {
+        problems.push(ConfigProblem::new(
+            field,
+            format!("must be at least {MIN_WORKER_SECRET_CHARS} characters"),
+        ));
+        return None;
+    }
+    Some(Secret::new(value))
+}
+
+/// One configuration problem: the field it concerns and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// A path such as `routes[2].rate_limit.window` or `worker_secret`.
+    pub field: String,
+    /// What is wrong; never contains a secret.
+    pub message: String,
+}
+
+impl ConfigProblem {
+    /// A problem with `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigProblem {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Every problem found in a configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigProblem>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Preset;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const OTHER_SECRET: &str = "fedcba9876543210fedcba9876543210";
+
+    fn build(raw: RawSettings) -> WardenConfig {
+        match WardenConfig::build(raw) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn problems(raw: RawSettings) -> Vec<ConfigProblem> {
+        match WardenConfig::build(raw) {
+            Ok(c) => panic!("accepted: {c:?}"),
+            Err(e) => e.0,
+        }
+    }
+
+    fn fields(raw: RawSettings) -> Vec<String> {
+        problems(raw).into_iter().map(|p| p.field).collect()
+    }
+
+    const WORKER_POLICY: &str = r#"
+        [[routes]]
+        name = "public"
+        path = "/public/*"
+        [[routes]]
+        name = "internal"
+        path = "/internal/*"
+        auth = "worker"
+    "#;
+
+    #[test]
+    fn defaults() {
+        let c = build(RawSettings::default());
+        assert_eq!(c.environment, Environment::Development);
+        assert_eq!(c.policy_source, PolicySource::BuiltIn);
+        assert_eq!(c.policy, Policy::built_in());
+        assert!(c.worker_secret.is_none());
+        assert!(c.worker_secret_previous.is_none());
+        assert!(c.session_secret.is_none());
+    }
+
+    #[test]
+    fn blank_values_are_unset() {
+        let c = build(RawSettings {
+            environment: Some("  ".into()),
+            policy: Some("\n\t ".into()),
+            policy_file: Some(String::new()),
+            worker_secret: Some(" ".into()),
+            worker_secret_previous: Some(String::new()),
+            session_secret: Some("   ".into()),
+        });
+        assert_eq!(c.environment, Environment::Development);
+        assert_eq!(c.policy_source, PolicySource::BuiltIn);
+        assert!(c.worker_secret.is_none());
+        assert!(c.session_secret.is_none());
+    }
+
+    #[test]
+    fn environments() {
+        for env in Environment::ALL {
+            let c = build(RawSettings {
+                environment: Some(env.as_str().into()),
+                ..RawSettings::default()
+            });
+            assert_eq!(c.environment, env);
+        }
+        assert_eq!(
+            Environment::from_name(" Production\n"),
+            Some(Environment::Production)
+        );
+        let found = problems(RawSettings {
+            environment: Some("prod".into()),
+            ..RawSettings::default()
+        });
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field, "environment");
+    }
+
+    #[test]
+    fn policy_precedence() {
+        let inline = "[[routes]]\nname = \"inline\"\npath = \"/\"";
+        let file = "[[routes]]\nname = \"file\"\npath = \"/\"";
+        let c = build(RawSettings {
+            policy: Some(inline.into()),
+            policy_file: Some(file.into()),
+            ..RawSettings::default()
+        });
+        assert_eq!(c.policy_source, PolicySource::Inline);
+        assert_eq!(c.policy.routes[0].name, "inline");
+
+        let c = build(RawSettings {
+            policy_file: Some(file.into()),
+            ..RawSettings::default()
+        });
+        assert_eq!(c.policy_source, PolicySource::File);
+        assert_eq!(c.policy.routes[0].name, "file");
+
+        // A broken file does not matter when the inline policy wins.
+        let c = build(RawSettings {
+            policy: Some(inline.into()),
+            policy_file: Some("not toml [".into()),
+            ..RawSettings::default()
+        });
+        assert_eq!(c.policy.routes[0].name, "inline");
+        assert_eq!(
+            c.policy.routes[0].rate_limit,
+            Preset::Web.rule(Default::default())
+        );
+    }
+
+    #[test]
+    fn short_worker_secrets() {
+        let found = problems(RawSettings {
+            worker_secret: Some("s3cr3t-but-short".into()),
+            worker_secret_previous: Some("an0ther-short-one".into()),
+            ..RawSettings::default()
+        });
+        assert_eq!(
+            found.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            [
+                "worker_secret: must be at least 32 characters",
+                "worker_secret_previous: must be at least 32 characters",
+            ]
+        );
+        for p in &found {
+            assert!(!p.message.contains("s3cr3t") && !p.message.contains("an0ther"));
+        }
+        // 31 characters fail, 32 pass; characters, not bytes.
+        assert_eq!(
+            fields(RawSettings {
+                worker_secret: Some("é".repeat(31)),
+                ..RawSettings::default()
+            }),
+            ["worker_secret"]
+        );
+        let c = build(RawSettings {
+            worker_secret: Some(SECRET.into()),
+            worker_secret_previous: Some(OTHER_SECRET.into()),
+            session_secret: Some("session".into()),
+            ..RawSettings::default()
+        });
+        assert_eq!(c.worker_secret.as_ref().map(Secret::expose), Some(SECRET));
+        assert_eq!(
+            c.worker_secret_previous.as_ref().map(Secret::expose),
+            Some(OTHER_SECRET)
+        );
+        assert_eq!(
+            c.session_secret.as_ref().map(Secret::expose),
+            Some("session")
+        );
+    }
+
+    #[test]
+    fn previous_secret_needs_current() {
+        let found = problems(RawSettings {
+            worker_secret_previous: Some(OTHER_SECRET.into()),
+            ..RawSettings::default()
+        });
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field, "worker_secret_previous");
+        assert!(!found[0].message.contains(OTHER_SECRET));
+    }
+
+    #[test]
+    fn worker_route_needs_secret() {
+        let found = problems(RawSettings {
+            policy: Some(WORKER_POLICY.into()),
+            ..RawSettings::default()
+        });
+        assert_eq!(
+            found.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            [
+                "routes[1].auth: route \"internal\" uses auth = \"worker\" but worker_secret is not set"
+            ]
+        );
+        let c = build(RawSettings {
+            policy: Some(WORKER_POLICY.into()),
+            worker_secret: Some(SECRET.into()),
+            ..RawSettings::default()
+        });
+        assert_eq!(c.policy.routes[1].auth, AuthMode::Worker);
+        // A secret that is set but too short is reported once, as itself.
+        assert_eq!(
+            fields(RawSettings {
+                policy: Some(WORKER_POLICY.into()),
+                worker_secret: Some("short".into()),
+                ..RawSettings::default()
+            }),
+            ["worker_secret"]
+        );
+    }
+
+    #[test]
+    fn all_problems_at_once() {
+        let policy = r#"
+            [[routes]]
+            name = "internal"
+            path = "/internal/*"
+            auth = "worker"
+            [[routes]]
+            name = "bad"
+            path = "/x"
+            rate_limit = { requests = 5, window = "1w" }
+        "#;
+        let found = problems(RawSettings {
+            environment: Some("qa".into()),
+            policy: Some(policy.into()),
+            worker_secret_previous: Some("short".into()),
+            ..RawSettings::default()
+        });
+        assert_eq!(
+            found.iter().map(|p| p.field.as_str()).collect::<Vec<_>>(),
+            [
+                "environment",
+                "routes[1].rate_limit.window",
+                "worker_secret_previous",
+                "worker_secret_previous",
+                "routes[0].auth",
+            ]
+        );
+
+        // With a valid policy, settings problems and route problems come together.
+        let found = fields(RawSettings {
+            environment: Some("qa".into()),
+            policy: Some(WORKER_POLICY.into()),
+            worker_secret_previous: Some(OTHER_SECRET.into()),
+            ..RawSettings::default()
+        });
+        assert_eq!(
+            found,
+            ["environment", "worker_secret_previous", "routes[1].auth"]
+        );
+    }
+
+    #[test]
+    fn policy_syntax_error_field() {
+        let found = problems(RawSettings {
+            policy_file: Some("[[routes]\n".into()),
+            ..RawSettings::default()
+        });
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field, "policy");
+    }
+
+    #[test]
+    fn errors_display_one_per_line() {
+        let errors = ConfigErrors(vec![
+            ConfigProblem::new("environment", "bad"),
+            ConfigProblem::new("routes[0].name", "is required"),
+        ]);
+        assert_eq!(
+            errors.to_string(),
+            "environment: bad\nroutes[0].name: is required"
+        );
+        let boxed: Box<dyn std::error::Error> = Box::new(errors);
+        assert!(boxed.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let secret = Secret::new(SECRET.into());
+        assert_eq!(format!("{secret:?}"), "[redacted]");
+        assert_eq!(format!("{secret:#?}"), "[redacted]");
+        let c = build(RawSettings {
+            worker_secret: Some(SECRET.into()),
+            session_secret: Some("hunter2-session-value".into()),
+            ..RawSettings::default()
+        });
+        let debug = format!("{c:?}");
+        assert!(!debug.contains(SECRET), "{debug}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("[redacted]"));
+
+        let raw = RawSettings {
+            worker_secret: Some(SECRET.into()),
+            worker_secret_previous: Some(OTHER_SECRET.into()),
+            session_secret: Some("hunter2-session-value".into()),
+            ..RawSettings::default()
+        };
+        let debug = format!("{raw:?}");
+        assert!(
+            !debug.contains(SECRET) && !debug.contains(OTHER_SECRET),
+            "{debug}"
+        );
+        assert!(!debug.contains("hunter2"), "{debug}");
+    }
+}

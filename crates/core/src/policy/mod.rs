@@ -1,0 +1,357 @@
+//! The route policy: which layers apply to which requests.
+//!
+//! ```
+//! use warden_core::path::normalize_path;
+//! use warden_core::policy::{parse_policy, AuthMode};
+//!
+//! let policy = parse_policy(r#"
+//!     [[routes]]
+//!     name = "login"
+//!     methods = ["POST"]
+//!     path = "/auth/login"
+//!     rate_limit = "auth"
+//!
+//!     [[routes]]
+//!     name = "app"
+//!     path = "/*"
+//!     auth = "optional"
+//! "#).unwrap();
+//! let path = normalize_path("/Auth/Login/").unwrap();
+//! assert_eq!(policy.match_route("POST", &path).map(|(i, _)| i), Some(0));
+//! let (_, route) = policy.match_route("GET", &path).unwrap();
+//! assert_eq!(route.auth, AuthMode::Optional);
+//! ```
+//!
+//! The policy is a TOML document (see [`parse_policy`] for the format). Routes are
+//! tried in order and the first match wins, so a policy reads top to bottom like
+//! a firewall rule list.
+
+mod parse;
+mod pattern;
+mod rate_limit;
+
+pub use parse::parse_policy;
+pub(crate) use parse::{Partial, parse_partial};
+pub use pattern::PathPattern;
+pub use rate_limit::{
+    DEFAULT_KEY_PREFIX, MAX_WINDOW_SECS, Preset, RateLimitKey, RateLimitRule, parse_duration,
+};
+
+use crate::path::MatchPath;
+
+/// Default of `settings.response_buffer_limit`: 64 KiB. Under Spin, small bodies
+/// passed on whole avoid a 20-45 ms stall per streamed response (DESIGN §1).
+pub const DEFAULT_RESPONSE_BUFFER_LIMIT: u64 = 64 * 1024;
+/// Largest allowed `settings.response_buffer_limit`: 16 MiB, since a buffered
+/// body lives in the instance's memory.
+pub const MAX_RESPONSE_BUFFER_LIMIT: u64 = 16 * 1024 * 1024;
+/// Default of `settings.max_header_bytes`.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Smallest allowed `settings.max_header_bytes`; less would refuse ordinary cookies.
+pub const MIN_MAX_HEADER_BYTES: usize = 256;
+/// Largest allowed `settings.max_header_bytes`.
+pub const MAX_MAX_HEADER_BYTES: usize = 1024 * 1024;
+
+/// A validated policy document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Global settings.
+    pub settings: Settings,
+    /// Routes in the order they are tried; never empty.
+    pub routes: Vec<Route>,
+}
+
+impl Policy {
+    /// The policy used when none is configured: one catch-all route `default` with
+    /// no authentication and the `web` rate limit, as in the seed.
+    pub fn built_in() -> Policy {
+        Policy {
+            settings: Settings::default(),
+            routes: vec![Route {
+                name: "default".to_string(),
+                methods: None,
+                path: PathPattern::everything(),
+                auth: AuthMode::None,
+                roles: Vec::new(),
+                rate_limit: RateLimitRule::default_for_route(),
+                skip: Vec::new(),
+            }],
+        }
+    }
+
+    /// The first route that matches the request, with its index.
+    pub fn match_route(&self, method: &str, path: &MatchPath) -> Option<(usize, &Route)> {
+        self.routes
+            .iter()
+            .enumerate()
+            .find(|(_, route)| route.matches(method, path))
+    }
+}
+
+/// Global settings of a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Inner responses with a known `content-length` up to this many bytes are
+    /// passed on whole rather than streamed.
+    pub response_buffer_limit: u64,
+    /// Longest single request header value accepted, in bytes.
+    pub max_header_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            response_buffer_limit: DEFAULT_RESPONSE_BUFFER_LIMIT,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+        }
+    }
+}
+
+/// One route of the policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Unique name, `[a-z0-9_-]{1,64}`; used in logs and rate-limit keys.
+    pub name: String,
+    /// Uppercase methods this route applies to; `None` means any method.
+    pub methods: Option<Vec<String>>,
+    /// The path pattern.
+    pub path: PathPattern,
+    /// Who may pass.
+    pub auth: AuthMode,
+    /// Roles of which the user must hold at least one; only with optional or
+    /// required auth.
+    pub roles: Vec<String>,
+    /// How requests are rate limited.
+    pub rate_limit: RateLimitRule,
+    /// Layers this route skips.
+    pub skip: Vec<Layer>,
+}
+
+impl Route {
+    /// Whether this route applies to the request.
+    pub fn matches(&self, method: &str, path: &MatchPath) -> bool {
+        self.matches_method(method) && self.path.matches(path)
+    }
+
+    /// Whether this route applies to `method`.
+    ///
+    /// Methods compare ASCII case-insensitively, and a route listing `GET` also
+    /// applies to `HEAD`: many frameworks answer `HEAD` with the `GET` handler, so
+    /// a request must not escape a `GET` route's rules by changing its method's
+    /// spelling or asking only for headers.
+    pub fn matches_method(&self, method: &str) -> bool {
+        match &self.methods {
+            None => true,
+            Some(methods) => methods.iter().any(|m| {
+                m.eq_ignore_ascii_case(method)
+                    || (m == "GET" && method.eq_ignore_ascii_case("HEAD"))
+            }),
+        }
+    }
+
+    /// Whether this route skips `layer`.
+    pub fn skips(&self, layer: Layer) -> bool {
+        self.skip.contains(&layer)
+    }
+}
+
+/// How a route authenticates requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthMode {
+    /// No authentication.
+    #[default]
+    None,
+    /// Identify the user when a session is present; let others through.
+    Optional,
+    /// A valid session is required (401 otherwise).
+    Required,
+    /// A valid worker-to-worker signature is required.
+    Worker,
+}
+
+impl AuthMode {
+    /// Every mode, in policy-document order.
+    pub const ALL: [AuthMode; 4] = [
+        AuthMode::None,
+        AuthMode::Optional,
+        AuthMode::Required,
+        AuthMode::Worker,
+    ];
+
+    /// The name used in the policy document.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AuthMode::None => "none",
+            AuthMode::Optional => "optional",
+            AuthMode::Required => "required",
+            AuthMode::Worker => "worker",
+        }
+    }
+
+    /// Looks a mode up by its policy name.
+    pub fn from_name(name: &str) -> Option<AuthMode> {
+        AuthMode::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+
+    /// Whether this mode identifies users, so that roles and per-user limits mean
+    /// something.
+    pub fn identifies_users(&self) -> bool {
+        matches!(self, AuthMode::Optional | AuthMode::Required)
+    }
+}
+
+/// A middleware layer that a route can skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// Security response headers.
+    Headers,
+    /// CORS handling.
+    Cors,
+    /// Rate limiting.
+    RateLimit,
+    /// Authentication and roles.
+    Auth,
+}
+
+impl Layer {
+    /// Every layer, in policy-document order.
+    pub const ALL: [Layer; 4] = [Layer::Headers, Layer::Cors, Layer::RateLimit, Layer::Auth];
+
+    /// The name used in the policy document.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Layer::Headers => "headers",
+            Layer::Cors => "cors",
+            Layer::RateLimit => "rate_limit",
+            Layer::Auth => "auth",
+        }
+    }
+
+    /// Looks a layer up by its policy name.
+    pub fn from_name(name: &str) -> Option<Layer> {
+        Layer::ALL.into_iter().find(|l| l.as_str() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::path::normalize_path;
+
+    fn path(p: &str) -> MatchPath {
+        match normalize_path(p) {
+            Ok(m) => m,
+            Err(e) => panic!("{p:?}: {e}"),
+        }
+    }
+
+    fn policy(doc: &str) -> Policy {
+        match parse_policy(doc) {
+            Ok(p) => p,
+            Err(problems) => panic!("{problems:?}"),
+        }
+    }
+
+    #[test]
+    fn built_in_policy() {
+        let p = Policy::built_in();
+        assert_eq!(p.settings, Settings::default());
+        assert_eq!(p.settings.response_buffer_limit, 65_536);
+        assert_eq!(p.settings.max_header_bytes, 16_384);
+        assert_eq!(p.routes.len(), 1);
+        let route = &p.routes[0];
+        assert_eq!(route.name, "default");
+        assert_eq!(route.path.as_str(), "/*");
+        assert_eq!(route.auth, AuthMode::None);
+        assert_eq!(route.rate_limit, Preset::Web.rule(RateLimitKey::Ip));
+        for (method, p2) in [("GET", "/"), ("DELETE", "/a/b/c"), ("BREW", "/x")] {
+            assert_eq!(p.match_route(method, &path(p2)).map(|(i, _)| i), Some(0));
+        }
+    }
+
+    #[test]
+    fn first_match_wins() {
+        let p = policy(
+            r#"
+            [[routes]]
+            name = "admin"
+            path = "/api/admin/*"
+            auth = "required"
+            roles = ["admin"]
+
+            [[routes]]
+            name = "api"
+            path = "/api/*"
+            rate_limit = "api"
+
+            [[routes]]
+            name = "rest"
+            path = "*"
+            "#,
+        );
+        let find = |m: &str, q: &str| p.match_route(m, &path(q)).map(|(i, r)| (i, r.name.clone()));
+        assert_eq!(find("GET", "/api/admin"), Some((0, "admin".into())));
+        assert_eq!(find("GET", "/API//Admin/users"), Some((0, "admin".into())));
+        assert_eq!(find("GET", "/api/%61dmin"), Some((0, "admin".into())));
+        assert_eq!(find("GET", "/api/administrator"), Some((1, "api".into())));
+        assert_eq!(find("GET", "/api"), Some((1, "api".into())));
+        assert_eq!(find("GET", "/"), Some((2, "rest".into())));
+    }
+
+    #[test]
+    fn methods_filter() {
+        let p = policy(
+            r#"
+            [[routes]]
+            name = "write"
+            methods = ["POST", "DELETE"]
+            path = "/items/*"
+            auth = "required"
+
+            [[routes]]
+            name = "read"
+            methods = ["GET"]
+            path = "/items/*"
+
+            [[routes]]
+            name = "rest"
+            path = "/*"
+            "#,
+        );
+        let find = |m: &str, q: &str| p.match_route(m, &path(q)).map(|(i, _)| i);
+        assert_eq!(find("POST", "/items/1"), Some(0));
+        assert_eq!(find("DELETE", "/items/1"), Some(0));
+        assert_eq!(find("delete", "/items/1"), Some(0));
+        assert_eq!(find("GET", "/items/1"), Some(1));
+        assert_eq!(find("HEAD", "/items/1"), Some(1));
+        assert_eq!(find("PUT", "/items/1"), Some(2));
+        assert_eq!(find("OPTIONS", "/items"), Some(2));
+    }
+
+    #[test]
+    fn no_match_is_none() {
+        let p = policy(
+            r#"
+            [[routes]]
+            name = "health"
+            methods = ["GET"]
+            path = "/health"
+            "#,
+        );
+        assert!(p.match_route("GET", &path("/other")).is_none());
+        assert!(p.match_route("POST", &path("/health")).is_none());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for mode in AuthMode::ALL {
+            assert_eq!(AuthMode::from_name(mode.as_str()), Some(mode));
+        }
+        for layer in Layer::ALL {
+            assert_eq!(Layer::from_name(layer.as_str()), Some(layer));
+        }
+        assert_eq!(AuthMode::default(), AuthMode::None);
+        assert_eq!(AuthMode::from_name("None"), None);
+        assert_eq!(Layer::from_name("rate-limit"), None);
+    }
+}

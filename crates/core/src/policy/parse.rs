@@ -1,0 +1,1209 @@
+//! Reading and validating the policy document.
+//!
+//! The document is parsed to a TOML table and then walked by hand rather than
+//! derived with serde, because serde stops at the first problem and an operator
+//! fixing a deployment wants every problem at once, each with its field path.
+
+use toml::{Table, Value};
+
+use super::{
+    AuthMode, Layer, MAX_MAX_HEADER_BYTES, MAX_RESPONSE_BUFFER_LIMIT, MAX_WINDOW_SECS,
+    MIN_MAX_HEADER_BYTES, PathPattern, Policy, Preset, RateLimitKey, RateLimitRule, Route,
+    Settings, parse_duration,
+};
+use crate::config::ConfigProblem;
+
+const TOP_FIELDS: &[&str] = &["settings", "routes"];
+const SETTINGS_FIELDS: &[&str] = &["response_buffer_limit", "max_header_bytes"];
+const ROUTE_FIELDS: &[&str] = &[
+    "name",
+    "methods",
+    "path",
+    "auth",
+    "roles",
+    "rate_limit",
+    "skip",
+];
+const RATE_LIMIT_FIELDS: &[&str] = &["preset", "requests", "window", "key"];
+const MAX_NAME_LEN: usize = 64;
+const MAX_ROLE_LEN: usize = 64;
+const MAX_METHOD_LEN: usize = 32;
+
+/// Parses and validates a policy document, reporting every problem at once.
+///
+/// ```toml
+/// [settings]
+/// response_buffer_limit = 65536   # bytes, 0..=16 MiB
+/// max_header_bytes = 16384        # bytes, 256..=1 MiB
+///
+/// [[routes]]                      # at least one; tried in order, first match wins
+/// name = "admin"                  # required, unique, [a-z0-9_-]{1,64}
+/// methods = ["GET", "POST"]       # optional, default any; GET also covers HEAD
+/// path = "/admin/*"               # required; see PathPattern
+/// auth = "required"               # none (default) | optional | required | worker
+/// roles = ["admin"]               # optional; only with optional/required auth
+/// rate_limit = "strict"           # "off" | preset (default "web")
+///                                 # | { preset = "api", key = "user" }
+///                                 # | { requests = 10, window = "15m", key = "ip" }
+/// skip = ["cors"]                 # optional; headers | cors | rate_limit | auth
+/// ```
+///
+/// Besides the shape of each field it refuses contradictions: roles or
+/// `key = "user"` on a route that identifies no user, skipping a layer the route
+/// configures, duplicate names, and routes that an earlier route always shadows.
+/// A TOML syntax error is a single problem with field `policy`.
+pub fn parse_policy(doc: &str) -> Result<Policy, Vec<ConfigProblem>> {
+    parse_partial(doc).into_result()
+}
+
+/// A policy document read as far as possible: the valid routes (with their
+/// indices) next to every problem. The configuration uses it to check the valid
+/// routes against the other settings even when some routes are broken.
+pub(crate) struct Partial {
+    pub(crate) settings: Settings,
+    pub(crate) routes: Vec<(usize, Route)>,
+    pub(crate) problems: Vec<ConfigProblem>,
+}
+
+impl Partial {
+    pub(crate) fn into_result(self) -> Result<Policy, Vec<ConfigProblem>> {
+        if self.problems.is_empty() {
+            Ok(Policy {
+                settings: self.settings,
+                routes: self.routes.into_iter().map(|(_, route)| route).collect(),
+            })
+        } else {
+            Err(self.problems)
+        }
+    }
+}
+
+pub(crate) fn parse_partial(doc: &str) -> Partial {
+    let table: Table = match doc.parse() {
+        Ok(table) => table,
+        Err(error) => {
+            return Partial {
+                settings: Settings::default(),
+                routes: Vec::new(),
+                problems: vec![syntax_problem(doc, &error)],
+            };
+        }
+    };
+    let mut problems = Problems::default();
+
+    let settings = match table.get("settings") {
+        None => Settings::default(),
+        Some(Value::Table(t)) => parse_settings(t, &mut problems),
+        Some(other) => {
+            problems.wrong_type("settings", "a table ([settings])", other);
+            Settings::default()
+        }
+    };
+
+    let mut routes: Vec<(usize, Route)> = Vec::new();
+    match table.get("routes") {
+        None => problems.add("routes", "at least one [[routes]] entry is required"),
+        Some(Value::Array(items)) if items.is_empty() => {
+            problems.add("routes", "at least one [[routes]] entry is required")
+        }
+        Some(Value::Array(items)) => {
+            let mut names: Vec<(&str, usize)> = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                if let Some(route) = parse_route(i, item, &mut names, &mut problems) {
+                    routes.push((i, route));
+                }
+            }
+        }
+        Some(other) => problems.wrong_type("routes", "an array of tables ([[routes]])", other),
+    }
+    report_shadowed(&routes, &mut problems);
+    problems.unknown_fields(&table, "", TOP_FIELDS);
+    Partial {
+        settings,
+        routes,
+        problems: problems.0,
+    }
+}
+
+/// The problem list being built, with helpers for the common messages.
+#[derive(Default)]
+struct Problems(Vec<ConfigProblem>);
+
+impl Problems {
+    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigProblem::new(field, message));
+    }
+
+    fn wrong_type(&mut self, field: impl Into<String>, expected: &str, found: &Value) {
+        self.add(
+            field,
+            format!("must be {expected}, found {}", type_name(found)),
+        );
+    }
+
+    fn unknown_fields(&mut self, table: &Table, prefix: &str, allowed: &[&str]) {
+        for key in table.keys() {
+            if !allowed.contains(&key.as_str()) {
+                self.add(
+                    format!("{prefix}{key}"),
+                    format!("unknown field; expected one of: {}", allowed.join(", ")),
+                );
+            }
+        }
+    }
+
+    /// An integer within `min..=max`, or a problem.
+    fn integer(&mut self, field: &str, value: &Value, min: i64, max: i64) -> Option<i64> {
+        match value {
+            Value::Integer(n) if (min..=max).contains(n) => Some(*n),
+            Value::Integer(_) => {
+                self.add(field, format!("must be between {min} and {max}"));
+                None
+            }
+            other => {
+                self.wrong_type(field, "an integer", other);
+                None
+            }
+        }
+    }
+
+    /// A list of strings, each checked by `check`; problems name the element.
+    fn strings<T>(
+        &mut self,
+        field: &str,
+        value: &Value,
+        mut check: impl FnMut(&str) -> Result<T, String>,
+    ) -> Option<Vec<T>> {
+        let Value::Array(items) = value else {
+            self.wrong_type(field, "an array of strings", value);
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (k, item) in items.iter().enumerate() {
+            let element = format!("{field}[{k}]");
+            match item {
+                Value::String(s) => match check(s) {
+                    Ok(v) => out.push(v),
+                    Err(message) => {
+                        self.add(element, message);
+                        ok = false;
+                    }
+                },
+                other => {
+                    self.wrong_type(element, "a string", other);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+}
+
+fn parse_settings(table: &Table, problems: &mut Problems) -> Settings {
+    let mut settings = Settings::default();
+    if let Some(v) = table.get("response_buffer_limit") {
+        let max = i64::try_from(MAX_RESPONSE_BUFFER_LIMIT).unwrap_or(i64::MAX);
+        if let Some(n) = problems.integer("settings.response_buffer_limit", v, 0, max) {
+            settings.response_buffer_limit = n.unsigned_abs();
+        }
+    }
+    if let Some(v) = table.get("max_header_bytes") {
+        let min = i64::try_from(MIN_MAX_HEADER_BYTES).unwrap_or(i64::MAX);
+        let max = i64::try_from(MAX_MAX_HEADER_BYTES).unwrap_or(i64::MAX);
+        if let Some(n) = problems.integer("settings.max_header_bytes", v, min, max) {
+            settings.max_header_bytes = usize::try_from(n).unwrap_or(MAX_MAX_HEADER_BYTES);
+        }
+    }
+    problems.unknown_fields(table, "settings.", SETTINGS_FIELDS);
+    settings
+}
+
+/// Validates one `[[routes]]` entry; `None` if it has any problem.
+fn parse_route<'a>(
+    i: usize,
+    item: &'a Value,
+    names: &mut Vec<(&'a str, usize)>,
+    problems: &mut Problems,
+) -> Option<Route> {
+    let Value::Table(table) = item else {
+        problems.wrong_type(format!("routes[{i}]"), "a table", item);
+        return None;
+    };
+    let before = problems.0.len();
+    let field = |name: &str| format!("routes[{i}].{name}");
+
+    let name = match table.get("name") {
+        None => {
+            problems.add(field("name"), "is required");
+            None
+        }
+        Some(Value::String(name)) => match check_name(name) {
+            Err(message) => {
+                problems.add(field("name"), message);
+                None
+            }
+            Ok(()) => {
+                if let Some((_, first)) = names.iter().find(|(n, _)| *n == name.as_str()) {
+                    problems.add(
+                        field("name"),
+                        format!("duplicate route name \"{name}\" (also routes[{first}])"),
+                    );
+                } else {
+                    names.push((name.as_str(), i));
+                }
+                Some(name.clone())
+            }
+        },
+        Some(other) => {
+            problems.wrong_type(field("name"), "a string", other);
+            None
+        }
+    };
+
+    let methods = match table.get("methods") {
+        None => None,
+        Some(Value::Array(items)) if items.is_empty() => {
+            problems.add(
+                field("methods"),
+                "must list at least one method (leave it out to allow any method)",
+            );
+            None
+        }
+        Some(v) => problems
+            .strings(&field("methods"), v, |m| {
+                check_method(m).map(|()| m.to_string())
+            })
+            .map(|mut methods| {
+                let mut seen = Vec::with_capacity(methods.len());
+                methods.retain(|m| {
+                    let new = !seen.contains(m);
+                    seen.push(m.clone());
+                    new
+                });
+                methods
+            }),
+    };
+
+    let path = match table.get("path") {
+        None => {
+            problems.add(field("path"), "is required");
+            None
+        }
+        Some(Value::String(p)) => match PathPattern::parse(p) {
+            Ok(pattern) => Some(pattern),
+            Err(message) => {
+                problems.add(field("path"), message);
+                None
+            }
+        },
+        Some(other) => {
+            problems.wrong_type(field("path"), "a string", other);
+            None
+        }
+    };
+
+    let auth = match table.get("auth") {
+        None => Some(AuthMode::None),
+        Some(Value::String(a)) => {
+            let mode = AuthMode::from_name(a);
+            if mode.is_none() {
+                problems.add(
+                    field("auth"),
+                    "must be one of: none, optional, required, worker",
+                );
+            }
+            mode
+        }
+        Some(other) => {
+            problems.wrong_type(field("auth"), "a string", other);
+            None
+        }
+    };
+
+    let roles = match table.get("roles") {
+        None => Some(Vec::new()),
+        Some(v) => problems.strings(&field("roles"), v, |r| {
+            check_role(r).map(|()| r.to_string())
+        }),
+    };
+    if let (Some(auth), Some(roles)) = (auth, &roles)
+        && !roles.is_empty()
+        && !auth.identifies_users()
+    {
+        problems.add(
+            field("roles"),
+            format!(
+                "roles need auth = \"optional\" or \"required\" (this route has auth = \"{}\")",
+                auth.as_str()
+            ),
+        );
+    }
+
+    let rate_limit = match table.get("rate_limit") {
+        None => Some(RateLimitRule::default_for_route()),
+        Some(v) => parse_rate_limit(v, &field("rate_limit"), problems),
+    };
+    if let (Some(auth), Some(RateLimitRule::Limit { key, .. })) = (auth, rate_limit)
+        && key == RateLimitKey::User
+        && !auth.identifies_users()
+    {
+        problems.add(
+            field("rate_limit.key"),
+            format!(
+                "key = \"user\" needs auth = \"optional\" or \"required\" (this route has auth = \"{}\")",
+                auth.as_str()
+            ),
+        );
+    }
+
+    let skip = match table.get("skip") {
+        None => Some(Vec::new()),
+        Some(v) => problems
+            .strings(&field("skip"), v, |s| {
+                Layer::from_name(s).ok_or_else(|| {
+                    "unknown layer; expected one of: headers, cors, rate_limit, auth".to_string()
+                })
+            })
+            .map(|mut layers| {
+                let mut seen = Vec::with_capacity(layers.len());
+                layers.retain(|l| {
+                    let new = !seen.contains(l);
+                    seen.push(*l);
+                    new
+                });
+                layers
+            }),
+    };
+    if let Some(skip) = &skip {
+        if let Some(auth) = auth
+            && auth != AuthMode::None
+            && skip.contains(&Layer::Auth)
+        {
+            problems.add(
+                field("skip"),
+                format!(
+                    "skips \"auth\" but sets auth = \"{}\"; remove one of them",
+                    auth.as_str()
+                ),
+            );
+        }
+        if table.contains_key("rate_limit")
+            && matches!(rate_limit, Some(RateLimitRule::Limit { .. }))
+            && skip.contains(&Layer::RateLimit)
+        {
+            problems.add(
+                field("skip"),
+                "skips \"rate_limit\" but sets rate_limit; remove one of them",
+            );
+        }
+    }
+
+    problems.unknown_fields(table, &format!("routes[{i}]."), ROUTE_FIELDS);
+
+    if problems.0.len() != before {
+        return None;
+    }
+    Some(Route {
+        name: name?,
+        methods,
+        path: path?,
+        auth: auth?,
+        roles: roles?,
+        rate_limit: rate_limit?,
+        skip: skip?,
+    })
+}
+
+/// Parses a route's `rate_limit` value: `"off"`, a preset name, or a table.
+fn parse_rate_limit(value: &Value, field: &str, problems: &mut Problems) -> Option<RateLimitRule> {
+    let table = match value {
+        Value::String(s) if s == "off" => return Some(RateLimitRule::Off),
+        Value::String(s) => {
+            let preset = Preset::from_name(s);
+            if preset.is_none() {
+                problems.add(field, unknown_preset_message(true));
+            }
+            return preset.map(|p| p.rule(RateLimitKey::Ip));
+        }
+        Value::Table(table) => table,
+        other => {
+            problems.wrong_type(field, "\"off\", a preset name or a table", other);
+            return None;
+        }
+    };
+    let before = problems.0.len();
+
+    let key = match table.get("key") {
+        None => Some(RateLimitKey::default()),
+        Some(Value::String(k)) => {
+            let key = RateLimitKey::from_name(k);
+            if key.is_none() {
+                problems.add(format!("{field}.key"), "must be \"ip\" or \"user\"");
+            }
+            key
+        }
+        Some(other) => {
+            problems.wrong_type(format!("{field}.key"), "a string", other);
+            None
+        }
+    };
+
+    let rule = if let Some(preset) = table.get("preset") {
+        for custom in ["requests", "window"] {
+            if table.contains_key(custom) {
+                problems.add(
+                    format!("{field}.{custom}"),
+                    "cannot be combined with preset; give a preset or requests and window",
+                );
+            }
+        }
+        match preset {
+            Value::String(name) => {
+                let preset = Preset::from_name(name);
+                if preset.is_none() {
+                    problems.add(format!("{field}.preset"), unknown_preset_message(false));
+                }
+                preset.zip(key).map(|(p, k)| p.rule(k))
+            }
+            other => {
+                problems.wrong_type(format!("{field}.preset"), "a string", other);
+                None
+            }
+        }
+    } else {
+        let requests = match table.get("requests") {
+            None => {
+                problems.add(
+                    format!("{field}.requests"),
+                    "is required (or give a preset)",
+                );
+                None
+            }
+            Some(v) => problems
+                .integer(&format!("{field}.requests"), v, 1, i64::from(u32::MAX))
+                .and_then(|n| u32::try_from(n).ok()),
+        };
+        let window = match table.get("window") {
+            None => {
+                problems.add(format!("{field}.window"), "is required (or give a preset)");
+                None
+            }
+            Some(v) => parse_window(v, &format!("{field}.window"), problems),
+        };
+        match (requests, window, key) {
+            (Some(requests), Some(window_secs), Some(key)) => Some(RateLimitRule::Limit {
+                requests,
+                window_secs,
+                key,
+                preset: None,
+                prefix: super::DEFAULT_KEY_PREFIX,
+            }),
+            _ => None,
+        }
+    };
+    problems.unknown_fields(table, &format!("{field}."), RATE_LIMIT_FIELDS);
+    if problems.0.len() != before {
+        return None;
+    }
+    rule
+}
+
+/// A window: whole seconds as an integer, or a duration string like `"15m"`.
+fn parse_window(value: &Value, field: &str, problems: &mut Problems) -> Option<u64> {
+    let seconds = match value {
+        Value::Integer(n) if *n >= 1 => n.unsigned_abs(),
+        Value::Integer(_) => {
+            problems.add(field, "must be at least 1 second");
+            return None;
+        }
+        Value::String(s) => match parse_duration(s) {
+            Ok(seconds) => seconds,
+            Err(message) => {
+                problems.add(field, message);
+                return None;
+            }
+        },
+        other => {
+            problems.wrong_type(field, "whole seconds or a duration like \"15m\"", other);
+            return None;
+        }
+    };
+    if seconds > MAX_WINDOW_SECS {
+        problems.add(
+            field,
+            format!("must be at most 30 days ({MAX_WINDOW_SECS} seconds)"),
+        );
+        return None;
+    }
+    Some(seconds)
+}
+
+fn unknown_preset_message(with_off: bool) -> String {
+    let presets: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+    let off = if with_off { "\"off\" or " } else { "" };
+    format!(
+        "unknown preset; expected {off}one of: {}",
+        presets.join(", ")
+    )
+}
+
+/// Reports routes that an earlier route always matches first.
+fn report_shadowed(routes: &[(usize, Route)], problems: &mut Problems) {
+    for (later_pos, (j, later)) in routes.iter().enumerate() {
+        let shadow = routes[..later_pos]
+            .iter()
+            .find(|(_, earlier)| earlier_covers(earlier, later));
+        if let Some((i, earlier)) = shadow {
+            problems.add(
+                format!("routes[{j}].path"),
+                format!(
+                    "route \"{}\" can never match: routes[{i}] (\"{}\") comes first and matches every request it would",
+                    later.name, earlier.name
+                ),
+            );
+        }
+    }
+}
+
+fn earlier_covers(earlier: &Route, later: &Route) -> bool {
+    let methods_covered = match (&earlier.methods, &later.methods) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(_), Some(later_methods)) => later_methods.iter().all(|m| earlier.matches_method(m)),
+    };
+    methods_covered && earlier.path.covers(&later.path)
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    let shape = name.len() <= MAX_NAME_LEN
+        && !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if shape {
+        Ok(())
+    } else {
+        Err(format!(
+            "must be 1 to {MAX_NAME_LEN} characters of a-z, 0-9, _ and -"
+        ))
+    }
+}
+
+/// A method must be an RFC 9110 token, written in uppercase.
+fn check_method(method: &str) -> Result<(), String> {
+    if method.is_empty() || method.len() > MAX_METHOD_LEN {
+        return Err(format!("must be 1 to {MAX_METHOD_LEN} characters"));
+    }
+    if !method.bytes().all(is_tchar) {
+        return Err("is not a valid HTTP method token".to_string());
+    }
+    if method.bytes().any(|b| b.is_ascii_lowercase()) {
+        return Err(format!(
+            "must be uppercase (\"{}\")",
+            method.to_ascii_uppercase()
+        ));
+    }
+    Ok(())
+}
+
+fn check_role(role: &str) -> Result<(), String> {
+    if role.is_empty() {
+        return Err("must not be empty".to_string());
+    }
+    if role.chars().count() > MAX_ROLE_LEN {
+        return Err(format!("must be at most {MAX_ROLE_LEN} characters"));
+    }
+    if role.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain whitespace or control characters".to_string());
+    }
+    Ok(())
+}
+
+/// RFC 9110 §5.6.2 `tchar`.
+pub(crate) fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a float",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a datetime",
+        Value::Array(_) => "an array",
+        Value::Table(_) => "a table",
+    }
+}
+
+/// One problem for a syntax error, with a line and column but without the
+/// multi-line excerpt that the parser's `Display` draws.
+fn syntax_problem(doc: &str, error: &toml::de::Error) -> ConfigProblem {
+    let message = error.message().trim();
+    let at = error.span().and_then(|span| {
+        let before = doc.get(..span.start)?;
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Some((line, column))
+    });
+    let message = match at {
+        Some((line, column)) => {
+            format!("invalid TOML at line {line}, column {column}: {message}")
+        }
+        None => format!("invalid TOML: {message}"),
+    };
+    ConfigProblem::new("policy", message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The problems of a document that must not parse, as `field: message` lines.
+    fn problems(doc: &str) -> Vec<ConfigProblem> {
+        match parse_policy(doc) {
+            Ok(p) => panic!("accepted: {p:?}"),
+            Err(problems) => problems,
+        }
+    }
+
+    fn fields(doc: &str) -> Vec<String> {
+        problems(doc).into_iter().map(|p| p.field).collect()
+    }
+
+    fn ok(doc: &str) -> Policy {
+        match parse_policy(doc) {
+            Ok(p) => p,
+            Err(problems) => panic!("{problems:#?}"),
+        }
+    }
+
+    fn route(body: &str) -> String {
+        format!("[[routes]]\nname = \"r\"\npath = \"/r\"\n{body}\n")
+    }
+
+    fn only_route(body: &str) -> Route {
+        let mut policy = ok(&route(body));
+        assert_eq!(policy.routes.len(), 1);
+        policy.routes.remove(0)
+    }
+
+    #[test]
+    fn minimal_route_gets_defaults() {
+        let r = only_route("");
+        assert_eq!(r.name, "r");
+        assert_eq!(r.methods, None);
+        assert_eq!(r.path.as_str(), "/r");
+        assert_eq!(r.auth, AuthMode::None);
+        assert!(r.roles.is_empty());
+        assert_eq!(r.rate_limit, Preset::Web.rule(RateLimitKey::Ip));
+        assert!(r.skip.is_empty());
+        assert_eq!(ok(&route("")).settings, Settings::default());
+    }
+
+    #[test]
+    fn full_route() {
+        let r = only_route(
+            r#"
+            methods = ["GET", "POST", "GET"]
+            auth = "required"
+            roles = ["admin", "ops:write"]
+            rate_limit = { preset = "api", key = "user" }
+            skip = ["cors", "headers", "cors"]
+            "#,
+        );
+        assert_eq!(r.methods, Some(vec!["GET".to_string(), "POST".to_string()]));
+        assert_eq!(r.auth, AuthMode::Required);
+        assert_eq!(r.roles, ["admin", "ops:write"]);
+        assert_eq!(r.rate_limit, Preset::Api.rule(RateLimitKey::User));
+        assert_eq!(r.skip, [Layer::Cors, Layer::Headers]);
+    }
+
+    #[test]
+    fn settings() {
+        let p = ok(&format!(
+            "[settings]\nresponse_buffer_limit = 0\nmax_header_bytes = 256\n{}",
+            route("")
+        ));
+        assert_eq!(p.settings.response_buffer_limit, 0);
+        assert_eq!(p.settings.max_header_bytes, 256);
+        let p = ok(&format!(
+            "[settings]\nresponse_buffer_limit = 16777216\nmax_header_bytes = 1048576\n{}",
+            route("")
+        ));
+        assert_eq!(p.settings.response_buffer_limit, 16 * 1024 * 1024);
+        assert_eq!(p.settings.max_header_bytes, 1024 * 1024);
+
+        let doc = format!(
+            "[settings]\nresponse_buffer_limit = 16777217\nmax_header_bytes = 255\nextra = 1\n{}",
+            route("")
+        );
+        let found = problems(&doc);
+        assert_eq!(
+            found.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            [
+                "settings.response_buffer_limit: must be between 0 and 16777216",
+                "settings.max_header_bytes: must be between 256 and 1048576",
+                "settings.extra: unknown field; expected one of: response_buffer_limit, max_header_bytes",
+            ]
+        );
+        assert_eq!(
+            fields(&format!(
+                "[settings]\nresponse_buffer_limit = -1\nmax_header_bytes = \"16k\"\n{}",
+                route("")
+            )),
+            [
+                "settings.response_buffer_limit",
+                "settings.max_header_bytes"
+            ]
+        );
+        assert_eq!(
+            fields(&format!("settings = 3\n{}", route(""))),
+            ["settings"]
+        );
+    }
+
+    #[test]
+    fn rate_limit_forms() {
+        assert_eq!(
+            only_route("rate_limit = \"off\"").rate_limit,
+            RateLimitRule::Off
+        );
+        for preset in Preset::ALL {
+            let r = only_route(&format!("rate_limit = \"{}\"", preset.name()));
+            assert_eq!(r.rate_limit, preset.rule(RateLimitKey::Ip));
+        }
+        assert_eq!(
+            only_route("rate_limit = { preset = \"streaming\" }").rate_limit,
+            Preset::Streaming.rule(RateLimitKey::Ip)
+        );
+        assert_eq!(
+            only_route(
+                "auth = \"required\"\nrate_limit = { requests = 10, window = \"15m\", key = \"user\" }"
+            )
+            .rate_limit,
+            RateLimitRule::Limit {
+                requests: 10,
+                window_secs: 900,
+                key: RateLimitKey::User,
+                preset: None,
+                prefix: "rl:",
+            }
+        );
+        assert_eq!(
+            only_route("rate_limit = { requests = 1, window = 2592000 }").rate_limit,
+            RateLimitRule::Limit {
+                requests: 1,
+                window_secs: 2_592_000,
+                key: RateLimitKey::Ip,
+                preset: None,
+                prefix: "rl:",
+            }
+        );
+    }
+
+    #[test]
+    fn rate_limit_problems() {
+        let cases: &[(&str, &[&str])] = &[
+            ("rate_limit = \"fast\"", &["routes[0].rate_limit"]),
+            ("rate_limit = \"Off\"", &["routes[0].rate_limit"]),
+            ("rate_limit = 5", &["routes[0].rate_limit"]),
+            (
+                "rate_limit = {}",
+                &[
+                    "routes[0].rate_limit.requests",
+                    "routes[0].rate_limit.window",
+                ],
+            ),
+            (
+                "rate_limit = { requests = 0, window = 60 }",
+                &["routes[0].rate_limit.requests"],
+            ),
+            (
+                "rate_limit = { requests = 4294967296, window = 60 }",
+                &["routes[0].rate_limit.requests"],
+            ),
+            (
+                "rate_limit = { requests = 5, window = 0 }",
+                &["routes[0].rate_limit.window"],
+            ),
+            (
+                "rate_limit = { requests = 5, window = -60 }",
+                &["routes[0].rate_limit.window"],
+            ),
+            (
+                "rate_limit = { requests = 5, window = \"0s\" }",
+                &["routes[0].rate_limit.window"],
+            ),
+            (
+                "rate_limit = { requests = 5, window = \"-1m\" }",
+                &["routes[0].rate_limit.window"],
+            ),
+            (
+                "rate_limit = { requests = 5, window = \"2w\" }",
+                &["routes[0].rate_limit.window"],
+            ),
+            (
+                "rate_limit = { requests = 5, window = \"31d\" }",
+                &["routes[0].rate_limit.window"],
+            ),
+            (
+                "rate_limit = { requests = 5, window = 2592001 }",
+                &["routes[0].rate_limit.window"],
+            ),
+            (
+                "rate_limit = { requests = 5, window = \"99999999999999999999d\" }",
+                &["routes[0].rate_limit.window"],
+            ),
+            (
+                "rate_limit = { requests = 5, window = 1.5 }",
+                &["routes[0].rate_limit.window"],
+            ),
+            (
+                "rate_limit = { requests = 5, window = 60, key = \"host\" }",
+                &["routes[0].rate_limit.key"],
+            ),
+            (
+                "rate_limit = { preset = \"nope\" }",
+                &["routes[0].rate_limit.preset"],
+            ),
+            (
+                "rate_limit = { preset = \"api\", requests = 5, window = 60 }",
+                &[
+                    "routes[0].rate_limit.requests",
+                    "routes[0].rate_limit.window",
+                ],
+            ),
+            (
+                "rate_limit = { preset = \"api\", burst = 5 }",
+                &["routes[0].rate_limit.burst"],
+            ),
+            (
+                "rate_limit = \"api\"\nauth = \"none\"\nskip = [\"rate_limit\"]",
+                &["routes[0].skip"],
+            ),
+            (
+                "rate_limit = { preset = \"api\", key = \"user\" }",
+                &["routes[0].rate_limit.key"],
+            ),
+            (
+                "auth = \"worker\"\nrate_limit = { preset = \"api\", key = \"user\" }",
+                &["routes[0].rate_limit.key"],
+            ),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(fields(&route(body)), *expected, "{body}");
+        }
+        // The window message explains the limit and the unit syntax.
+        let found = problems(&route("rate_limit = { requests = 5, window = \"31d\" }"));
+        assert_eq!(
+            found[0].message,
+            "must be at most 30 days (2592000 seconds)"
+        );
+        let found = problems(&route("rate_limit = { requests = 5, window = \"5x\" }"));
+        assert!(found[0].message.contains("s, m, h or d"), "{}", found[0]);
+    }
+
+    #[test]
+    fn skipping_an_unset_rate_limit_is_fine() {
+        let r = only_route("skip = [\"rate_limit\"]");
+        assert!(r.skips(Layer::RateLimit));
+        let r = only_route("rate_limit = \"off\"\nskip = [\"rate_limit\"]");
+        assert!(r.skips(Layer::RateLimit));
+    }
+
+    #[test]
+    fn route_field_problems() {
+        let cases: &[(&str, &[&str])] = &[
+            ("[[routes]]\npath = \"/\"", &["routes[0].name"]),
+            ("[[routes]]\nname = \"\"\npath = \"/\"", &["routes[0].name"]),
+            (
+                "[[routes]]\nname = \"Admin\"\npath = \"/\"",
+                &["routes[0].name"],
+            ),
+            (
+                "[[routes]]\nname = \"a b\"\npath = \"/\"",
+                &["routes[0].name"],
+            ),
+            ("[[routes]]\nname = 1\npath = \"/\"", &["routes[0].name"]),
+            ("[[routes]]\nname = \"a\"", &["routes[0].path"]),
+            (
+                "[[routes]]\nname = \"a\"\npath = \"api\"",
+                &["routes[0].path"],
+            ),
+            (
+                "[[routes]]\nname = \"a\"\npath = \"/a*\"",
+                &["routes[0].path"],
+            ),
+            (
+                "[[routes]]\nname = \"a\"\npath = [\"/a\"]",
+                &["routes[0].path"],
+            ),
+        ];
+        for (doc, expected) in cases {
+            assert_eq!(fields(doc), *expected, "{doc}");
+        }
+        let long = "a".repeat(64);
+        ok(&format!("[[routes]]\nname = \"{long}\"\npath = \"/\""));
+        assert_eq!(
+            fields(&format!("[[routes]]\nname = \"{long}a\"\npath = \"/\"")),
+            ["routes[0].name"]
+        );
+        ok("[[routes]]\nname = \"a-b_c9\"\npath = \"/\"");
+    }
+
+    #[test]
+    fn method_problems() {
+        let cases: &[(&str, &[&str])] = &[
+            ("methods = []", &["routes[0].methods"]),
+            ("methods = \"GET\"", &["routes[0].methods"]),
+            ("methods = [\"get\"]", &["routes[0].methods[0]"]),
+            ("methods = [\"GET\", \"\"]", &["routes[0].methods[1]"]),
+            (
+                "methods = [\"GET\", \"PO ST\", 3]",
+                &["routes[0].methods[1]", "routes[0].methods[2]"],
+            ),
+            ("methods = [\"GET/1\"]", &["routes[0].methods[0]"]),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(fields(&route(body)), *expected, "{body}");
+        }
+        let found = problems(&route("methods = [\"get\"]"));
+        assert_eq!(found[0].message, "must be uppercase (\"GET\")");
+        // Extension methods are tokens too.
+        assert_eq!(
+            only_route("methods = [\"PROPFIND\", \"M-SEARCH\"]").methods,
+            Some(vec!["PROPFIND".to_string(), "M-SEARCH".to_string()])
+        );
+    }
+
+    #[test]
+    fn auth_and_role_problems() {
+        let cases: &[(&str, &[&str])] = &[
+            ("auth = \"admin\"", &["routes[0].auth"]),
+            ("auth = \"Required\"", &["routes[0].auth"]),
+            ("auth = true", &["routes[0].auth"]),
+            ("roles = [\"admin\"]", &["routes[0].roles"]),
+            (
+                "auth = \"worker\"\nroles = [\"admin\"]",
+                &["routes[0].roles"],
+            ),
+            (
+                "auth = \"required\"\nroles = [\"\"]",
+                &["routes[0].roles[0]"],
+            ),
+            (
+                "auth = \"required\"\nroles = [\"a b\", \"ok\", \"c\\td\"]",
+                &["routes[0].roles[0]", "routes[0].roles[2]"],
+            ),
+            (
+                "auth = \"required\"\nroles = \"admin\"",
+                &["routes[0].roles"],
+            ),
+            (
+                "auth = \"required\"\nskip = [\"auth\"]",
+                &["routes[0].skip"],
+            ),
+            ("auth = \"worker\"\nskip = [\"auth\"]", &["routes[0].skip"]),
+            ("skip = [\"cache\"]", &["routes[0].skip[0]"]),
+            ("skip = \"cors\"", &["routes[0].skip"]),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(fields(&route(body)), *expected, "{body}");
+        }
+        let role64 = "r".repeat(64);
+        let r = only_route(&format!("auth = \"optional\"\nroles = [\"{role64}\"]"));
+        assert_eq!(r.roles, [role64.as_str()]);
+        assert_eq!(
+            fields(&route(&format!(
+                "auth = \"optional\"\nroles = [\"{role64}r\"]"
+            ))),
+            ["routes[0].roles[0]"]
+        );
+        // Empty roles are fine anywhere; they ask for nothing.
+        only_route("roles = []");
+        // Skipping auth on a route without auth is redundant but harmless.
+        only_route("skip = [\"auth\"]");
+    }
+
+    #[test]
+    fn unknown_fields_everywhere() {
+        let doc = r#"
+            title = "x"
+            [settings]
+            colour = "red"
+            [[routes]]
+            name = "a"
+            path = "/"
+            auht = "required"
+            rate_limit = { requests = 1, window = 1, burst = 2 }
+        "#;
+        assert_eq!(
+            fields(doc),
+            [
+                "settings.colour",
+                "routes[0].rate_limit.burst",
+                "routes[0].auht",
+                "title",
+            ]
+        );
+        let found = problems(doc);
+        assert!(
+            found[0].message.starts_with("unknown field"),
+            "{}",
+            found[0]
+        );
+    }
+
+    #[test]
+    fn routes_missing_or_empty() {
+        assert_eq!(fields(""), ["routes"]);
+        assert_eq!(fields("[settings]\nmax_header_bytes = 1024"), ["routes"]);
+        assert_eq!(fields("routes = []"), ["routes"]);
+        assert_eq!(fields("routes = 1"), ["routes"]);
+        assert_eq!(fields("routes = [1]"), ["routes[0]"]);
+        assert_eq!(fields("[routes]\nname = \"a\""), ["routes"]);
+    }
+
+    #[test]
+    fn duplicate_names() {
+        let doc = r#"
+            [[routes]]
+            name = "a"
+            path = "/a"
+            [[routes]]
+            name = "b"
+            path = "/b"
+            [[routes]]
+            name = "a"
+            path = "/c"
+        "#;
+        let found = problems(doc);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field, "routes[2].name");
+        assert_eq!(
+            found[0].message,
+            "duplicate route name \"a\" (also routes[0])"
+        );
+    }
+
+    #[test]
+    fn shadowed_routes() {
+        let doc = r#"
+            [[routes]]
+            name = "all"
+            path = "/*"
+            [[routes]]
+            name = "admin"
+            path = "/admin/*"
+            auth = "required"
+        "#;
+        let found = problems(doc);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field, "routes[1].path");
+        assert!(
+            found[0].message.contains("routes[0] (\"all\")"),
+            "{}",
+            found[0]
+        );
+
+        let doc = r#"
+            [[routes]]
+            name = "reads"
+            methods = ["GET"]
+            path = "/api/*"
+            [[routes]]
+            name = "head"
+            methods = ["HEAD"]
+            path = "/api/x"
+            [[routes]]
+            name = "writes"
+            methods = ["POST"]
+            path = "/api/x"
+            [[routes]]
+            name = "any"
+            path = "/api/x"
+            [[routes]]
+            name = "again"
+            path = "/API/X/"
+        "#;
+        assert_eq!(fields(doc), ["routes[1].path", "routes[4].path"]);
+
+        // A narrower route after a broader one with other methods is reachable.
+        ok(r#"
+            [[routes]]
+            name = "get-all"
+            methods = ["GET"]
+            path = "/*"
+            [[routes]]
+            name = "post-admin"
+            methods = ["POST"]
+            path = "/admin"
+        "#);
+    }
+
+    #[test]
+    fn syntax_error_is_one_problem_with_position() {
+        let found = problems("[[routes]]\nname = \"a\"\npath = /a\n");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field, "policy");
+        assert!(
+            found[0]
+                .message
+                .starts_with("invalid TOML at line 3, column 8: "),
+            "{}",
+            found[0]
+        );
+        assert!(!found[0].message.contains('\n'));
+
+        let found = problems("[[routes]]\nname = \"a\"\nname = \"b\"\n");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field, "policy");
+    }
+
+    #[test]
+    fn many_problems_at_once() {
+        let doc = r#"
+            [settings]
+            max_header_bytes = 1
+
+            [[routes]]
+            name = "Bad Name"
+            methods = ["get"]
+            path = "no-slash"
+            auth = "sometimes"
+            rate_limit = { requests = 0, window = "0s" }
+            skip = ["everything"]
+
+            [[routes]]
+            path = "/x"
+            roles = ["admin"]
+        "#;
+        assert_eq!(
+            fields(doc),
+            [
+                "settings.max_header_bytes",
+                "routes[0].name",
+                "routes[0].methods[0]",
+                "routes[0].path",
+                "routes[0].auth",
+                "routes[0].rate_limit.requests",
+                "routes[0].rate_limit.window",
+                "routes[0].skip[0]",
+                "routes[1].name",
+                "routes[1].roles",
+            ]
+        );
+    }
+
+    #[test]
+    fn tchar() {
+        for b in b"!#$%&'*+-.^_`|~09azAZ" {
+            assert!(is_tchar(*b));
+        }
+        for b in b" \t\"(),/:;<=>?@[\\]{}\x7f" {
+            assert!(!is_tchar(*b), "{}", *b as char);
+        }
+    }
+}

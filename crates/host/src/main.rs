@@ -1,0 +1,102 @@
+//! `warden-host`: serve a middleware chain in front of an app on
+//! 127.0.0.1, as `spin up` would, or compose them into one component.
+//!
+//! ```text
+//! warden-host serve --app echo_app.wasm --middleware warden.wasm \
+//!     --manifest spin.toml --migrations migrations.sql --listen 127.0.0.1:3000
+//! warden-host compose --app echo_app.wasm --middleware warden.wasm -o composed.wasm
+//! ```
+
+use anyhow::{Context, Result, bail};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use warden_host::{Host, HostOptions, Reuse};
+
+const USAGE: &str = "usage:
+  warden-host serve --app APP.wasm [--middleware MW.wasm]... [--listen ADDR]
+                    [--manifest spin.toml] [--migrations FILE.sql] [--state-dir DIR]
+                    [--variable NAME=VALUE]... [--instance-per-request] [--no-cache]
+  warden-host compose --app APP.wasm --middleware MW.wasm... -o OUT.wasm";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("warden-host: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let mut options = HostOptions::default();
+    let mut out = None;
+    let mut manifest = None;
+    let rest: Vec<String> = args.collect();
+    let mut it = rest.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .with_context(|| format!("{name} needs a value\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--app" => options.app = value("--app")?.into(),
+            "--middleware" => options.middleware.push(value("--middleware")?.into()),
+            "--listen" => options.listen = value("--listen")?.parse().context("--listen")?,
+            "--manifest" => manifest = Some(PathBuf::from(value("--manifest")?)),
+            "--migrations" => options.migrations = Some(value("--migrations")?.into()),
+            "--state-dir" => {
+                options.state_dir = value("--state-dir")?.into();
+                options.cache_dir = Some(options.state_dir.join("cache"));
+            }
+            "--variable" => {
+                let pair = value("--variable")?;
+                let (k, v) = pair
+                    .split_once('=')
+                    .context("--variable takes NAME=VALUE")?;
+                options.variables.insert(k.to_owned(), v.to_owned());
+            }
+            "--instance-per-request" => options.reuse = Reuse::PerRequest,
+            "--no-cache" => options.cache_dir = None,
+            "-o" | "--output" => out = Some(PathBuf::from(value("-o")?)),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    if options.app.as_os_str().is_empty() {
+        bail!("--app is required\n{USAGE}");
+    }
+    match command.as_str() {
+        "serve" => {
+            options.declared_variables = match &manifest {
+                Some(path) => warden_host::manifest::declared_variables(path)?,
+                None => HashMap::new(),
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(async {
+                let host = Host::start(options).await?;
+                eprintln!("warden-host: serving on http://{}", host.addr());
+                tokio::signal::ctrl_c().await?;
+                Ok(())
+            })
+        }
+        "compose" => {
+            let out = out.context("compose needs -o OUT.wasm")?;
+            let app = std::fs::read(&options.app)
+                .with_context(|| format!("reading {}", options.app.display()))?;
+            let mw = options
+                .middleware
+                .iter()
+                .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+                .collect::<Result<Vec<_>>>()?;
+            let bytes = warden_host::compose::compose(&mw, app)?;
+            std::fs::write(&out, bytes)?;
+            eprintln!("warden-host: wrote {}", out.display());
+            Ok(())
+        }
+        _ => bail!("{USAGE}"),
+    }
+}

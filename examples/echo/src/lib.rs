@@ -1,0 +1,111 @@
+//! The demo's inner app: it answers every request with `200` and a JSON
+//! description of exactly what reached it, so that users and tests can see
+//! what warden forwarded (headers added, headers stripped, body size).
+//!
+//! ```text
+//! $ curl -s localhost:3000/api/x?a=1 -H 'x-warden-user-id: spoof'
+//! {"method":"GET","path":"/api/x","query":"a=1","headers":{…},"body_len":0}
+//! ```
+//!
+//! Test knobs (request headers, all optional; a real app has none of these):
+//! - `x-echo-fail: error` makes the handler return an error code instead of a
+//!   response; `x-echo-fail: trap` makes it trap (abort the instance).
+//! - `x-echo-delay-ms: N` waits N ms (at most 30 s) before answering.
+//! - `x-echo-size: N` answers with a body of N bytes (at most 16 MiB) with a
+//!   `content-length`; `x-echo-stream: N` sends N bytes in 4 KiB chunks with
+//!   no `content-length` (an unbounded, streamed body).
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, StreamBody};
+use serde_json::{Map, Value, json};
+use spin_sdk::http::{BoxBody, FullBody, Request, Response, box_body};
+use spin_sdk::http_service;
+use spin_sdk::wasip3::http::types::ErrorCode;
+
+const MAX_SIZE: usize = 16 * 1024 * 1024;
+const MAX_DELAY_MS: u64 = 30_000;
+
+#[http_service]
+async fn handle(req: Request) -> Result<Response<BoxBody>, ErrorCode> {
+    let knob = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    match knob("x-echo-fail").as_deref() {
+        Some("error") => {
+            return Err(ErrorCode::InternalError(Some("echo: asked to fail".into())));
+        }
+        Some("trap") => std::process::abort(),
+        _ => {}
+    }
+    if let Some(ms) = knob("x-echo-delay-ms").and_then(|v| v.parse::<u64>().ok()) {
+        let ns = ms.min(MAX_DELAY_MS) * 1_000_000;
+        spin_sdk::wasip3::clocks::monotonic_clock::wait_for(ns).await;
+    }
+    let size = knob("x-echo-size").and_then(|v| v.parse::<usize>().ok());
+    let stream = knob("x-echo-stream").and_then(|v| v.parse::<usize>().ok());
+
+    let mut headers = Map::new();
+    for (name, value) in req.headers() {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match headers.get_mut(name.as_str()) {
+            // Repeated fields are reported as one list, as HTTP allows.
+            Some(Value::String(first)) => {
+                first.push_str(", ");
+                first.push_str(&value);
+            }
+            _ => {
+                headers.insert(name.as_str().to_owned(), Value::String(value));
+            }
+        }
+    }
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| ErrorCode::InternalError(Some(format!("echo: body: {e:?}"))))?
+        .to_bytes();
+
+    if let Some(n) = stream {
+        let n = n.min(MAX_SIZE);
+        let chunks = (0..n.div_ceil(4096)).map(move |i| {
+            let len = (n - i * 4096).min(4096);
+            Ok::<_, std::convert::Infallible>(http_body::Frame::data(Bytes::from(vec![b'x'; len])))
+        });
+        let body = StreamBody::new(futures_util::stream::iter(chunks));
+        return Ok(Response::builder()
+            .status(200)
+            .header("content-type", "application/octet-stream")
+            .body(box_body(body))
+            .expect("static response parts are valid"));
+    }
+    if let Some(n) = size {
+        let n = n.min(MAX_SIZE);
+        return Ok(Response::builder()
+            .status(200)
+            .header("content-type", "application/octet-stream")
+            .header("content-length", n.to_string())
+            .body(box_body(FullBody::new(Bytes::from(vec![b'x'; n]))))
+            .expect("static response parts are valid"));
+    }
+
+    let echo = json!({
+        "method": method,
+        "path": path,
+        "query": query,
+        "headers": headers,
+        "body_len": body.len(),
+    });
+    let bytes = Bytes::from(echo.to_string());
+    Ok(Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .header("content-length", bytes.len().to_string())
+        .body(box_body(FullBody::new(bytes)))
+        .expect("static response parts are valid"))
+}

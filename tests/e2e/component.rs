@@ -1,0 +1,94 @@
+//! The built component against the world in `wit/`, and composition ahead
+//! of time (`wac plug`).
+
+use std::collections::BTreeSet;
+use warden_tests::*;
+
+/// Every interface the `warden` world in `wit/` imports, with what its
+/// `include`s bring in.
+fn world_imports() -> BTreeSet<String> {
+    let mut resolve = wit_parser::Resolve::default();
+    let (pkg, _) = resolve.push_dir(root().join("wit")).expect("wit/ parses");
+    let world = resolve
+        .select_world(&[pkg], Some("warden"))
+        .expect("world warden");
+    resolve.worlds[world]
+        .imports
+        .keys()
+        .map(|key| semver_family(&resolve.name_world_key(key)))
+        .collect()
+}
+
+/// `wasi:io/poll@0.2.6` → `wasi:io/poll@0.2`: hosts link 0.x.y imports to any
+/// 0.x.z of the same interface, so the world pins only the family.
+fn semver_family(name: &str) -> String {
+    match name.split_once('@') {
+        Some((iface, version)) if version.starts_with("0.") && !version.contains('-') => {
+            let family: Vec<&str> = version.split('.').take(2).collect();
+            format!("{iface}@{}", family.join("."))
+        }
+        _ => name.to_owned(),
+    }
+}
+
+#[test]
+fn the_component_matches_its_world() {
+    let bytes = std::fs::read(wasm("warden")).unwrap();
+    let (imports, exports) = warden_host::component_interfaces(&bytes).unwrap();
+    assert_eq!(exports, vec!["wasi:http/handler@0.3.0".to_string()]);
+    assert!(
+        imports.contains(&"wasi:http/handler@0.3.0".to_string()),
+        "{imports:?}"
+    );
+    let allowed = world_imports();
+    let outside: Vec<&String> = imports
+        .iter()
+        .filter(|i| !allowed.contains(&semver_family(i)))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "imports outside wit/world.wit: {outside:?}\nworld: {allowed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_component_composed_ahead_of_time_serves() {
+    let dir = TempDir::new("composed");
+    let composed = dir.path().join("composed.wasm");
+    let bytes = warden_host::compose::plug(
+        std::fs::read(wasm("warden")).unwrap(),
+        std::fs::read(wasm("echo_app")).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(&composed, &bytes).unwrap();
+    // One component again, serving `wasi:http/handler`. (It still imports
+    // `wasi:http/handler@0.3.0` too: that is the app's outbound HTTP, which
+    // spin-sdk's `http` feature binds to the same interface.)
+    let (_, exports) = warden_host::component_interfaces(&bytes).unwrap();
+    assert_eq!(exports, vec!["wasi:http/handler@0.3.0".to_string()]);
+
+    let state = TempDir::new("state");
+    let host = Host::start(HostOptions {
+        app: composed,
+        middleware: vec![],
+        listen: "127.0.0.1:0".parse().unwrap(),
+        state_dir: state.path().to_owned(),
+        cache_dir: None,
+        guest_log: GuestLog::quiet(),
+        variables_from_env: false,
+        ..HostOptions::default()
+    })
+    .await
+    .unwrap();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let resp = client
+        .get(format!("http://{}/hello", host.addr()).parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers().contains_key("x-request-id"),
+        "warden answered"
+    );
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `warden.wasm` composed in front of the real
+//! echo app, served by the local host over real HTTP, on SQLite-backed
+//! key-value and database files. Each behaviour is checked with instance
+//! reuse on (as Spin does) and with one instance per request.
+
+mod bad_input;
+mod component;
+mod isolation;
+mod pipeline;

@@ -1,0 +1,323 @@
+//! The pipeline skeleton: request IDs, header hygiene, route matching, the
+//! inner app's answers passed back, and warden's own JSON errors.
+
+use warden_tests::*;
+
+#[tokio::test]
+async fn request_id_is_kept_when_valid_and_made_when_not() {
+    for mode in MODES {
+        let host = TestHost::start(Setup::default().reuse(mode)).await;
+
+        let kept = host
+            .get_with("/x", &[("x-request-id", "client-id_1.2~=")])
+            .await;
+        assert_eq!(kept.status, 200);
+        assert_eq!(kept.header("x-request-id"), Some("client-id_1.2~="));
+        assert_eq!(kept.echoed_headers()["x-request-id"], "client-id_1.2~=");
+
+        for bad in ["has space", "semi;colon", &"a".repeat(256), ""] {
+            let made = host.get_with("/x", &[("x-request-id", bad)]).await;
+            let id = made.header("x-request-id").expect("an id").to_owned();
+            assert_ne!(id, bad, "{mode:?}: invalid id {bad:?} must be replaced");
+            assert_eq!(id.len(), 36, "a UUID: {id}");
+            assert_eq!(made.echoed_headers()["x-request-id"], id.as_str());
+        }
+
+        let a = host
+            .get("/x")
+            .await
+            .header("x-request-id")
+            .unwrap()
+            .to_owned();
+        let b = host
+            .get("/x")
+            .await
+            .header("x-request-id")
+            .unwrap()
+            .to_owned();
+        assert_ne!(a, b, "generated ids are fresh per request");
+    }
+}
+
+#[tokio::test]
+async fn warden_headers_and_hop_by_hop_headers_never_reach_the_app() {
+    for mode in MODES {
+        let host = TestHost::start(Setup::default().reuse(mode)).await;
+        let reply = host
+            .get_with(
+                "/api/x",
+                &[
+                    ("x-warden-user-id", "admin"),
+                    ("X-Warden-Roles", "admin"),
+                    ("x-warden-route", "health"),
+                    ("connection", "keep-alive"),
+                    ("keep-alive", "timeout=5"),
+                    ("x-ordinary", "kept"),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, 200);
+        let seen = reply.echoed_headers();
+        for gone in [
+            "x-warden-user-id",
+            "x-warden-roles",
+            "connection",
+            "keep-alive",
+            "host",
+        ] {
+            assert!(
+                !seen.contains_key(gone),
+                "{mode:?}: {gone} reached the app: {seen:?}"
+            );
+        }
+        assert_eq!(seen["x-ordinary"], "kept");
+        // The only x-warden-* header is warden's own, with the real route.
+        assert_eq!(seen["x-warden-route"], "default");
+        // Spin's own headers pass through.
+        assert!(
+            seen["spin-client-addr"]
+                .as_str()
+                .unwrap()
+                .starts_with("127.0.0.1:")
+        );
+    }
+}
+
+#[tokio::test]
+async fn small_responses_are_passed_on_whole_large_ones_streamed() {
+    for mode in MODES {
+        let host = TestHost::start(Setup::default().reuse(mode)).await;
+
+        let small = host.get("/x").await;
+        assert!(
+            small.header("content-length").is_some(),
+            "{mode:?}: {:?}",
+            small.headers
+        );
+        assert_eq!(small.header("transfer-encoding"), None);
+        assert_eq!(
+            small.header("content-length").unwrap(),
+            small.body.len().to_string()
+        );
+
+        // Known length, above the 64 KiB default: streamed, length kept.
+        let large = host.get_with("/x", &[("x-echo-size", "200000")]).await;
+        assert_eq!(large.status, 200);
+        assert_eq!(large.body.len(), 200_000);
+        assert_eq!(large.header("content-length"), Some("200000"));
+
+        // Unknown length: streamed through in chunks.
+        let unbounded = host.get_with("/x", &[("x-echo-stream", "100000")]).await;
+        assert_eq!(unbounded.status, 200);
+        assert_eq!(unbounded.body.len(), 100_000);
+        assert_eq!(unbounded.header("transfer-encoding"), Some("chunked"));
+        assert!(unbounded.header("x-request-id").is_some());
+    }
+}
+
+#[tokio::test]
+async fn the_buffer_limit_is_configurable() {
+    let policy = r#"
+        [settings]
+        response_buffer_limit = 0
+        [[routes]]
+        name = "all"
+        path = "/*"
+    "#;
+    let host = TestHost::start(Setup::default().policy(policy)).await;
+    // With a zero limit even a small JSON answer is streamed, yet intact.
+    let reply = host.get("/x").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["path"], "/x");
+    assert_eq!(reply.echoed_headers()["x-warden-route"], "all");
+}
+
+#[tokio::test]
+async fn request_bodies_stream_through_unchanged_in_size() {
+    for mode in MODES {
+        let host = TestHost::start(Setup::default().reuse(mode)).await;
+        let body = vec![7u8; 3 * 1024 * 1024 + 11];
+        let reply = host
+            .send(
+                "POST",
+                "/upload",
+                &[("content-type", b"application/octet-stream")],
+                &body,
+            )
+            .await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.json()["body_len"], body.len());
+        assert_eq!(reply.json()["method"], "POST");
+    }
+}
+
+#[tokio::test]
+async fn a_failing_inner_app_is_a_502_json_error() {
+    for mode in MODES {
+        let host = TestHost::start(Setup::default().reuse(mode)).await;
+        let reply = host.get_with("/x", &[("x-echo-fail", "error")]).await;
+        assert_eq!(reply.status, 502);
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+        assert_eq!(
+            reply.json(),
+            serde_json::json!({"error": {"code": "BAD_GATEWAY", "message": "Upstream application failed"}})
+        );
+        assert!(reply.header("x-request-id").is_some());
+        assert!(
+            host.log().contains("\"event\":\"inner_app_failed\""),
+            "{}",
+            host.log()
+        );
+        // The next request is served normally.
+        assert_eq!(host.get("/x").await.status, 200);
+    }
+}
+
+#[tokio::test]
+async fn a_trapping_inner_app_costs_one_request_not_the_host() {
+    for mode in MODES {
+        let host = TestHost::start(Setup::default().reuse(mode)).await;
+        // A trap aborts the whole composed instance: the host answers 500,
+        // as Spin does, and no component code can turn it into JSON.
+        let reply = host.get_with("/x", &[("x-echo-fail", "trap")]).await;
+        assert_eq!(reply.status, 500);
+        assert_eq!(host.get("/x").await.status, 200);
+    }
+}
+
+#[tokio::test]
+async fn a_slow_inner_app_is_waited_for() {
+    let host = TestHost::start(Setup::default()).await;
+    let started = std::time::Instant::now();
+    let reply = host.get_with("/x", &[("x-echo-delay-ms", "300")]).await;
+    assert_eq!(reply.status, 200);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+}
+
+const DEMO_LIKE: &str = r#"
+    [[routes]]
+    name = "health"
+    methods = ["GET"]
+    path = "/health"
+    rate_limit = "off"
+
+    [[routes]]
+    name = "protected"
+    path = "/api/protected/*"
+    auth = "required"
+
+    [[routes]]
+    name = "api"
+    path = "/api/*"
+    auth = "optional"
+
+    [[routes]]
+    name = "internal"
+    path = "/internal/*"
+    auth = "worker"
+
+    [[routes]]
+    name = "web"
+    path = "/*"
+"#;
+
+#[tokio::test]
+async fn routes_match_first_wins_on_normalized_paths() {
+    for mode in MODES {
+        let host = TestHost::start(
+            Setup::default()
+                .policy(DEMO_LIKE)
+                .var("worker_secret", "0123456789abcdef0123456789abcdef")
+                .reuse(mode),
+        )
+        .await;
+        let route = |reply: &Reply| {
+            reply.echoed_headers()["x-warden-route"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(route(&host.get("/health").await), "health");
+        assert_eq!(route(&host.get("/HEALTH/").await), "health");
+        assert_eq!(route(&host.send("POST", "/health", &[], b"").await), "web");
+        assert_eq!(route(&host.get("/api/things?x=1").await), "api");
+        assert_eq!(route(&host.get("//api//things").await), "api");
+        assert_eq!(route(&host.get("/elsewhere").await), "web");
+    }
+}
+
+#[tokio::test]
+async fn routes_needing_an_identity_fail_closed() {
+    let host = TestHost::start(
+        Setup::default()
+            .policy(DEMO_LIKE)
+            .var("worker_secret", "0123456789abcdef0123456789abcdef"),
+    )
+    .await;
+    for path in [
+        "/api/protected/me",
+        "/API/Protected/me",
+        "/api/%70rotected/me",
+        "/internal/hook",
+    ] {
+        let reply = host.get(path).await;
+        assert_eq!(reply.status, 401, "{path}");
+        assert_eq!(
+            reply.json(),
+            serde_json::json!({"error": {"code": "UNAUTHORIZED", "message": "Authentication required"}}),
+            "{path}"
+        );
+    }
+    // Optional auth proceeds anonymously.
+    assert_eq!(host.get("/api/public").await.status, 200);
+}
+
+#[tokio::test]
+async fn readiness_reports_each_store() {
+    let host = TestHost::start(Setup::default()).await;
+    let ok = host.get("/.warden/ready").await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(
+        ok.json(),
+        serde_json::json!({"status": "ok", "key_value": "ok", "sqlite": "ok"})
+    );
+    let counts = host.counts();
+    assert_eq!(
+        (counts.kv_reads, counts.kv_writes, counts.sqlite_statements),
+        (1, 0, 1)
+    );
+
+    host.host.faults().set_kv_error(true);
+    let kv_down = host.get("/.warden/ready").await;
+    assert_eq!(kv_down.status, 503);
+    assert_eq!(kv_down.json()["key_value"], "unavailable");
+    assert_eq!(kv_down.json()["sqlite"], "ok");
+    host.host.faults().set_kv_error(false);
+
+    host.host.faults().set_sqlite_error(true);
+    let db_down = host.get("/.warden/ready").await;
+    assert_eq!(db_down.status, 503);
+    assert_eq!(db_down.json()["sqlite"], "unavailable");
+    assert!(
+        !db_down.body.windows(8).any(|w| w == b"injected"),
+        "no detail in the body"
+    );
+    assert!(
+        host.log().contains("injected SQLite fault"),
+        "detail goes to the log"
+    );
+    host.host.faults().set_sqlite_error(false);
+    assert_eq!(host.get("/.warden/ready").await.status, 200);
+}
+
+#[tokio::test]
+async fn readiness_notices_missing_migrations() {
+    let host = TestHost::start(Setup {
+        migrations: false,
+        ..Setup::default()
+    })
+    .await;
+    let reply = host.get("/.warden/ready").await;
+    assert_eq!(reply.status, 503);
+    assert_eq!(reply.json()["sqlite"], "unavailable");
+}

@@ -1,0 +1,215 @@
+//! Test support: start the real components in the local host and talk HTTP
+//! to them, as a client would.
+//!
+//! The components are built by `scripts/test` (`cargo build --target
+//! wasm32-wasip2 --release`) before `cargo test` runs; [`wasm`] fails with
+//! that hint when they are missing.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+pub use warden_host::{Faults, GuestLog, Host, HostOptions, OpCounts, Reuse};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A built component, `warden` or `echo_app`.
+pub fn wasm(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let path = target
+        .join("wasm32-wasip2/release")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `scripts/test`, which builds the components before the tests",
+        path.display()
+    );
+    path
+}
+
+/// A directory removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "warden-test-{}-{}-{}",
+            std::process::id(),
+            tag,
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// How a test wants its host.
+pub struct Setup {
+    pub variables: HashMap<String, String>,
+    pub reuse: Reuse,
+    /// Put warden in front of the echo app (otherwise the bare app).
+    pub warden: bool,
+    pub migrations: bool,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            variables: HashMap::new(),
+            reuse: Reuse::Spin,
+            warden: true,
+            migrations: true,
+        }
+    }
+}
+
+impl Setup {
+    pub fn var(mut self, name: &str, value: &str) -> Self {
+        self.variables.insert(name.to_owned(), value.to_owned());
+        self
+    }
+    pub fn policy(self, policy: &str) -> Self {
+        self.var("policy", policy)
+    }
+    pub fn reuse(mut self, reuse: Reuse) -> Self {
+        self.reuse = reuse;
+        self
+    }
+}
+
+/// A host serving on a free port, with its own state directory.
+pub struct TestHost {
+    pub host: Host,
+    pub client: Client<HttpConnector, Full<Bytes>>,
+    _state: TempDir,
+}
+
+/// Both reuse modes: every end-to-end test runs in each.
+pub const MODES: [Reuse; 2] = [Reuse::Spin, Reuse::PerRequest];
+
+impl TestHost {
+    pub async fn start(setup: Setup) -> TestHost {
+        TestHost::try_start(setup).await.expect("host starts")
+    }
+
+    pub async fn try_start(setup: Setup) -> anyhow::Result<TestHost> {
+        let state = TempDir::new("state");
+        let options = HostOptions {
+            app: wasm("echo_app"),
+            middleware: if setup.warden {
+                vec![wasm("warden")]
+            } else {
+                vec![]
+            },
+            listen: "127.0.0.1:0".parse().unwrap(),
+            state_dir: state.path().to_owned(),
+            migrations: setup.migrations.then(|| root().join("migrations.sql")),
+            declared_variables: HashMap::new(),
+            variables: setup.variables,
+            variables_from_env: false,
+            reuse: setup.reuse,
+            cache_dir: Some(root().join("target/warden-host-cache")),
+            guest_log: GuestLog::quiet(),
+        };
+        let host = Host::start(options).await?;
+        let client = Client::builder(TokioExecutor::new()).build_http();
+        Ok(TestHost {
+            host,
+            client,
+            _state: state,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.host.addr(), path)
+    }
+
+    /// Sends a request and reads the whole response.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &[u8])],
+        body: &[u8],
+    ) -> Reply {
+        let mut req = hyper::Request::builder().method(method).uri(self.url(path));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let req = req
+            .body(Full::new(Bytes::copy_from_slice(body)))
+            .expect("valid test request");
+        let resp = self.client.request(req).await.expect("response");
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await.expect("body").to_bytes();
+        Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send("GET", path, &[], b"").await
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let headers: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
+        self.send("GET", path, &headers, b"").await
+    }
+
+    pub fn log(&self) -> String {
+        self.host.guest_log().contents()
+    }
+
+    pub fn counts(&self) -> OpCounts {
+        self.host.faults().counts()
+    }
+}
+
+/// A response as the client saw it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The headers the echo app says it received.
+    pub fn echoed_headers(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.json()["headers"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
