@@ -10,6 +10,7 @@
 //! between the client and the inner app ([`forward`]), and answers with
 //! warden's own JSON errors ([`respond`]).
 
+mod auth;
 mod forward;
 mod pipeline;
 mod ready;

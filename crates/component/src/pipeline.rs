@@ -1,21 +1,98 @@
-//! The per-request pipeline: request ID, header hygiene, route match, then the
-//! inner app.
+//! The per-request pipeline.
+//!
+//! ```text
+//! request id → config → header limits → path + route
+//!   → CORS preflight → IP rate limit → authentication → user rate limit
+//!   → inner app → response headers (security, CORS, rate limit, request id)
+//! ```
+//!
+//! Cheap checks run before expensive ones (DESIGN §6): the per-IP limit runs
+//! before any session lookup or signature check. Every answer, warden's own
+//! refusals included ([`Ctx::answer`]), carries the layers' response headers
+//! (`Ctx::to_client`), so a 401 or a 429 has the same security, CORS and
+//! rate-limit headers as a 200.
 //!
 //! Nothing here outlives the request: instances serve many requests, some at
-//! once (DESIGN §1), so every piece of request state lives in this function's
-//! locals and is dropped with them.
+//! once (DESIGN §1), so all request state lives in [`Ctx`], dropped with it.
 
-use crate::{forward, ready, respond, settings};
+use crate::{auth, forward, ready, respond, settings};
 use spin_sdk::wasip3::http::types::{Fields, Request, Response};
+use warden_core::config::WardenConfig;
 use warden_core::headers::{self, IDENTITY_PREFIX, REQUEST_ID_HEADER};
 use warden_core::log;
-use warden_core::path::normalize_path;
-use warden_core::policy::{AuthMode, Layer};
+use warden_core::path::{MatchPath, normalize_path};
+use warden_core::policy::Route;
 use warden_core::reject::Rejection;
 use warden_core::request_id::{format_request_id, is_valid_request_id};
 
 /// The header that tells the inner app which policy route matched.
 const ROUTE_HEADER: &str = "x-warden-route";
+
+/// Requests that no policy route matches are forwarded with no layer applied
+/// other than the request ID and header hygiene, under this name.
+pub const IMPLICIT_ROUTE: &str = "unmatched";
+
+/// Everything one request's layers know and decide. Dropped with the request.
+pub struct Ctx<'a> {
+    pub config: &'a WardenConfig,
+    pub request_id: String,
+    /// Upper-case method name.
+    pub method: String,
+    /// The path as the client sent it (with the query).
+    pub raw_path: String,
+    /// The normalized path the policy matches on.
+    pub path: MatchPath,
+    /// The matched route, `None` for [`IMPLICIT_ROUTE`].
+    pub route: Option<&'a Route>,
+    /// The client's headers as received (names as sent).
+    pub incoming: Vec<(String, Vec<u8>)>,
+    /// `x-warden-*` headers the layers want the inner app to receive.
+    pub to_app: Vec<(String, Vec<u8>)>,
+    /// Headers the layers want on the response, whatever its status.
+    pub to_client: Vec<(String, Vec<u8>)>,
+    /// Wall-clock time when the request arrived, in unix milliseconds.
+    pub now_ms: u64,
+}
+
+impl Ctx<'_> {
+    pub fn route_name(&self) -> &str {
+        self.route
+            .map(|r| r.name.as_str())
+            .unwrap_or(IMPLICIT_ROUTE)
+    }
+
+    /// The first incoming header with this (lower-case) name, as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.incoming
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| std::str::from_utf8(v).ok())
+    }
+
+    /// A structured log line carrying this request's id and route.
+    pub fn log(&self, kind: &str, fields: &[(&str, serde_json::Value)]) {
+        let mut all = vec![
+            (
+                "request_id",
+                serde_json::Value::from(self.request_id.as_str()),
+            ),
+            ("route", serde_json::Value::from(self.route_name())),
+        ];
+        all.extend(fields.iter().cloned());
+        eprintln!("{}", log::event(kind, &all));
+    }
+
+    /// Warden's own refusal, with the response headers every answer gets.
+    pub fn reject(&self, rejection: Rejection) -> Response {
+        self.answer(rejection.status(), rejection.body())
+    }
+
+    /// A JSON answer from warden itself (a layer's own body, such as the
+    /// seed's 429), with the response headers every answer gets.
+    pub fn answer(&self, status: u16, json: String) -> Response {
+        respond::json_with(status, json, &self.request_id, &self.to_client)
+    }
+}
 
 pub async fn handle(request: Request) -> Response {
     let incoming = request.get_headers().copy_all();
@@ -62,63 +139,65 @@ pub async fn handle(request: Request) -> Response {
     }
 
     let route = policy.match_route(&method, &path).map(|(_, route)| route);
-    let route_name = route.map(|r| r.name.as_str()).unwrap_or(IMPLICIT_ROUTE);
+    let mut ctx = Ctx {
+        config,
+        request_id,
+        method,
+        raw_path,
+        path,
+        route,
+        incoming,
+        to_app: Vec::new(),
+        to_client: Vec::new(),
+        now_ms: now_ms(),
+    };
 
-    // Authentication fails closed: until the session and signature layers
-    // exist in this build, no identity can be established, so routes that
-    // require one are refused rather than served anonymously.
-    if let Some(route) = route {
-        if matches!(route.auth, AuthMode::Required | AuthMode::Worker) && !route.skips(Layer::Auth)
-        {
-            warn(
-                "auth_failed",
-                &request_id,
-                &[
-                    ("route", route_name.into()),
-                    ("reason", "no_verifier".into()),
-                ],
-            );
-            return respond::reject(Rejection::Unauthorized, &request_id);
-        }
-    }
+    // Layers. Each either lets the request on (possibly adding headers for
+    // the app or the client) or answers it.
+    let request = match auth::check(&mut ctx, request).await {
+        Ok(request) => request,
+        Err(refusal) => return refusal,
+    };
 
+    let mut to_app = std::mem::take(&mut ctx.to_app);
+    to_app.push((
+        ROUTE_HEADER.to_owned(),
+        ctx.route_name().as_bytes().to_vec(),
+    ));
     let outgoing = forward::Outgoing {
-        headers: forwarded_headers(incoming, &request_id, route_name),
+        headers: forwarded_headers(&ctx.incoming, &ctx.request_id, to_app),
     };
     let forwarded = match forward::request(request, outgoing) {
         Ok(forwarded) => forwarded,
         Err(e) => {
-            warn(
-                "forward_failed",
-                &request_id,
-                &[("error", format!("{e:?}").into())],
-            );
-            return respond::reject(Rejection::BadRequest, &request_id);
+            ctx.log("forward_failed", &[("error", format!("{e:?}").into())]);
+            return ctx.reject(Rejection::BadRequest);
         }
     };
 
     let inner = match spin_sdk::http::next(forwarded).await {
         Ok(response) => response,
         Err(e) => {
-            warn(
-                "inner_app_failed",
-                &request_id,
-                &[("error", format!("{e:?}").into())],
-            );
-            return respond::reject(Rejection::BadGateway, &request_id);
+            ctx.log("inner_app_failed", &[("error", format!("{e:?}").into())]);
+            return ctx.reject(Rejection::BadGateway);
         }
     };
     let (_, mut body) = inner.into_parts();
     let Some(inner) = body.take_unstarted() else {
-        return respond::reject(Rejection::Internal, &request_id);
+        return ctx.reject(Rejection::Internal);
     };
-    let headers = response_headers(&inner, &request_id);
+    let headers = response_headers(&inner);
+    apply_response_headers(&ctx, &headers);
     forward::response(inner, headers, policy.settings.response_buffer_limit).await
 }
 
-/// Requests that no policy route matches are forwarded with no layer applied
-/// other than the request ID and header hygiene, under this name.
-pub const IMPLICIT_ROUTE: &str = "unmatched";
+/// The response-side layers: the request ID and whatever the layers queued.
+fn apply_response_headers(ctx: &Ctx<'_>, headers: &Fields) {
+    let _ = headers.set(REQUEST_ID_HEADER, &[ctx.request_id.as_bytes().to_vec()]);
+    for (name, value) in &ctx.to_client {
+        let _ = headers.append(name, value);
+    }
+}
 
 /// Keeps a valid incoming `x-request-id` (the first one), or makes a new one.
 fn request_id(headers: &[(String, Vec<u8>)]) -> String {
@@ -137,11 +216,11 @@ fn request_id(headers: &[(String, Vec<u8>)]) -> String {
 }
 
 /// The client's headers minus everything warden owns or that must not cross
-/// a hop, plus warden's own.
+/// a hop, plus the request ID and the layers' `x-warden-*` headers.
 fn forwarded_headers(
-    incoming: Vec<(String, Vec<u8>)>,
+    incoming: &[(String, Vec<u8>)],
     request_id: &str,
-    route: &str,
+    to_app: Vec<(String, Vec<u8>)>,
 ) -> Vec<(String, Vec<u8>)> {
     let connection: Vec<&str> = incoming
         .iter()
@@ -150,17 +229,18 @@ fn forwarded_headers(
         .collect();
     let listed = headers::connection_listed(&connection);
     let mut out: Vec<(String, Vec<u8>)> = incoming
-        .into_iter()
+        .iter()
         .filter(|(name, _)| !headers::strip_request_header(&name.to_ascii_lowercase(), &listed))
+        .cloned()
         .collect();
-    debug_assert!(ROUTE_HEADER.starts_with(IDENTITY_PREFIX));
     out.push((REQUEST_ID_HEADER.to_owned(), request_id.as_bytes().to_vec()));
-    out.push((ROUTE_HEADER.to_owned(), route.as_bytes().to_vec()));
+    debug_assert!(to_app.iter().all(|(n, _)| n.starts_with(IDENTITY_PREFIX)));
+    out.extend(to_app);
     out
 }
 
-/// The inner app's headers, minus hop-by-hop ones, plus the request ID.
-fn response_headers(inner: &Response, request_id: &str) -> Fields {
+/// The inner app's headers, minus hop-by-hop ones and any request ID of its own.
+fn response_headers(inner: &Response) -> Fields {
     let fields = Fields::new();
     for (name, value) in inner.get_headers().copy_all() {
         let lower = name.to_ascii_lowercase();
@@ -171,7 +251,6 @@ fn response_headers(inner: &Response, request_id: &str) -> Fields {
         // alone, never the whole set.
         let _ = fields.append(&name, &value);
     }
-    let _ = fields.set(REQUEST_ID_HEADER, &[request_id.as_bytes().to_vec()]);
     fields
 }
 
@@ -187,10 +266,17 @@ fn method_name(request: &Request) -> String {
         Method::Options => "OPTIONS".into(),
         Method::Trace => "TRACE".into(),
         Method::Patch => "PATCH".into(),
-        Method::Other(other) => other,
+        Method::Other(other) => other.to_ascii_uppercase(),
     }
 }
 
+/// Unix milliseconds from the host's wall clock (the core never reads one).
+fn now_ms() -> u64 {
+    let now = spin_sdk::wasip3::clocks::system_clock::now();
+    (now.seconds.max(0) as u64) * 1000 + u64::from(now.nanoseconds / 1_000_000)
+}
+
+/// A log line for a request refused before its context exists.
 fn warn(kind: &str, request_id: &str, fields: &[(&str, serde_json::Value)]) {
     let mut all = vec![("request_id", serde_json::Value::from(request_id))];
     all.extend(fields.iter().cloned());

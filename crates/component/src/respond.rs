@@ -10,7 +10,20 @@ use warden_core::reject::Rejection;
 /// A JSON response with the given status, built whole with its
 /// `content-length` (never streamed: see DESIGN §1 on the streaming stall).
 pub fn json(status: u16, body: String, request_id: &str) -> Response {
+    json_with(status, body, request_id, &[])
+}
+
+/// [`json`] plus the headers the layers queued for every answer.
+pub fn json_with(
+    status: u16,
+    body: String,
+    request_id: &str,
+    extra: &[(String, Vec<u8>)],
+) -> Response {
     let headers = Fields::new();
+    for (name, value) in extra {
+        let _ = headers.append(name, value);
+    }
     // These names and values are static or validated, so `append` cannot fail;
     // a failure would only drop a header, never trap.
     let _ = headers.append("content-type", b"application/json");
