@@ -5,9 +5,9 @@
 //! no valid identity, as seed 000's `optionalAuth` does.
 
 use crate::pipeline::Ctx;
+use crate::{session, worker};
 use spin_sdk::wasip3::http::types::{Request, Response};
 use warden_core::policy::{AuthMode, Layer};
-use warden_core::reject::Rejection;
 
 /// Lets the request on (perhaps rebuilt, when a verifier read its body) or
 /// answers it.
@@ -19,11 +19,10 @@ pub async fn check(ctx: &mut Ctx<'_>, request: Request) -> Result<Request, Respo
         return Ok(request);
     }
     match route.auth {
-        AuthMode::None | AuthMode::Optional => Ok(request),
-        // No verifier in this build yet: nobody can be authenticated.
-        AuthMode::Required | AuthMode::Worker => {
-            ctx.log("auth_failed", &[("reason", "no_verifier".into())]);
-            Err(ctx.reject(Rejection::Unauthorized))
+        AuthMode::None => Ok(request),
+        AuthMode::Optional | AuthMode::Required => {
+            session::check(ctx, route).await.map(|()| request)
         }
+        AuthMode::Worker => worker::check(ctx, route, request).await,
     }
 }

@@ -15,7 +15,9 @@ mod forward;
 mod pipeline;
 mod ready;
 mod respond;
+mod session;
 mod settings;
+mod worker;
 
 use spin_sdk::wasip3::http::types::{ErrorCode, Request, Response};
 
