@@ -194,8 +194,11 @@ impl WardenConfig {
         } else {
             let built_in = Policy::built_in();
             let parsed = Partial {
-                settings: built_in.settings,
-                routes: built_in.routes.into_iter().enumerate().collect(),
+                routes: built_in.routes.iter().cloned().enumerate().collect(),
+                policy: Policy {
+                    routes: Vec::new(),
+                    ..built_in
+                },
                 problems: Vec::new(),
             };
             (parsed, PolicySource::BuiltIn)
@@ -433,7 +436,7 @@ mod tests {
         assert_eq!(c.policy.routes[0].name, "inline");
         assert_eq!(
             c.policy.routes[0].rate_limit,
-            Preset::Web.rule(Default::default())
+            Preset::Web.rule(crate::policy::KeyPart::Ip)
         );
     }
 

@@ -29,12 +29,15 @@
 mod parse;
 mod pattern;
 mod rate_limit;
+mod rate_limit_parse;
 
 pub use parse::parse_policy;
 pub(crate) use parse::{Partial, parse_partial};
 pub use pattern::PathPattern;
 pub use rate_limit::{
-    DEFAULT_KEY_PREFIX, MAX_WINDOW_SECS, Preset, RateLimitKey, RateLimitRule, parse_duration,
+    Algorithm, ClientIpSource, DEFAULT_KEY_PREFIX, Deny, FailMode, KeyPart, MAX_WINDOW_SECS,
+    Preset, Quota, RateLimit, RateLimitRule, RateLimitSettings, Scope, SkipIf, Tier,
+    parse_duration,
 };
 
 use crate::path::MatchPath;
@@ -59,14 +62,26 @@ pub struct Policy {
     pub settings: Settings,
     /// Routes in the order they are tried; never empty.
     pub routes: Vec<Route>,
+    /// Global rate-limit settings (`[rate_limit]`).
+    pub rate_limit: RateLimitSettings,
 }
 
 impl Policy {
+    /// Every section at its default and no routes: the base a parsed
+    /// document fills in.
+    pub(crate) fn empty() -> Policy {
+        Policy {
+            routes: Vec::new(),
+            ..Policy::built_in()
+        }
+    }
+
     /// The policy used when none is configured: one catch-all route `default` with
     /// no authentication and the `web` rate limit, as in the seed.
     pub fn built_in() -> Policy {
         Policy {
             settings: Settings::default(),
+            rate_limit: RateLimitSettings::default(),
             routes: vec![Route {
                 name: "default".to_string(),
                 methods: None,
@@ -263,7 +278,7 @@ mod tests {
         assert_eq!(route.name, "default");
         assert_eq!(route.path.as_str(), "/*");
         assert_eq!(route.auth, AuthMode::None);
-        assert_eq!(route.rate_limit, Preset::Web.rule(RateLimitKey::Ip));
+        assert_eq!(route.rate_limit, Preset::Web.rule(KeyPart::Ip));
         for (method, p2) in [("GET", "/"), ("DELETE", "/a/b/c"), ("BREW", "/x")] {
             assert_eq!(p.match_route(method, &path(p2)).map(|(i, _)| i), Some(0));
         }

@@ -6,14 +6,14 @@
 
 use toml::{Table, Value};
 
+use super::rate_limit_parse::{parse_rate_limit, parse_rate_limit_settings};
 use super::{
-    AuthMode, Layer, MAX_MAX_HEADER_BYTES, MAX_RESPONSE_BUFFER_LIMIT, MAX_WINDOW_SECS,
-    MIN_MAX_HEADER_BYTES, PathPattern, Policy, Preset, RateLimitKey, RateLimitRule, Route,
-    Settings, parse_duration,
+    AuthMode, KeyPart, Layer, MAX_MAX_HEADER_BYTES, MAX_RESPONSE_BUFFER_LIMIT,
+    MIN_MAX_HEADER_BYTES, PathPattern, Policy, RateLimitRule, RateLimitSettings, Route, Settings,
 };
 use crate::config::ConfigProblem;
 
-const TOP_FIELDS: &[&str] = &["settings", "routes"];
+const TOP_FIELDS: &[&str] = &["settings", "routes", "rate_limit"];
 const SETTINGS_FIELDS: &[&str] = &["response_buffer_limit", "max_header_bytes"];
 const ROUTE_FIELDS: &[&str] = &[
     "name",
@@ -24,7 +24,6 @@ const ROUTE_FIELDS: &[&str] = &[
     "rate_limit",
     "skip",
 ];
-const RATE_LIMIT_FIELDS: &[&str] = &["preset", "requests", "window", "key"];
 const MAX_NAME_LEN: usize = 64;
 const MAX_ROLE_LEN: usize = 64;
 const MAX_METHOD_LEN: usize = 32;
@@ -60,7 +59,9 @@ pub fn parse_policy(doc: &str) -> Result<Policy, Vec<ConfigProblem>> {
 /// indices) next to every problem. The configuration uses it to check the valid
 /// routes against the other settings even when some routes are broken.
 pub(crate) struct Partial {
-    pub(crate) settings: Settings,
+    /// Everything but the routes (`policy.routes` stays empty): the global
+    /// settings and sections, each at its default where it had problems.
+    pub(crate) policy: Policy,
     pub(crate) routes: Vec<(usize, Route)>,
     pub(crate) problems: Vec<ConfigProblem>,
 }
@@ -69,8 +70,8 @@ impl Partial {
     pub(crate) fn into_result(self) -> Result<Policy, Vec<ConfigProblem>> {
         if self.problems.is_empty() {
             Ok(Policy {
-                settings: self.settings,
                 routes: self.routes.into_iter().map(|(_, route)| route).collect(),
+                ..self.policy
             })
         } else {
             Err(self.problems)
@@ -83,7 +84,7 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
         Ok(table) => table,
         Err(error) => {
             return Partial {
-                settings: Settings::default(),
+                policy: Policy::empty(),
                 routes: Vec::new(),
                 problems: vec![syntax_problem(doc, &error)],
             };
@@ -97,6 +98,15 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
         Some(other) => {
             problems.wrong_type("settings", "a table ([settings])", other);
             Settings::default()
+        }
+    };
+
+    let rate_limit = match table.get("rate_limit") {
+        None => RateLimitSettings::default(),
+        Some(Value::Table(t)) => parse_rate_limit_settings(t, &mut problems),
+        Some(other) => {
+            problems.wrong_type("rate_limit", "a table ([rate_limit])", other);
+            RateLimitSettings::default()
         }
     };
 
@@ -119,7 +129,11 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
     report_shadowed(&routes, &mut problems);
     problems.unknown_fields(&table, "", TOP_FIELDS);
     Partial {
-        settings,
+        policy: Policy {
+            settings,
+            rate_limit,
+            ..Policy::empty()
+        },
         routes,
         problems: problems.0,
     }
@@ -127,21 +141,25 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
 
 /// The problem list being built, with helpers for the common messages.
 #[derive(Default)]
-struct Problems(Vec<ConfigProblem>);
+pub(crate) struct Problems(pub(crate) Vec<ConfigProblem>);
 
 impl Problems {
-    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.0.push(ConfigProblem::new(field, message));
     }
 
-    fn wrong_type(&mut self, field: impl Into<String>, expected: &str, found: &Value) {
+    pub(crate) fn wrong_type(&mut self, field: impl Into<String>, expected: &str, found: &Value) {
         self.add(
             field,
             format!("must be {expected}, found {}", type_name(found)),
         );
     }
 
-    fn unknown_fields(&mut self, table: &Table, prefix: &str, allowed: &[&str]) {
+    pub(crate) fn unknown_fields(&mut self, table: &Table, prefix: &str, allowed: &[&str]) {
         for key in table.keys() {
             if !allowed.contains(&key.as_str()) {
                 self.add(
@@ -153,7 +171,13 @@ impl Problems {
     }
 
     /// An integer within `min..=max`, or a problem.
-    fn integer(&mut self, field: &str, value: &Value, min: i64, max: i64) -> Option<i64> {
+    pub(crate) fn integer(
+        &mut self,
+        field: &str,
+        value: &Value,
+        min: i64,
+        max: i64,
+    ) -> Option<i64> {
         match value {
             Value::Integer(n) if (min..=max).contains(n) => Some(*n),
             Value::Integer(_) => {
@@ -168,7 +192,7 @@ impl Problems {
     }
 
     /// A list of strings, each checked by `check`; problems name the element.
-    fn strings<T>(
+    pub(crate) fn strings<T>(
         &mut self,
         field: &str,
         value: &Value,
@@ -342,10 +366,15 @@ fn parse_route<'a>(
 
     let rate_limit = match table.get("rate_limit") {
         None => Some(RateLimitRule::default_for_route()),
-        Some(v) => parse_rate_limit(v, &field("rate_limit"), problems),
+        Some(v) => parse_rate_limit(
+            v,
+            &field("rate_limit"),
+            name.as_deref().unwrap_or("route"),
+            problems,
+        ),
     };
-    if let (Some(auth), Some(RateLimitRule::Limit { key, .. })) = (auth, rate_limit)
-        && key == RateLimitKey::User
+    if let (Some(auth), Some(RateLimitRule::Limit(limit))) = (auth, &rate_limit)
+        && limit.key.contains(&KeyPart::User)
         && !auth.identifies_users()
     {
         problems.add(
@@ -389,7 +418,7 @@ fn parse_route<'a>(
             );
         }
         if table.contains_key("rate_limit")
-            && matches!(rate_limit, Some(RateLimitRule::Limit { .. }))
+            && matches!(rate_limit, Some(RateLimitRule::Limit(_)))
             && skip.contains(&Layer::RateLimit)
         {
             problems.add(
@@ -413,139 +442,6 @@ fn parse_route<'a>(
         rate_limit: rate_limit?,
         skip: skip?,
     })
-}
-
-/// Parses a route's `rate_limit` value: `"off"`, a preset name, or a table.
-fn parse_rate_limit(value: &Value, field: &str, problems: &mut Problems) -> Option<RateLimitRule> {
-    let table = match value {
-        Value::String(s) if s == "off" => return Some(RateLimitRule::Off),
-        Value::String(s) => {
-            let preset = Preset::from_name(s);
-            if preset.is_none() {
-                problems.add(field, unknown_preset_message(true));
-            }
-            return preset.map(|p| p.rule(RateLimitKey::Ip));
-        }
-        Value::Table(table) => table,
-        other => {
-            problems.wrong_type(field, "\"off\", a preset name or a table", other);
-            return None;
-        }
-    };
-    let before = problems.0.len();
-
-    let key = match table.get("key") {
-        None => Some(RateLimitKey::default()),
-        Some(Value::String(k)) => {
-            let key = RateLimitKey::from_name(k);
-            if key.is_none() {
-                problems.add(format!("{field}.key"), "must be \"ip\" or \"user\"");
-            }
-            key
-        }
-        Some(other) => {
-            problems.wrong_type(format!("{field}.key"), "a string", other);
-            None
-        }
-    };
-
-    let rule = if let Some(preset) = table.get("preset") {
-        for custom in ["requests", "window"] {
-            if table.contains_key(custom) {
-                problems.add(
-                    format!("{field}.{custom}"),
-                    "cannot be combined with preset; give a preset or requests and window",
-                );
-            }
-        }
-        match preset {
-            Value::String(name) => {
-                let preset = Preset::from_name(name);
-                if preset.is_none() {
-                    problems.add(format!("{field}.preset"), unknown_preset_message(false));
-                }
-                preset.zip(key).map(|(p, k)| p.rule(k))
-            }
-            other => {
-                problems.wrong_type(format!("{field}.preset"), "a string", other);
-                None
-            }
-        }
-    } else {
-        let requests = match table.get("requests") {
-            None => {
-                problems.add(
-                    format!("{field}.requests"),
-                    "is required (or give a preset)",
-                );
-                None
-            }
-            Some(v) => problems
-                .integer(&format!("{field}.requests"), v, 1, i64::from(u32::MAX))
-                .and_then(|n| u32::try_from(n).ok()),
-        };
-        let window = match table.get("window") {
-            None => {
-                problems.add(format!("{field}.window"), "is required (or give a preset)");
-                None
-            }
-            Some(v) => parse_window(v, &format!("{field}.window"), problems),
-        };
-        match (requests, window, key) {
-            (Some(requests), Some(window_secs), Some(key)) => Some(RateLimitRule::Limit {
-                requests,
-                window_secs,
-                key,
-                preset: None,
-                prefix: super::DEFAULT_KEY_PREFIX,
-            }),
-            _ => None,
-        }
-    };
-    problems.unknown_fields(table, &format!("{field}."), RATE_LIMIT_FIELDS);
-    if problems.0.len() != before {
-        return None;
-    }
-    rule
-}
-
-/// A window: whole seconds as an integer, or a duration string like `"15m"`.
-fn parse_window(value: &Value, field: &str, problems: &mut Problems) -> Option<u64> {
-    let seconds = match value {
-        Value::Integer(n) if *n >= 1 => n.unsigned_abs(),
-        Value::Integer(_) => {
-            problems.add(field, "must be at least 1 second");
-            return None;
-        }
-        Value::String(s) => match parse_duration(s) {
-            Ok(seconds) => seconds,
-            Err(message) => {
-                problems.add(field, message);
-                return None;
-            }
-        },
-        other => {
-            problems.wrong_type(field, "whole seconds or a duration like \"15m\"", other);
-            return None;
-        }
-    };
-    if seconds > MAX_WINDOW_SECS {
-        problems.add(
-            field,
-            format!("must be at most 30 days ({MAX_WINDOW_SECS} seconds)"),
-        );
-        return None;
-    }
-    Some(seconds)
-}
-
-fn unknown_preset_message(with_off: bool) -> String {
-    let presets: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
-    let off = if with_off { "\"off\" or " } else { "" };
-    format!(
-        "unknown preset; expected {off}one of: {}",
-        presets.join(", ")
-    )
 }
 
 /// Reports routes that an earlier route always matches first.
@@ -659,6 +555,7 @@ fn syntax_problem(doc: &str, error: &toml::de::Error) -> ConfigProblem {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::Preset;
 
     /// The problems of a document that must not parse, as `field: message` lines.
     fn problems(doc: &str) -> Vec<ConfigProblem> {
@@ -697,7 +594,7 @@ mod tests {
         assert_eq!(r.path.as_str(), "/r");
         assert_eq!(r.auth, AuthMode::None);
         assert!(r.roles.is_empty());
-        assert_eq!(r.rate_limit, Preset::Web.rule(RateLimitKey::Ip));
+        assert_eq!(r.rate_limit, Preset::Web.rule(KeyPart::Ip));
         assert!(r.skip.is_empty());
         assert_eq!(ok(&route("")).settings, Settings::default());
     }
@@ -716,7 +613,7 @@ mod tests {
         assert_eq!(r.methods, Some(vec!["GET".to_string(), "POST".to_string()]));
         assert_eq!(r.auth, AuthMode::Required);
         assert_eq!(r.roles, ["admin", "ops:write"]);
-        assert_eq!(r.rate_limit, Preset::Api.rule(RateLimitKey::User));
+        assert_eq!(r.rate_limit, Preset::Api.rule(KeyPart::User));
         assert_eq!(r.skip, [Layer::Cors, Layer::Headers]);
     }
 
@@ -772,34 +669,40 @@ mod tests {
         );
         for preset in Preset::ALL {
             let r = only_route(&format!("rate_limit = \"{}\"", preset.name()));
-            assert_eq!(r.rate_limit, preset.rule(RateLimitKey::Ip));
+            assert_eq!(r.rate_limit, preset.rule(KeyPart::Ip));
         }
         assert_eq!(
             only_route("rate_limit = { preset = \"streaming\" }").rate_limit,
-            Preset::Streaming.rule(RateLimitKey::Ip)
+            Preset::Streaming.rule(KeyPart::Ip)
         );
         assert_eq!(
             only_route(
                 "auth = \"required\"\nrate_limit = { requests = 10, window = \"15m\", key = \"user\" }"
             )
             .rate_limit,
-            RateLimitRule::Limit {
-                requests: 10,
-                window_secs: 900,
-                key: RateLimitKey::User,
-                preset: None,
-                prefix: "rl:",
-            }
+            RateLimitRule::Limit(crate::policy::RateLimit::single(
+                crate::policy::Quota {
+                    name: "r".into(),
+                    requests: 10,
+                    window_secs: 900,
+                    preset: None,
+                    prefix: "rl:",
+                },
+                KeyPart::User,
+            ))
         );
         assert_eq!(
             only_route("rate_limit = { requests = 1, window = 2592000 }").rate_limit,
-            RateLimitRule::Limit {
-                requests: 1,
-                window_secs: 2_592_000,
-                key: RateLimitKey::Ip,
-                preset: None,
-                prefix: "rl:",
-            }
+            RateLimitRule::Limit(crate::policy::RateLimit::single(
+                crate::policy::Quota {
+                    name: "r".into(),
+                    requests: 1,
+                    window_secs: 2_592_000,
+                    preset: None,
+                    prefix: "rl:",
+                },
+                KeyPart::Ip,
+            ))
         );
     }
 

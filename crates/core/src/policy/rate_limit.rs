@@ -1,21 +1,15 @@
-//! Rate-limit rules of a route: the seed presets and custom limits.
+//! Rate-limit rules of a route: the seed presets, custom quotas, tiers and
+//! the global `[rate_limit]` settings.
 //!
 //! ```
-//! use warden_core::policy::{parse_duration, Preset, RateLimitKey, RateLimitRule};
+//! use warden_core::policy::{parse_duration, KeyPart, Preset, RateLimitRule};
 //!
 //! assert_eq!(Preset::Auth.requests(), 5);
 //! assert_eq!(Preset::Auth.window_secs(), 900);
 //! assert_eq!(parse_duration("15m"), Ok(900));
-//! assert_eq!(
-//!     Preset::Streaming.rule(RateLimitKey::Ip),
-//!     RateLimitRule::Limit {
-//!         requests: 60,
-//!         window_secs: 60,
-//!         key: RateLimitKey::Ip,
-//!         preset: Some(Preset::Streaming),
-//!         prefix: "rl:stream:",
-//!     }
-//! );
+//! let RateLimitRule::Limit(limit) = Preset::Streaming.rule(KeyPart::Ip) else { unreachable!() };
+//! assert_eq!(limit.quotas[0].requests, 60);
+//! assert_eq!(limit.quotas[0].prefix, "rl:stream:");
 //! ```
 
 use std::fmt;
@@ -28,30 +22,70 @@ pub const MAX_WINDOW_SECS: u64 = 86_400 * 30;
 pub const DEFAULT_KEY_PREFIX: &str = "rl:";
 
 /// How a route is rate limited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RateLimitRule {
     /// No limit.
     Off,
-    /// At most `requests` per `window_secs` for each key.
-    Limit {
-        /// At least 1.
-        requests: u32,
-        /// From 1 to [`MAX_WINDOW_SECS`].
-        window_secs: u64,
-        /// What a client is counted by.
-        key: RateLimitKey,
-        /// The preset this rule came from, if any (for logs and `explain`).
-        preset: Option<Preset>,
-        /// Store key prefix; presets with their own prefix count in their own bucket.
-        prefix: &'static str,
-    },
+    /// One or more quotas per client.
+    Limit(RateLimit),
 }
 
 impl RateLimitRule {
     /// The default of a route that says nothing: the seed limits everything that
     /// has no other preset with `web`.
     pub fn default_for_route() -> RateLimitRule {
-        Preset::Web.rule(RateLimitKey::Ip)
+        Preset::Web.rule(KeyPart::Ip)
+    }
+
+    /// The limit, if the route has one.
+    pub fn limit(&self) -> Option<&RateLimit> {
+        match self {
+            RateLimitRule::Off => None,
+            RateLimitRule::Limit(limit) => Some(limit),
+        }
+    }
+}
+
+/// A route's rate limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimit {
+    /// The quotas every client gets unless a tier says otherwise; a request
+    /// must fit all of them. Never empty.
+    pub quotas: Vec<Quota>,
+    /// Quotas by who is calling; the first tier that applies wins.
+    pub tiers: Vec<(Tier, Vec<Quota>)>,
+    /// What a client is counted by; parts are joined. Never empty.
+    pub key: Vec<KeyPart>,
+    /// One bucket per route rule (default) or per normalized path.
+    pub scope: Scope,
+    pub algorithm: Algorithm,
+    /// What happens when the store cannot be reached.
+    pub fail: FailMode,
+    /// A route's own answer instead of the seed's 429.
+    pub deny: Option<Deny>,
+    /// Requests this limit does not count.
+    pub skip_if: SkipIf,
+}
+
+impl RateLimit {
+    /// One quota, counted by `key`, with every other setting at its default.
+    pub fn single(quota: Quota, key: KeyPart) -> RateLimit {
+        RateLimit {
+            quotas: vec![quota],
+            tiers: Vec::new(),
+            key: vec![key],
+            scope: Scope::Route,
+            algorithm: Algorithm::FixedWindow,
+            fail: FailMode::Open,
+            deny: None,
+            skip_if: SkipIf::default(),
+        }
+    }
+
+    /// Whether counting needs to know the caller, so it must run after
+    /// authentication rather than before it.
+    pub fn needs_identity(&self) -> bool {
+        !self.tiers.is_empty() || self.key.contains(&KeyPart::User)
     }
 }
 
@@ -59,47 +93,195 @@ impl fmt::Display for RateLimitRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RateLimitRule::Off => f.write_str("off"),
-            RateLimitRule::Limit {
-                requests,
-                window_secs,
-                key,
-                preset,
-                ..
-            } => {
-                let name = preset.map_or("custom", |p| p.name());
-                write!(f, "{name}({requests}/{window_secs}s key={})", key.as_str())
+            RateLimitRule::Limit(limit) => {
+                let quotas: Vec<String> = limit
+                    .quotas
+                    .iter()
+                    .map(|q| {
+                        let name = q.preset.map_or("custom", |p| p.name());
+                        format!("{name}({}/{}s", q.requests, q.window_secs)
+                    })
+                    .collect();
+                let key: Vec<String> = limit.key.iter().map(ToString::to_string).collect();
+                write!(f, "{} key={})", quotas.join(" + "), key.join("+"))?;
+                if !limit.tiers.is_empty() {
+                    write!(f, " tiers={}", limit.tiers.len())?;
+                }
+                Ok(())
             }
         }
     }
 }
 
-/// What a rate limit counts requests by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RateLimitKey {
-    /// The client address (the seed's default).
-    #[default]
-    Ip,
-    /// The authenticated user.
-    User,
+/// At most `requests` per `window_secs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quota {
+    /// The policy name in the IETF `RateLimit` headers: the preset's name, or
+    /// the route's (with the window when a route has several quotas).
+    pub name: String,
+    /// At least 1.
+    pub requests: u32,
+    /// From 1 to [`MAX_WINDOW_SECS`].
+    pub window_secs: u64,
+    /// The preset this quota came from, if any.
+    pub preset: Option<Preset>,
+    /// Store key prefix; presets with their own prefix count in their own bucket.
+    pub prefix: &'static str,
 }
 
-impl RateLimitKey {
-    /// The name used in the policy document.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            RateLimitKey::Ip => "ip",
-            RateLimitKey::User => "user",
-        }
-    }
+/// Who a tier applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tier {
+    /// No identity established.
+    Anonymous,
+    /// Any authenticated caller.
+    Authenticated,
+    /// An authenticated caller with this role.
+    Role(String),
+}
 
-    /// Looks a key up by its policy name.
-    pub fn from_name(name: &str) -> Option<RateLimitKey> {
-        match name {
-            "ip" => Some(RateLimitKey::Ip),
-            "user" => Some(RateLimitKey::User),
-            _ => None,
+impl Tier {
+    /// The tier's name in the policy (`anonymous`, `authenticated`, `role:admin`).
+    pub fn name(&self) -> String {
+        match self {
+            Tier::Anonymous => "anonymous".into(),
+            Tier::Authenticated => "authenticated".into(),
+            Tier::Role(role) => format!("role:{role}"),
         }
     }
+}
+
+/// One part of the key a client is counted by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyPart {
+    /// The client address (the seed's default); IPv6 by prefix.
+    Ip,
+    /// The authenticated user; the client address when anonymous.
+    User,
+    /// The value of a request header (lower-case name); empty when absent.
+    Header(String),
+}
+
+impl fmt::Display for KeyPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyPart::Ip => f.write_str("ip"),
+            KeyPart::User => f.write_str("user"),
+            KeyPart::Header(name) => write!(f, "header:{name}"),
+        }
+    }
+}
+
+impl KeyPart {
+    /// Parses `ip`, `user` or `header:NAME`.
+    pub fn parse(s: &str) -> Result<KeyPart, String> {
+        match s {
+            "ip" => Ok(KeyPart::Ip),
+            "user" => Ok(KeyPart::User),
+            _ => match s.strip_prefix("header:") {
+                Some(name)
+                    if !name.is_empty()
+                        && name.len() <= 64
+                        && name.bytes().all(super::parse::is_tchar) =>
+                {
+                    Ok(KeyPart::Header(name.to_ascii_lowercase()))
+                }
+                _ => Err("must be \"ip\", \"user\" or \"header:NAME\"".into()),
+            },
+        }
+    }
+}
+
+/// Where a bucket's boundary lies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// One bucket per route rule and client: `/auth/login`, `/AUTH/login/`
+    /// and `/auth/login?x` all count together.
+    #[default]
+    Route,
+    /// One bucket per normalized path and client (the seed's `rl:{ip}:{path}`).
+    Path,
+}
+
+/// How requests in a window are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Algorithm {
+    /// An exact counter per window (one atomic increment per request).
+    #[default]
+    FixedWindow,
+    /// The current window's exact counter plus the previous window's,
+    /// weighted by how much of it still overlaps: smoother at window edges,
+    /// one extra read per request, an estimate rather than an exact count.
+    SlidingWindow,
+}
+
+/// What a limit does when the store fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailMode {
+    /// Serve the request and log a security event (seed 004).
+    #[default]
+    Open,
+    /// Answer 503.
+    Closed,
+}
+
+/// A route's own answer to an over-limit client (the seed's `handler`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deny {
+    /// 400..=599.
+    pub status: u16,
+    /// A JSON document, rendered once at load.
+    pub body: String,
+}
+
+/// Requests a limit does not count.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SkipIf {
+    /// Upper-case methods.
+    pub methods: Vec<String>,
+    /// Header name (lower-case) and the exact value it must have.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Global `[rate_limit]` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimitSettings {
+    /// Where the client address comes from.
+    pub client_ip: ClientIpSource,
+    /// IPv6 clients are counted by this prefix length (a /64 is one subscriber).
+    pub ipv6_prefix: u8,
+    /// `X-RateLimit-Limit/-Remaining/-Reset` on limited routes.
+    pub legacy_headers: bool,
+    /// IETF `RateLimit-Policy` and `RateLimit` on limited routes.
+    pub ietf_headers: bool,
+    /// How often expired counters are swept from the store.
+    pub sweep_interval_secs: u64,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            client_ip: ClientIpSource::Peer,
+            ipv6_prefix: 64,
+            legacy_headers: true,
+            ietf_headers: true,
+            sweep_interval_secs: 60,
+        }
+    }
+}
+
+/// Where the client address is read from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ClientIpSource {
+    /// The connection's peer, from the host's `spin-client-addr`. Never a
+    /// header the client could write.
+    #[default]
+    Peer,
+    /// A header set by a trusted proxy in front (`cf-connecting-ip`, `x-real-ip`).
+    Header(String),
+    /// The Nth entry from the right of `x-forwarded-for` (1 = the address the
+    /// nearest trusted proxy saw).
+    ForwardedFor(u8),
 }
 
 /// The seed's rate-limit presets, with its exact numbers.
@@ -175,15 +357,20 @@ impl Preset {
         Preset::ALL.into_iter().find(|p| p.name() == name)
     }
 
-    /// The rule this preset stands for, counted by `key`.
-    pub fn rule(self, key: RateLimitKey) -> RateLimitRule {
-        RateLimitRule::Limit {
+    /// This preset as a quota.
+    pub fn quota(self) -> Quota {
+        Quota {
+            name: self.name().to_owned(),
             requests: self.requests(),
             window_secs: self.window_secs(),
-            key,
             preset: Some(self),
             prefix: self.key_prefix(),
         }
+    }
+
+    /// The rule this preset stands for, counted by `key`.
+    pub fn rule(self, key: KeyPart) -> RateLimitRule {
+        RateLimitRule::Limit(RateLimit::single(self.quota(), key))
     }
 }
 
@@ -239,6 +426,11 @@ mod tests {
             assert_eq!(preset.window_secs(), window, "{name}");
             assert_eq!(preset.key_prefix(), prefix, "{name}");
             assert_eq!(Preset::from_name(name), Some(preset));
+            let q = preset.quota();
+            assert_eq!(
+                (q.requests, q.window_secs, q.prefix),
+                (requests, window, prefix)
+            );
         }
         assert_eq!(Preset::from_name("Web"), None);
         assert_eq!(Preset::from_name("off"), None);
@@ -246,37 +438,39 @@ mod tests {
 
     #[test]
     fn preset_rule_and_default() {
-        assert_eq!(
-            RateLimitRule::default_for_route(),
-            RateLimitRule::Limit {
-                requests: 300,
-                window_secs: 60,
-                key: RateLimitKey::Ip,
-                preset: Some(Preset::Web),
-                prefix: "rl:",
-            }
-        );
-        match Preset::Auth.rule(RateLimitKey::User) {
-            RateLimitRule::Limit { key, .. } => assert_eq!(key, RateLimitKey::User),
-            RateLimitRule::Off => panic!("preset rule is off"),
-        }
+        let RateLimitRule::Limit(limit) = RateLimitRule::default_for_route() else {
+            panic!("default is off")
+        };
+        assert_eq!(limit.quotas, vec![Preset::Web.quota()]);
+        assert_eq!(limit.key, vec![KeyPart::Ip]);
+        assert_eq!(limit.fail, FailMode::Open);
+        assert!(!limit.needs_identity());
+        let RateLimitRule::Limit(user) = Preset::Auth.rule(KeyPart::User) else {
+            panic!()
+        };
+        assert!(user.needs_identity());
     }
 
     #[test]
     fn display() {
         assert_eq!(RateLimitRule::Off.to_string(), "off");
         assert_eq!(
-            Preset::Api.rule(RateLimitKey::User).to_string(),
+            Preset::Api.rule(KeyPart::User).to_string(),
             "api(100/60s key=user)"
         );
-        let custom = RateLimitRule::Limit {
-            requests: 10,
-            window_secs: 900,
-            key: RateLimitKey::Ip,
-            preset: None,
-            prefix: DEFAULT_KEY_PREFIX,
-        };
-        assert_eq!(custom.to_string(), "custom(10/900s key=ip)");
+    }
+
+    #[test]
+    fn key_parts() {
+        assert_eq!(KeyPart::parse("ip"), Ok(KeyPart::Ip));
+        assert_eq!(KeyPart::parse("user"), Ok(KeyPart::User));
+        assert_eq!(
+            KeyPart::parse("header:X-Tenant"),
+            Ok(KeyPart::Header("x-tenant".into()))
+        );
+        for bad in ["IP", "header:", "header:a b", "cookie:x", ""] {
+            assert!(KeyPart::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
@@ -299,32 +493,8 @@ mod tests {
             assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(
-            parse_duration("5"),
-            Err(
-                "missing unit; expected a whole number followed by s, m, h or d, like \"15m\""
-                    .into()
-            )
-        );
-        assert_eq!(parse_duration("18446744073709551615s"), Ok(u64::MAX));
-        assert_eq!(
             parse_duration("18446744073709551616s"),
             Err("is too large".into())
         );
-        assert_eq!(
-            parse_duration("18446744073709551615d"),
-            Err("is too large".into())
-        );
-        assert_eq!(
-            parse_duration("0s"),
-            Err("must be at least 1 second".into())
-        );
-    }
-
-    #[test]
-    fn keys() {
-        assert_eq!(RateLimitKey::default(), RateLimitKey::Ip);
-        assert_eq!(RateLimitKey::from_name("user"), Some(RateLimitKey::User));
-        assert_eq!(RateLimitKey::from_name("IP"), None);
-        assert_eq!(RateLimitKey::User.as_str(), "user");
     }
 }
