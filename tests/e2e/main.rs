@@ -7,3 +7,4 @@ mod bad_input;
 mod component;
 mod isolation;
 mod pipeline;
+mod rate_limit;

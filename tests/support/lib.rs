@@ -140,6 +140,24 @@ impl TestHost {
         })
     }
 
+    /// The host's state directory (`sqlite_key_value.db`, `sqlite_db.db`).
+    pub fn state_dir(&self) -> &Path {
+        self._state.path()
+    }
+
+    /// Every key in the default key-value store, read from its file.
+    pub fn kv_keys(&self) -> Vec<String> {
+        let db = rusqlite::Connection::open(self.state_dir().join("sqlite_key_value.db"))
+            .expect("kv file");
+        let mut stmt = db
+            .prepare("SELECT key FROM spin_key_value WHERE store = 'default' ORDER BY key")
+            .expect("query");
+        stmt.query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("keys")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.host.addr(), path)
     }

@@ -13,6 +13,7 @@
 mod auth;
 mod forward;
 mod pipeline;
+mod rate_limit;
 mod ready;
 mod respond;
 mod session;

@@ -15,6 +15,7 @@
 //! Nothing here outlives the request: instances serve many requests, some at
 //! once (DESIGN §1), so all request state lives in [`Ctx`], dropped with it.
 
+use crate::rate_limit::{self, Stage};
 use crate::{auth, forward, ready, respond, settings};
 use spin_sdk::wasip3::http::types::{Fields, Request, Response};
 use warden_core::config::WardenConfig;
@@ -52,6 +53,19 @@ pub struct Ctx<'a> {
     pub to_client: Vec<(String, Vec<u8>)>,
     /// Wall-clock time when the request arrived, in unix milliseconds.
     pub now_ms: u64,
+    /// Who the auth layer established the caller to be, if anyone.
+    pub identity: Option<Identity>,
+}
+
+/// An authenticated caller, as the auth layers establish it and later layers
+/// (user-keyed rate limits, tiers, `Cache-Control`) read it.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// The user id (sessions) or the key id (worker signatures).
+    pub user_id: String,
+    pub roles: Vec<String>,
+    /// How it was established: `session` or `worker`.
+    pub method: &'static str,
 }
 
 impl Ctx<'_> {
@@ -150,14 +164,21 @@ pub async fn handle(request: Request) -> Response {
         to_app: Vec::new(),
         to_client: Vec::new(),
         now_ms: now_ms(),
+        identity: None,
     };
 
     // Layers. Each either lets the request on (possibly adding headers for
     // the app or the client) or answers it.
+    if let Err(refusal) = rate_limit::check(&mut ctx, Stage::BeforeAuth).await {
+        return refusal;
+    }
     let request = match auth::check(&mut ctx, request).await {
         Ok(request) => request,
         Err(refusal) => return refusal,
     };
+    if let Err(refusal) = rate_limit::check(&mut ctx, Stage::AfterAuth).await {
+        return refusal;
+    }
 
     let mut to_app = std::mem::take(&mut ctx.to_app);
     to_app.push((

@@ -22,12 +22,6 @@ pub async fn get() -> Loaded {
     }
     let loaded = Arc::new(load().await);
     if let Ok(config) = loaded.as_ref() {
-        let limited = config
-            .policy
-            .routes
-            .iter()
-            .filter(|r| r.rate_limit != warden_core::policy::RateLimitRule::Off)
-            .count();
         eprintln!(
             "{}",
             warden_core::log::event(
@@ -36,9 +30,6 @@ pub async fn get() -> Loaded {
                     ("environment", config.environment.as_str().into()),
                     ("policy_source", config.policy_source.as_str().into()),
                     ("routes", config.policy.routes.len().into()),
-                    // Said once per instance so nobody mistakes a configured
-                    // limit for an enforced one.
-                    ("rate_limit_not_enforced_on_routes", limited.into()),
                 ],
             )
         );

@@ -31,5 +31,6 @@ pub mod headers;
 pub mod log;
 pub mod path;
 pub mod policy;
+pub mod rate_limit;
 pub mod reject;
 pub mod request_id;

@@ -34,6 +34,9 @@ pub enum Rejection {
     Unauthorized,
     /// An identity without one of the route's roles.
     Forbidden,
+    /// A dependency warden needs to decide (the rate-limit store) is down
+    /// and the route fails closed.
+    ServiceUnavailable,
 }
 
 impl Rejection {
@@ -48,6 +51,7 @@ impl Rejection {
             Rejection::Internal => 500,
             Rejection::Unauthorized => 401,
             Rejection::Forbidden => 403,
+            Rejection::ServiceUnavailable => 503,
         }
     }
 
@@ -62,6 +66,7 @@ impl Rejection {
             Rejection::Internal => "INTERNAL_ERROR",
             Rejection::Unauthorized => "UNAUTHORIZED",
             Rejection::Forbidden => "FORBIDDEN",
+            Rejection::ServiceUnavailable => "SERVICE_UNAVAILABLE",
         }
     }
 
@@ -76,6 +81,7 @@ impl Rejection {
             Rejection::Internal => "Internal error",
             Rejection::Unauthorized => "Authentication required",
             Rejection::Forbidden => "Insufficient permissions",
+            Rejection::ServiceUnavailable => "Service temporarily unavailable",
         }
     }
 
@@ -104,6 +110,11 @@ mod tests {
                 Rejection::Forbidden,
                 403,
                 r#"{"error":{"code":"FORBIDDEN","message":"Insufficient permissions"}}"#,
+            ),
+            (
+                Rejection::ServiceUnavailable,
+                503,
+                r#"{"error":{"code":"SERVICE_UNAVAILABLE","message":"Service temporarily unavailable"}}"#,
             ),
             (
                 Rejection::BadRequest,

@@ -32,8 +32,14 @@ pub fn load(engine: &Engine, bytes: &[u8], dir: Option<&Path>) -> Result<Compone
     }
     let component = crate::server::ah(Component::new(engine, bytes))?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    // Several hosts (tests run in parallel) may compile the same component
+    // at once: each writes its own temporary file and renames it into place.
+    static UNIQUE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = UNIQUE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
     std::fs::write(&tmp, crate::server::ah(component.serialize())?)?;
-    std::fs::rename(&tmp, &path)?;
+    if std::fs::rename(&tmp, &path).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
     Ok(component)
 }

@@ -1,0 +1,259 @@
+//! Rate limiting on Spin's key-value store, exact across instances.
+//!
+//! Each quota a request is counted against costs one atomic `increment` on a
+//! key that names its window (`wasi:keyvalue/atomics`; never get-then-set,
+//! which loses updates under concurrency). A client this instance has seen
+//! go over a limit is refused from memory until that window ends, with no
+//! store operation at all (DESIGN §1: writes are the cost); that knowledge
+//! can only refuse, never admit. Expired counters are swept from the store
+//! (Spin's key-value has no TTL): at most once per `sweep_interval` per
+//! instance, and only by the instance that claims the interval.
+
+use crate::pipeline::Ctx;
+use spin_sdk::experimental::wasi::keyvalue::{atomics, store};
+use spin_sdk::wasip3::http::types::Response;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use warden_core::policy::{Algorithm, FailMode, Layer, Quota};
+use warden_core::rate_limit::{
+    Caller, Counted, QuotaState, Verdict, bucket, client_address, client_key, counter_expired,
+    counter_key, decode_counter, fingerprint, quotas_for, skipped, sliding_estimate,
+    too_many_requests_body, window_of,
+};
+use warden_core::reject::Rejection;
+
+/// When in the pipeline a limit is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Before authentication: limits keyed by address only, so floods are
+    /// refused before any session lookup or signature check.
+    BeforeAuth,
+    /// After authentication: limits keyed by user, or with tiers.
+    AfterAuth,
+}
+
+/// At most this many over-limit clients are remembered per instance.
+const MAX_KNOWN_OVER: usize = 10_000;
+
+thread_local! {
+    /// Counter key → unix seconds when its window ends, for clients this
+    /// instance saw exceed a quota. Per client, never per request.
+    static KNOWN_OVER: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
+    /// When this instance last considered sweeping, in unix seconds.
+    static LAST_SWEEP: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts the request against the route's limit at `stage`; refuses it with
+/// the seed's 429 (or the route's own answer) when over, or 503 when the
+/// store is down and the route fails closed.
+pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
+    let Some(route) = ctx.route else {
+        return Ok(());
+    };
+    let Some(limit) = route.rate_limit.limit() else {
+        return Ok(());
+    };
+    let wanted = if limit.needs_identity() {
+        Stage::AfterAuth
+    } else {
+        Stage::BeforeAuth
+    };
+    if route.skips(Layer::RateLimit) || stage != wanted {
+        return Ok(());
+    }
+    let header = |name: &str| ctx.header(name).map(str::to_owned);
+    if skipped(limit, &ctx.method, header) {
+        return Ok(());
+    }
+    let settings = &ctx.config.policy.rate_limit;
+    let address = client_address(&settings.client_ip, settings.ipv6_prefix, header);
+    let roles = ctx
+        .identity
+        .as_ref()
+        .map(|i| i.roles.clone())
+        .unwrap_or_default();
+    let caller = Caller {
+        user_id: ctx.identity.as_ref().map(|i| i.user_id.as_str()),
+        roles: &roles,
+    };
+    let client = client_key(limit, address.as_deref(), caller, header);
+    let now_ms = ctx.now_ms;
+
+    let mut states = Vec::new();
+    let mut store_error = None;
+    for quota in quotas_for(limit, caller) {
+        let window = window_of(quota, now_ms);
+        let key = counter_key(
+            quota,
+            &window,
+            &bucket(&route.name, quota, limit.scope, ctx.path.as_str(), &client),
+        );
+        if known_over(&key, now_ms / 1000) {
+            states.push(QuotaState::known_over(quota, &window, now_ms));
+            break;
+        }
+        match count(&key, quota, limit.algorithm, now_ms).await {
+            Ok(counted) => {
+                let state = QuotaState::from_count(quota, &window, counted, now_ms);
+                let refused = !state.admitted;
+                if refused {
+                    remember_over(key, window.end_secs, now_ms / 1000);
+                }
+                states.push(state);
+                if refused {
+                    // Later quotas are not counted for a refused request.
+                    break;
+                }
+            }
+            Err(e) => {
+                store_error = Some(e);
+                break;
+            }
+        }
+    }
+
+    if let Some(error) = store_error {
+        ctx.log(
+            "rate_limit_store_error",
+            &[
+                ("error", error.into()),
+                (
+                    "fail",
+                    if limit.fail == FailMode::Open {
+                        "open"
+                    } else {
+                        "closed"
+                    }
+                    .into(),
+                ),
+            ],
+        );
+        return match limit.fail {
+            FailMode::Open => Ok(()),
+            FailMode::Closed => Err(ctx.reject(Rejection::ServiceUnavailable)),
+        };
+    }
+
+    let verdict = Verdict { quotas: states };
+    for (name, value) in verdict.headers(settings.legacy_headers, settings.ietf_headers) {
+        ctx.to_client.push((name, value.into_bytes()));
+    }
+    maybe_sweep(settings.sweep_interval_secs, now_ms / 1000);
+    if verdict.admitted() {
+        return Ok(());
+    }
+    let retry_after = verdict.retry_after();
+    ctx.log(
+        "rate_limited",
+        &[
+            ("client", fingerprint(&client).into()),
+            ("retry_after", retry_after.into()),
+        ],
+    );
+    Err(match &limit.deny {
+        Some(deny) => ctx.answer(deny.status, deny.body.clone()),
+        None => ctx.answer(429, too_many_requests_body(retry_after)),
+    })
+}
+
+/// One atomic increment of this window's counter (and, for the sliding
+/// window, a read of the previous window's).
+async fn count(
+    key: &str,
+    quota: &Quota,
+    algorithm: Algorithm,
+    now_ms: u64,
+) -> Result<Counted, String> {
+    let bucket = store::open("default").map_err(|e| format!("open: {e:?}"))?;
+    let current = atomics::increment(&bucket, key, 1).map_err(|e| format!("increment: {e:?}"))?;
+    match algorithm {
+        Algorithm::FixedWindow => Ok(Counted::Exact(current)),
+        Algorithm::SlidingWindow => {
+            let window = window_of(quota, now_ms);
+            let previous_window = window_of(quota, (window.start_secs * 1000).saturating_sub(1));
+            let previous_key = key.replacen(
+                &format!("w{}:", window.end_secs),
+                &format!("w{}:", previous_window.end_secs),
+                1,
+            );
+            let previous = bucket
+                .get(&previous_key)
+                .map_err(|e| format!("get: {e:?}"))?
+                .and_then(|bytes| decode_counter(&bytes))
+                .unwrap_or(0);
+            Ok(Counted::Estimate(sliding_estimate(
+                previous, current, &window, now_ms,
+            )))
+        }
+    }
+}
+
+fn known_over(key: &str, now_secs: u64) -> bool {
+    KNOWN_OVER.with(|m| m.borrow().get(key).is_some_and(|end| now_secs < *end))
+}
+
+fn remember_over(key: String, end_secs: u64, now_secs: u64) {
+    KNOWN_OVER.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= MAX_KNOWN_OVER {
+            m.retain(|_, end| now_secs < *end);
+        }
+        if m.len() < MAX_KNOWN_OVER {
+            m.insert(key, end_secs);
+        }
+    });
+}
+
+/// Deletes expired counters, at most once per interval across instances:
+/// an instance that is due claims the interval with one atomic increment,
+/// and only the first claimant lists and deletes. Runs after the response.
+fn maybe_sweep(interval_secs: u64, now_secs: u64) {
+    let due = LAST_SWEEP.with(|last| {
+        if now_secs.saturating_sub(last.get()) >= interval_secs {
+            last.set(now_secs);
+            true
+        } else {
+            false
+        }
+    });
+    if !due {
+        return;
+    }
+    spin_sdk::wasip3::spawn(async move {
+        let Ok(bucket) = store::open("default") else {
+            return;
+        };
+        let period = now_secs / interval_secs;
+        let claim = format!("rl:sweep:{period}");
+        match atomics::increment(&bucket, &claim, 1) {
+            Ok(1) => {}
+            _ => return,
+        }
+        let mut cursor: Option<String> = None;
+        let mut deleted = 0u64;
+        loop {
+            let Ok(page) = bucket.list_keys(cursor.as_deref()) else {
+                return;
+            };
+            for key in &page.keys {
+                let stale_claim = key
+                    .strip_prefix("rl:sweep:")
+                    .and_then(|p| p.parse::<u64>().ok())
+                    .is_some_and(|p| p < period);
+                if (stale_claim || counter_expired(key, now_secs)) && bucket.delete(key).is_ok() {
+                    deleted += 1;
+                }
+            }
+            match page.cursor {
+                Some(next) if !page.keys.is_empty() => cursor = Some(next),
+                _ => break,
+            }
+        }
+        if deleted > 0 {
+            eprintln!(
+                "{}",
+                warden_core::log::event("rate_limit_swept", &[("deleted", deleted.into())])
+            );
+        }
+    });
+}
