@@ -8,3 +8,4 @@ mod component;
 mod isolation;
 mod pipeline;
 mod rate_limit;
+mod redis_store;

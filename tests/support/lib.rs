@@ -130,6 +130,7 @@ impl TestHost {
             reuse: setup.reuse,
             cache_dir: Some(root().join("target/warden-host-cache")),
             guest_log: GuestLog::quiet(),
+            key_value_redis: None,
         };
         let host = Host::start(options).await?;
         let client = Client::builder(TokioExecutor::new()).build_http();

@@ -26,6 +26,7 @@ pub mod compose;
 pub mod faults;
 pub mod guest_log;
 pub mod manifest;
+mod redis_kv;
 mod server;
 pub mod spin;
 pub mod storage;
@@ -75,6 +76,9 @@ pub struct HostOptions {
     pub cache_dir: Option<PathBuf>,
     /// Guest output; [`GuestLog::default`] echoes to stderr.
     pub guest_log: GuestLog,
+    /// The default key-value store: `None` for Spin's default SQLite file in
+    /// the state directory, or a `redis://` URL.
+    pub key_value_redis: Option<String>,
 }
 
 impl Default for HostOptions {
@@ -91,6 +95,7 @@ impl Default for HostOptions {
             reuse: Reuse::Spin,
             cache_dir: Some(PathBuf::from(".spin/cache")),
             guest_log: GuestLog::default(),
+            key_value_redis: None,
         }
     }
 }

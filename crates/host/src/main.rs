@@ -16,6 +16,7 @@ const USAGE: &str = "usage:
   warden-host serve --app APP.wasm [--middleware MW.wasm]... [--listen ADDR]
                     [--manifest spin.toml] [--migrations FILE.sql] [--state-dir DIR]
                     [--variable NAME=VALUE]... [--instance-per-request] [--no-cache]
+                    [--key-value-redis redis://HOST:PORT | --runtime-config-file FILE]
   warden-host compose --app APP.wasm --middleware MW.wasm... -o OUT.wasm";
 
 fn main() {
@@ -57,6 +58,11 @@ fn run() -> Result<()> {
                 options.variables.insert(k.to_owned(), v.to_owned());
             }
             "--instance-per-request" => options.reuse = Reuse::PerRequest,
+            "--key-value-redis" => options.key_value_redis = Some(value("--key-value-redis")?),
+            "--runtime-config-file" => {
+                let path = PathBuf::from(value("--runtime-config-file")?);
+                options.key_value_redis = warden_host::manifest::redis_key_value(&path)?;
+            }
             "--no-cache" => options.cache_dir = None,
             "-o" | "--output" => out = Some(PathBuf::from(value("-o")?)),
             "-h" | "--help" => {

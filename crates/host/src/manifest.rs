@@ -39,3 +39,31 @@ pub fn declared_variables(path: &Path) -> Result<HashMap<String, Option<String>>
     }
     Ok(out)
 }
+
+/// The Redis URL of `[key_value_store.default]` in a Spin runtime-config
+/// file, if that store is `type = "redis"` (the only other backend the local
+/// host has); `None` leaves the default SQLite store.
+pub fn redis_key_value(path: &Path) -> Result<Option<String>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let doc: toml::Table = text
+        .parse()
+        .with_context(|| format!("parsing {}", path.display()))?;
+    let Some(store) = doc.get("key_value_store").and_then(|s| s.get("default")) else {
+        return Ok(None);
+    };
+    match store.get("type").and_then(|t| t.as_str()) {
+        Some("redis") => match store.get("url").and_then(|u| u.as_str()) {
+            Some(url) => Ok(Some(url.to_owned())),
+            None => bail!(
+                "{}: key_value_store.default.url is required for type = \"redis\"",
+                path.display()
+            ),
+        },
+        Some("spin") | None => Ok(None),
+        Some(other) => bail!(
+            "{}: key_value_store.default.type {other:?} is not supported by the local host",
+            path.display()
+        ),
+    }
+}

@@ -53,7 +53,10 @@ impl Host {
         let faults = Arc::new(Faults::default());
         std::fs::create_dir_all(&options.state_dir)
             .with_context(|| format!("creating state directory {}", options.state_dir.display()))?;
-        let kv = KeyValue::open(&options.state_dir, faults.clone())?;
+        let kv = match &options.key_value_redis {
+            None => KeyValue::open(&options.state_dir, faults.clone())?,
+            Some(url) => KeyValue::redis(url, faults.clone()).await?,
+        };
         let sqlite = Sqlite::open(&options.state_dir, faults.clone())?;
         if let Some(path) = &options.migrations {
             let sql = std::fs::read_to_string(path)

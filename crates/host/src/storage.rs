@@ -96,10 +96,22 @@ impl Pool {
     }
 }
 
-/// Spin's key-value stores, all in one SQLite file.
+/// Spin's key-value stores, on its default backend (one SQLite file) or on
+/// Redis (a runtime-config `type = "redis"` store), with fault injection and
+/// operation counts in front of either.
 pub struct KeyValue {
-    pool: Arc<Pool>,
+    backend: Backend,
     faults: Arc<Faults>,
+}
+
+enum Backend {
+    Sqlite(SqliteKv),
+    Redis(crate::redis_kv::RedisKv),
+}
+
+/// The default backend: table `spin_key_value` in `sqlite_key_value.db`.
+pub struct SqliteKv {
+    pool: Arc<Pool>,
 }
 
 /// What `increment` found that is not a counter. Spin panics its worker on
@@ -107,19 +119,31 @@ pub struct KeyValue {
 #[derive(Debug)]
 pub struct NotACounter;
 
+macro_rules! dispatch {
+    ($self:ident, $op:expr, $kv:ident => $call:expr) => {{
+        $self.check($op)?;
+        match &$self.backend {
+            Backend::Sqlite($kv) => $call.await,
+            Backend::Redis($kv) => $call.await,
+        }
+    }};
+}
+
 impl KeyValue {
+    /// The default store: a SQLite file in `state_dir`.
     pub fn open(state_dir: &Path, faults: Arc<Faults>) -> Result<KeyValue> {
-        let pool = Pool::open(&state_dir.join("sqlite_key_value.db"))?;
-        let conn = pool.connect()?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS spin_key_value (
-                store TEXT NOT NULL,
-                key   TEXT NOT NULL,
-                value BLOB NOT NULL,
-                PRIMARY KEY (store, key)
-            )",
-        )?;
-        Ok(KeyValue { pool, faults })
+        Ok(KeyValue {
+            backend: Backend::Sqlite(SqliteKv::open(state_dir)?),
+            faults,
+        })
+    }
+
+    /// A Redis store, as Spin's `type = "redis"` key-value runtime config.
+    pub async fn redis(url: &str, faults: Arc<Faults>) -> Result<KeyValue> {
+        Ok(KeyValue {
+            backend: Backend::Redis(crate::redis_kv::RedisKv::connect(url).await?),
+            faults,
+        })
     }
 
     fn check(&self, op: Op) -> Result<(), StoreError> {
@@ -131,7 +155,64 @@ impl KeyValue {
     }
 
     pub async fn get(&self, store: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.check(Op::KvRead)?;
+        dispatch!(self, Op::KvRead, kv => kv.get(store, key))
+    }
+
+    pub async fn set(&self, store: &str, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
+        dispatch!(self, Op::KvWrite, kv => kv.set(store, key, value))
+    }
+
+    pub async fn delete(&self, store: &str, key: &str) -> Result<(), StoreError> {
+        dispatch!(self, Op::KvWrite, kv => kv.delete(store, key))
+    }
+
+    pub async fn exists(&self, store: &str, key: &str) -> Result<bool, StoreError> {
+        dispatch!(self, Op::KvRead, kv => kv.exists(store, key))
+    }
+
+    pub async fn keys(&self, store: &str) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, Op::KvRead, kv => kv.keys(store))
+    }
+
+    /// Atomically adds `delta` to the counter at `key` (0 when absent) and
+    /// returns the new value.
+    pub async fn increment(
+        &self,
+        store: &str,
+        key: &str,
+        delta: i64,
+    ) -> Result<Result<i64, NotACounter>, StoreError> {
+        dispatch!(self, Op::KvWrite, kv => kv.increment(store, key, delta))
+    }
+
+    /// Writes `value` only if `key` still holds `expected` (`None`: absent).
+    pub async fn compare_and_swap(
+        &self,
+        store: &str,
+        key: &str,
+        expected: Option<Vec<u8>>,
+        value: Vec<u8>,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, Op::KvWrite, kv => kv.compare_and_swap(store, key, expected, value))
+    }
+}
+
+impl SqliteKv {
+    fn open(state_dir: &Path) -> Result<SqliteKv> {
+        let pool = Pool::open(&state_dir.join("sqlite_key_value.db"))?;
+        let conn = pool.connect()?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS spin_key_value (
+                store TEXT NOT NULL,
+                key   TEXT NOT NULL,
+                value BLOB NOT NULL,
+                PRIMARY KEY (store, key)
+            )",
+        )?;
+        Ok(SqliteKv { pool })
+    }
+
+    pub async fn get(&self, store: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let (store, key) = (store.to_owned(), key.to_owned());
         self.pool
             .run(move |c| {
@@ -145,7 +226,6 @@ impl KeyValue {
     }
 
     pub async fn set(&self, store: &str, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
-        self.check(Op::KvWrite)?;
         let (store, key) = (store.to_owned(), key.to_owned());
         self.pool
             .run(move |c| {
@@ -160,7 +240,6 @@ impl KeyValue {
     }
 
     pub async fn delete(&self, store: &str, key: &str) -> Result<(), StoreError> {
-        self.check(Op::KvWrite)?;
         let (store, key) = (store.to_owned(), key.to_owned());
         self.pool
             .run(move |c| {
@@ -172,7 +251,6 @@ impl KeyValue {
     }
 
     pub async fn exists(&self, store: &str, key: &str) -> Result<bool, StoreError> {
-        self.check(Op::KvRead)?;
         let (store, key) = (store.to_owned(), key.to_owned());
         self.pool
             .run(move |c| {
@@ -185,7 +263,6 @@ impl KeyValue {
     }
 
     pub async fn keys(&self, store: &str) -> Result<Vec<String>, StoreError> {
-        self.check(Op::KvRead)?;
         let store = store.to_owned();
         self.pool
             .run(move |c| {
@@ -201,13 +278,12 @@ impl KeyValue {
 
     /// Atomically adds `delta` to the 8-byte little-endian counter at `key`
     /// (0 when absent) and returns the new value.
-    pub async fn increment(
+    async fn increment(
         &self,
         store: &str,
         key: &str,
         delta: i64,
     ) -> Result<Result<i64, NotACounter>, StoreError> {
-        self.check(Op::KvWrite)?;
         let (store, key) = (store.to_owned(), key.to_owned());
         self.pool
             .run(move |c| {
@@ -239,14 +315,13 @@ impl KeyValue {
 
     /// Writes `value` only if `key` still holds `expected` (`None`: absent).
     /// Returns whether the swap happened.
-    pub async fn compare_and_swap(
+    async fn compare_and_swap(
         &self,
         store: &str,
         key: &str,
         expected: Option<Vec<u8>>,
         value: Vec<u8>,
     ) -> Result<bool, StoreError> {
-        self.check(Op::KvWrite)?;
         let (store, key) = (store.to_owned(), key.to_owned());
         self.pool
             .run(move |c| {

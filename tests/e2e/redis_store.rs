@@ -1,0 +1,211 @@
+//! The multi-node deployment in miniature: two host processes share one
+//! Redis (Spin's `type = "redis"` key-value store), and a rate limit admits
+//! exactly its limit across both.
+//!
+//! Needs a Redis server: `scripts/test` starts one and sets
+//! `WARDEN_TEST_REDIS` (e.g. `redis://127.0.0.1:6391`). Under CI a missing
+//! server fails the test; elsewhere the test says it was skipped.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use warden_tests::*;
+
+fn redis_base() -> Option<String> {
+    match std::env::var("WARDEN_TEST_REDIS") {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("WARDEN_TEST_REDIS is not set: scripts/test starts Redis")
+        }
+        Err(_) => {
+            eprintln!("SKIPPED: no WARDEN_TEST_REDIS (run scripts/test to start Redis)");
+            None
+        }
+    }
+}
+
+/// A Redis database of its own for one test, emptied first.
+async fn fresh_db(base: &str, db: u8) -> String {
+    let url = format!("{}/{db}", base.trim_end_matches('/'));
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("FLUSHDB").query_async(&mut conn).await.unwrap();
+    url
+}
+
+/// A `warden-host serve` process; killed when dropped.
+struct HostProcess {
+    child: Child,
+    addr: String,
+    _state: TempDir,
+}
+
+impl Drop for HostProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn host_binary() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let bin = target.join("debug/warden-host");
+    assert!(
+        bin.exists(),
+        "{} is missing: run scripts/test (it builds the host)",
+        bin.display()
+    );
+    bin
+}
+
+fn spawn_host(redis_url: &str, policy: &str) -> HostProcess {
+    let state = TempDir::new("proc");
+    let mut child = Command::new(host_binary())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--key-value-redis",
+            redis_url,
+        ])
+        .arg("--app")
+        .arg(wasm("echo_app"))
+        .arg("--middleware")
+        .arg(wasm("warden"))
+        .arg("--state-dir")
+        .arg(state.path())
+        .arg("--variable")
+        .arg(format!("policy={policy}"))
+        .env_remove("SPIN_VARIABLE_POLICY")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("warden-host starts");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("host printed its address").unwrap();
+        if let Some(rest) = line.strip_prefix("warden-host: serving on http://") {
+            break rest.trim().to_owned();
+        }
+    };
+    // Keep draining the host's stderr so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    HostProcess {
+        child,
+        addr,
+        _state: state,
+    }
+}
+
+#[tokio::test]
+async fn two_host_processes_on_one_redis_admit_exactly_the_limit() {
+    let Some(base) = redis_base() else { return };
+    let limit = 40;
+    let policy = format!(
+        "[[routes]]\nname = \"limited\"\npath = \"/*\"\nrate_limit = {{ requests = {limit}, window = \"1h\" }}\n"
+    );
+    for run in 0..3u8 {
+        let url = fresh_db(&base, 1 + run).await;
+        let hosts = [spawn_host(&url, &policy), spawn_host(&url, &policy)];
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<http_body_util::Empty<bytes::Bytes>>();
+        let client = Arc::new(client);
+        let mut tasks = Vec::new();
+        for host in &hosts {
+            for c in 0..32 {
+                let client = client.clone();
+                let uri: http::Uri = format!("http://{}/x/{c}", host.addr).parse().unwrap();
+                tasks.push(tokio::spawn(async move {
+                    let mut admitted = 0;
+                    for _ in 0..3 {
+                        let resp = client.get(uri.clone()).await.unwrap();
+                        match resp.status().as_u16() {
+                            200 => admitted += 1,
+                            429 => {}
+                            other => panic!("unexpected {other}"),
+                        }
+                    }
+                    admitted
+                }));
+            }
+        }
+        let mut admitted = 0;
+        for t in tasks {
+            admitted += t.await.unwrap();
+        }
+        eprintln!(
+            "run {run}: 2 processes x 32 clients x 3 requests on one Redis, limit {limit}: admitted {admitted}"
+        );
+        assert_eq!(admitted, limit, "run {run}");
+        // Redis keeps the counter as a decimal string, as Spin's Redis store does.
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("rl:w*")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        let raw: String = redis::cmd("GET")
+            .arg(&keys[0])
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let count: i64 = raw
+            .parse()
+            .unwrap_or_else(|_| panic!("not a decimal counter: {raw:?}"));
+        // Every admitted request and each instance's first refusal were
+        // counted; later refusals were answered from memory, unwritten.
+        assert!((limit as i64 + 1..=32 * 2 * 3).contains(&count), "{count}");
+    }
+}
+
+#[tokio::test]
+async fn the_redis_store_serves_warden_in_process_too() {
+    let Some(base) = redis_base() else { return };
+    let url = fresh_db(&base, 9).await;
+    let state = TempDir::new("redis-inproc");
+    let host = Host::start(HostOptions {
+        app: wasm("echo_app"),
+        middleware: vec![wasm("warden")],
+        listen: "127.0.0.1:0".parse().unwrap(),
+        state_dir: state.path().to_owned(),
+        migrations: Some(root().join("migrations.sql")),
+        variables: [(
+            "policy".to_string(),
+            "[[routes]]\nname = \"r\"\npath = \"/*\"\nrate_limit = { requests = 2, window = \"1h\" }\n".to_string(),
+        )]
+        .into(),
+        variables_from_env: false,
+        cache_dir: Some(root().join("target/warden-host-cache")),
+        guest_log: GuestLog::quiet(),
+        key_value_redis: Some(url),
+        ..HostOptions::default()
+    })
+    .await
+    .unwrap();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let resp = client
+            .get(format!("http://{}/x", host.addr()).parse().unwrap())
+            .await
+            .unwrap();
+        statuses.push(resp.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+    let resp = client
+        .get(
+            format!("http://{}/.warden/ready", host.addr())
+                .parse()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "key-value reads work on Redis");
+}
