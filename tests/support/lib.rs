@@ -131,6 +131,7 @@ impl TestHost {
             cache_dir: Some(root().join("target/warden-host-cache")),
             guest_log: GuestLog::quiet(),
             key_value_redis: None,
+            stats_endpoint: false,
         };
         let host = Host::start(options).await?;
         let client = Client::builder(TokioExecutor::new()).build_http();

@@ -27,7 +27,7 @@ pub mod faults;
 pub mod guest_log;
 pub mod manifest;
 mod redis_kv;
-mod server;
+pub mod server;
 pub mod spin;
 pub mod storage;
 pub mod variables;
@@ -79,6 +79,8 @@ pub struct HostOptions {
     /// The default key-value store: `None` for Spin's default SQLite file in
     /// the state directory, or a `redis://` URL.
     pub key_value_redis: Option<String>,
+    /// Serve store operation counts at [`server::STATS_PATH`] (benchmarks).
+    pub stats_endpoint: bool,
 }
 
 impl Default for HostOptions {
@@ -96,6 +98,7 @@ impl Default for HostOptions {
             cache_dir: Some(PathBuf::from(".spin/cache")),
             guest_log: GuestLog::default(),
             key_value_redis: None,
+            stats_endpoint: false,
         }
     }
 }
@@ -117,4 +120,11 @@ pub fn component_interfaces(bytes: &[u8]) -> anyhow::Result<(Vec<String>, Vec<St
         .map(|(name, _)| name.to_owned())
         .collect();
     Ok((imports, exports))
+}
+
+/// Compile and instantiate costs of `app` behind `middleware`: the time to
+/// compile the composed component (no cache) in milliseconds, and the mean
+/// time to instantiate it in a fresh store, in microseconds.
+pub async fn measure(app: &std::path::Path, middleware: &[PathBuf]) -> anyhow::Result<(f64, f64)> {
+    server::measure(app, middleware).await
 }

@@ -16,8 +16,9 @@ const USAGE: &str = "usage:
   warden-host serve --app APP.wasm [--middleware MW.wasm]... [--listen ADDR]
                     [--manifest spin.toml] [--migrations FILE.sql] [--state-dir DIR]
                     [--variable NAME=VALUE]... [--instance-per-request] [--no-cache]
-                    [--key-value-redis redis://HOST:PORT | --runtime-config-file FILE]
-  warden-host compose --app APP.wasm --middleware MW.wasm... -o OUT.wasm";
+                    [--key-value-redis redis://HOST:PORT | --runtime-config-file FILE] [--stats]
+  warden-host compose --app APP.wasm --middleware MW.wasm... -o OUT.wasm
+  warden-host measure --app APP.wasm [--middleware MW.wasm]...   (compile and instantiate times)";
 
 fn main() {
     if let Err(e) = run() {
@@ -58,6 +59,7 @@ fn run() -> Result<()> {
                 options.variables.insert(k.to_owned(), v.to_owned());
             }
             "--instance-per-request" => options.reuse = Reuse::PerRequest,
+            "--stats" => options.stats_endpoint = true,
             "--key-value-redis" => options.key_value_redis = Some(value("--key-value-redis")?),
             "--runtime-config-file" => {
                 let path = PathBuf::from(value("--runtime-config-file")?);
@@ -88,6 +90,13 @@ fn run() -> Result<()> {
                 tokio::signal::ctrl_c().await?;
                 Ok(())
             })
+        }
+        "measure" => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            let (compile_ms, instantiate_us) =
+                runtime.block_on(warden_host::measure(&options.app, &options.middleware))?;
+            println!("{{\"compile_ms\":{compile_ms:.1},\"instantiate_us\":{instantiate_us:.1}}}");
+            Ok(())
         }
         "compose" => {
             let out = out.context("compose needs -o OUT.wasm")?;

@@ -100,6 +100,8 @@ impl Host {
             reuse: options.reuse,
             guest_log: options.guest_log.clone(),
             instances: instances.clone(),
+            faults: faults.clone(),
+            stats_endpoint: options.stats_endpoint,
         });
 
         let listener = TcpListener::bind(options.listen)
@@ -165,6 +167,9 @@ async fn serve(
     local: SocketAddr,
     req: hyper::Request<hyper::body::Incoming>,
 ) -> Result<hyper::Response<HostBody>, std::convert::Infallible> {
+    if handler.state().stats_endpoint && req.uri().path() == STATS_PATH {
+        return Ok(stats(handler.state(), req.method() == http::Method::POST));
+    }
     let (mut parts, body) = req.into_parts();
     // The URI a guest sees is absolute, as Spin gives it.
     let path = parts
@@ -221,6 +226,28 @@ async fn serve(
                 .expect("static response"))
         }
     }
+}
+
+/// With `--stats` (benchmarks only; Spin has no such thing): `GET` answers the
+/// store operation counts and instances created; `POST` also resets the counts.
+pub const STATS_PATH: &str = "/.well-known/warden-host/stats";
+
+fn stats(state: &AppState, reset: bool) -> hyper::Response<HostBody> {
+    let c = state.faults.counts();
+    let body = format!(
+        "{{\"kv_reads\":{},\"kv_writes\":{},\"sqlite_statements\":{},\"instances\":{}}}",
+        c.kv_reads,
+        c.kv_writes,
+        c.sqlite_statements,
+        state.instances.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    if reset {
+        state.faults.reset_counts();
+    }
+    hyper::Response::builder()
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)).map_err(|e| match e {}).boxed_unsync())
+        .expect("static response")
 }
 
 fn engine() -> Result<Engine> {
@@ -331,6 +358,8 @@ struct AppState {
     reuse: Reuse,
     guest_log: GuestLog,
     instances: Arc<std::sync::atomic::AtomicU64>,
+    faults: Arc<Faults>,
+    stats_endpoint: bool,
 }
 
 impl HandlerState for AppState {
@@ -456,4 +485,49 @@ impl WorkerState for Limits {
             eprintln!("warden-host: instance ended: {e:#}");
         }
     }
+}
+
+pub(crate) async fn measure(app: &std::path::Path, middleware: &[std::path::PathBuf]) -> Result<(f64, f64)> {
+    let options = HostOptions {
+        app: app.to_owned(),
+        middleware: middleware.to_vec(),
+        cache_dir: None,
+        ..HostOptions::default()
+    };
+    let engine = engine()?;
+    let started = Instant::now();
+    let component = load_composed(&engine, &options)?;
+    let compile_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut linker = Linker::<HostState>::new(&engine);
+    ah(wasmtime_wasi::p2::add_to_linker_async(&mut linker))?;
+    ah(wasmtime_wasi::p3::add_to_linker(&mut linker))?;
+    ah(wasmtime_wasi_http::p3::add_to_linker(&mut linker))?;
+    crate::spin::add_to_linker(&mut linker, HostState::spin_view)?;
+    let pre = ProxyPre::P3(ah(ServicePre::new(ah(linker.instantiate_pre(&component))?))?);
+    let dir = std::env::temp_dir().join(format!("warden-measure-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let faults = Arc::new(Faults::default());
+    let env = Arc::new(SpinEnv {
+        kv: KeyValue::open(&dir, faults.clone())?,
+        sqlite: Sqlite::open(&dir, faults)?,
+        variables: Variables::default(),
+    });
+    let rounds = 200;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let mut store = Store::new(
+            &engine,
+            HostState {
+                table: ResourceTable::new(),
+                wasi: WasiCtx::builder().build(),
+                http: WasiHttpCtx::new(),
+                hooks: NoOutbound,
+                env: env.clone(),
+            },
+        );
+        ah(pre.instantiate_async(&mut store).await)?;
+    }
+    let instantiate_us = started.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok((compile_ms, instantiate_us))
 }

@@ -1,0 +1,371 @@
+#!/usr/bin/env python3
+"""What each warden layer costs: throughput and latency of the same requests
+through the bare echo app, a do-nothing middleware, warden with headers only,
+and warden with the full demo policy (on the SQLite-file store and on Redis),
+each as a ratio to the bare app measured in the same run.
+
+Run through `bench/run`, which builds everything first. Results go to
+bench/results/<date>.md and .json, and the plot to bench/results/<date>.svg
+(and latest.svg, which the README shows).
+"""
+
+import argparse
+import base64
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+HOST = TARGET / "bench-host" / "warden-host"
+WASM = TARGET / "wasm32-wasip2" / "release"
+RESULTS = ROOT / "bench" / "results"
+MANIFEST = tomllib.loads((ROOT / "spin.toml").read_text())
+DEMO_VARS = {k: v.get("default", "") for k, v in MANIFEST["variables"].items()}
+
+HEADERS_ONLY_POLICY = """
+[[routes]]
+name = "all"
+path = "/*"
+rate_limit = "off"
+"""
+
+USER_ID = "bench-user"
+TOKEN = "BenchSessionToken0123456789abcd"  # 32 letters and digits, like Better Auth's
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpus():
+    return len(os.sched_getaffinity(0))
+
+
+def pinned(cmd, cpu):
+    """Runs the server and the load generator on different cores."""
+    if cpus() >= 2 and shutil.which("taskset"):
+        return ["taskset", "-c", str(cpu)] + cmd
+    return cmd
+
+
+class Server:
+    """One warden-host process serving one configuration."""
+
+    def __init__(self, name, middleware, variables, redis_url=None):
+        self.name = name
+        self.port = free_port()
+        self.state = Path(tempfile.mkdtemp(prefix=f"warden-bench-{name}-"))
+        seed_database(self.state / "sqlite_db.db")
+        cmd = [
+            str(HOST), "serve",
+            "--app", str(WASM / "echo_app.wasm"),
+            "--listen", f"127.0.0.1:{self.port}",
+            "--state-dir", str(self.state),
+            "--migrations", str(ROOT / "migrations.sql"),
+            "--stats",
+        ]
+        for mw in middleware:
+            cmd += ["--middleware", str(WASM / mw)]
+        for k, v in variables.items():
+            cmd += ["--variable", f"{k}={v}"]
+        if redis_url:
+            cmd += ["--key-value-redis", redis_url]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SPIN_VARIABLE_")}
+        self.proc = subprocess.Popen(pinned(cmd, 0), env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.url("/.well-known/warden-host/stats"), timeout=1)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{name}: host did not start")
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stats(self, reset=False):
+        req = urllib.request.Request(self.url("/.well-known/warden-host/stats"),
+                                     method="POST" if reset else "GET")
+        return json.loads(urllib.request.urlopen(req).read())
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.state, ignore_errors=True)
+
+
+def seed_database(path):
+    """A user and a week-long session, written the way Better Auth writes them."""
+    db = sqlite3.connect(path)
+    db.executescript((ROOT / "migrations.sql").read_text())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+    db.execute('INSERT OR REPLACE INTO "user" (id, name, email, emailVerified, createdAt, updatedAt, role) '
+               "VALUES (?, ?, ?, 1, ?, ?, 'user')", (USER_ID, "Bench User", "bench@example.com", iso(now), iso(now)))
+    db.execute('INSERT OR REPLACE INTO "session" (id, expiresAt, token, createdAt, updatedAt, userId) '
+               "VALUES (?, ?, ?, ?, ?, ?)",
+               ("bench-session", iso(now + datetime.timedelta(days=7)), TOKEN, iso(now), iso(now), USER_ID))
+    db.commit()
+    db.close()
+
+
+def session_cookie():
+    sig = base64.b64encode(hmac.new(DEMO_VARS["session_secret"].encode(), TOKEN.encode(), hashlib.sha256).digest())
+    value = urllib.parse.quote(f"{TOKEN}.{sig.decode()}", safe="")
+    return f"better-auth.session_token={value}"
+
+
+def worker_headers(body):
+    ts = str(int(time.time()))
+    sig = base64.b64encode(hmac.new(DEMO_VARS["worker_secret"].encode(), f"{ts}:".encode() + body,
+                                    hashlib.sha256).digest()).decode()
+    return {"X-Worker-Timestamp": ts, "X-Worker-Signature": sig, "Content-Type": "application/octet-stream"}
+
+
+LATENCY = re.compile(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(server, case, duration, connections):
+    """Runs wrk against one case; returns requests/s, p50 and p99 in ms."""
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    body = case.get("body", b"")
+    headers = dict(case.get("headers", {}))
+    if case.get("signed"):
+        headers.update(worker_headers(body))
+    lua = [f'wrk.method = "{case.get("method", "GET")}"']
+    if body:
+        lua.append(f'wrk.body = "{body.decode()}"')
+    for k, v in headers.items():
+        lua.append(f'wrk.headers["{k}"] = "{v}"')
+    # Count non-2xx/3xx answers, so a case that should be 200 but is not shows.
+    lua.append("statuses = {}\nresponse = function(status) statuses[status] = (statuses[status] or 0) + 1 end")
+    script.write_text("\n".join(lua) + "\n")
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
+           server.url(case["path"])]
+    out = subprocess.run(pinned(cmd, 1), capture_output=True, text=True, check=True).stdout
+    script.unlink()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    lat = {p: float(v) * UNITS[u] for p, v, u in LATENCY.findall(out)}
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"), "requests": total,
+            "non_2xx": int(non2xx.group(1)) if non2xx else 0}
+
+
+def status_of(server, case):
+    headers = dict(case.get("headers", {}))
+    body = case.get("body", b"") or None
+    if case.get("signed"):
+        headers.update(worker_headers(case.get("body", b"")))
+    req = urllib.request.Request(server.url(case["path"]), data=body, headers=headers,
+                                 method=case.get("method", "GET"))
+    try:
+        return urllib.request.urlopen(req).status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+CASES = [
+    {"name": "health", "path": "/health"},
+    {"name": "api-anonymous", "path": "/api/x"},
+    {"name": "protected-cache-hit", "path": "/api/protected/me", "headers": {"Cookie": session_cookie()}},
+    {"name": "internal-hook-signed-1KiB", "path": "/internal/hook", "method": "POST", "body": b"x" * 1024,
+     "signed": True},
+    {"name": "over-limit-429", "path": "/auth/login", "prime": 6},
+]
+
+
+def configurations(redis_url):
+    demo = {k: v for k, v in DEMO_VARS.items()}
+    headers_only = dict(demo, policy=HEADERS_ONLY_POLICY)
+    out = [
+        ("bare app", [], {}, None),
+        ("no-op middleware", ["noop_middleware.wasm"], {}, None),
+        ("warden headers only", ["warden.wasm"], headers_only, None),
+        ("warden full policy (SQLite store)", ["warden.wasm"], demo, None),
+    ]
+    if redis_url:
+        out.append(("warden headers only (Redis)", ["warden.wasm"], headers_only, redis_url))
+        out.append(("warden full policy (Redis store)", ["warden.wasm"], demo, redis_url))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=int, default=8)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--redis", default=os.environ.get("WARDEN_BENCH_REDIS"))
+    args = ap.parse_args()
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    results = {"date": started.isoformat(timespec="seconds"), "duration_s": args.duration,
+               "connections": args.connections, "cpus": cpus(), "configs": {}}
+    for name, middleware, variables, redis_url in configurations(args.redis):
+        if redis_url:
+            flush_redis(redis_url)
+        server = Server(re.sub(r"\W+", "-", name), middleware, variables, redis_url)
+        rows = {}
+        try:
+            for case in CASES:
+                for _ in range(case.get("prime", 0)):
+                    status_of(server, case)
+                status = status_of(server, case)
+                wrk(server, case, args.warmup, args.connections)
+                server.stats(reset=True)
+                row = wrk(server, case, args.duration, args.connections)
+                ops = server.stats()
+                per = max(row["requests"], 1)
+                row.update(status=status,
+                           kv_ops_per_request=round((ops["kv_reads"] + ops["kv_writes"]) / per, 3),
+                           kv_writes_per_request=round(ops["kv_writes"] / per, 3),
+                           sqlite_per_request=round(ops["sqlite_statements"] / per, 3),
+                           instances=ops["instances"])
+                rows[case["name"]] = row
+                print(f"{name:38} {case['name']:28} {row['rps']:>9.0f} req/s  p50 {row['p50_ms']:.2f} ms"
+                      f"  p99 {row['p99_ms']:.2f} ms  status {status}  kv/req {row['kv_ops_per_request']}",
+                      flush=True)
+        finally:
+            server.stop()
+        results["configs"][name] = rows
+
+    results["sizes"] = sizes()
+    results["startup"] = startup()
+    write(results, started)
+
+
+def flush_redis(url):
+    host, port = re.match(r"redis://([^:/]+):(\d+)", url).groups()
+    subprocess.run(["redis-cli", "-h", host, "-p", port, "FLUSHALL"], check=True, capture_output=True)
+
+
+def sizes():
+    out = {}
+    for name in ["warden.wasm", "echo_app.wasm", "noop_middleware.wasm"]:
+        out[name] = (WASM / name).stat().st_size
+    unstripped = TARGET / "bench-unstripped" / "wasm32-wasip2" / "release" / "warden.wasm"
+    if unstripped.exists():
+        out["warden.wasm (not stripped)"] = unstripped.stat().st_size
+    return out
+
+
+def startup():
+    out = {}
+    for label, mw in [("echo app alone", []), ("warden + echo app", ["warden.wasm"])]:
+        cmd = [str(HOST), "measure", "--app", str(WASM / "echo_app.wasm")]
+        for m in mw:
+            cmd += ["--middleware", str(WASM / m)]
+        out[label] = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+    return out
+
+
+def ratio(x, base):
+    return x / base if x is not None and base else None
+
+
+def write(results, started):
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = started.strftime("%Y-%m-%d-%H%M")
+    (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+    configs = results["configs"]
+    bare = configs["bare app"]
+    noop = configs.get("no-op middleware", {})
+    lines = [f"# warden benchmark, {results['date']}", "",
+             f"wrk, {results['connections']} connections, {results['duration_s']} s per case after a warm-up; "
+             f"server and load generator pinned to different cores ({results['cpus']} CPUs). "
+             "Ratios are to the bare app (and to the no-op middleware) measured in the same run.", ""]
+    for case in CASES:
+        c = case["name"]
+        lines += [f"## {c}", "",
+                  "| configuration | status | req/s | × bare | × no-op | p50 ms | × bare | p99 ms | × bare | kv ops/req | kv writes/req | sqlite/req |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for name, rows in configs.items():
+            r = rows.get(c)
+            if not r:
+                continue
+            b, n = bare.get(c, {}), noop.get(c, {})
+            fmt = lambda v: "–" if v is None else f"{v:.2f}"
+            lines.append(
+                f"| {name} | {r['status']} | {r['rps']:.0f} | {fmt(ratio(r['rps'], b.get('rps')))} | "
+                f"{fmt(ratio(r['rps'], n.get('rps')))} | {r['p50_ms']:.2f} | {fmt(ratio(r['p50_ms'], b.get('p50_ms')))} | "
+                f"{r['p99_ms']:.2f} | {fmt(ratio(r['p99_ms'], b.get('p99_ms')))} | {r['kv_ops_per_request']} | "
+                f"{r['kv_writes_per_request']} | {r['sqlite_per_request']} |")
+        lines.append("")
+    lines += ["## Component sizes", "", "| file | bytes |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in results["sizes"].items()]
+    lines += ["", "## Compile and instantiate (local host, no cache)", "",
+              "| component | compile ms | instantiate µs |", "|---|---|---|"]
+    lines += [f"| {k} | {v['compile_ms']} | {v['instantiate_us']} |" for k, v in results["startup"].items()]
+    lines.append("")
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines))
+    svg = plot(results)
+    (RESULTS / f"{stem}.svg").write_text(svg)
+    (RESULTS / "latest.svg").write_text(svg)
+    shutil.copy(RESULTS / f"{stem}.md", RESULTS / "latest.md")
+    print(f"wrote {RESULTS / (stem + '.md')} and {stem}.svg")
+
+
+def plot(results):
+    """One bar per configuration: throughput as a share of the bare app's,
+    for each case. Plain SVG, no plotting library needed."""
+    configs = list(results["configs"].items())
+    bare = results["configs"]["bare app"]
+    cases = [c["name"] for c in CASES]
+    colors = ["#9e9e9e", "#607d8b", "#4caf50", "#2196f3", "#81c784", "#0d47a1"]
+    bar, gap, group_gap = 14, 2, 26
+    left, top, height = 180, 40, 220
+    group_w = len(configs) * (bar + gap) + group_gap
+    width = left + len(cases) * group_w + 40
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{top + height + 150}" '
+           f'font-family="sans-serif" font-size="11">',
+           f'<text x="{left}" y="20" font-size="14">Throughput as a share of the bare app (same run; higher is better)</text>']
+    for i in range(0, 11, 2):
+        y = top + height - height * i / 10
+        out.append(f'<line x1="{left}" x2="{width - 30}" y1="{y}" y2="{y}" stroke="#ddd"/>'
+                   f'<text x="{left - 6}" y="{y + 4}" text-anchor="end">{i / 10:.1f}</text>')
+    for gi, case in enumerate(cases):
+        x0 = left + 10 + gi * group_w
+        for ci, (name, rows) in enumerate(configs):
+            r = rows.get(case)
+            if not r or not bare.get(case):
+                continue
+            share = min(r["rps"] / bare[case]["rps"], 1.2)
+            h = height * share
+            x = x0 + ci * (bar + gap)
+            out.append(f'<rect x="{x}" y="{top + height - h}" width="{bar}" height="{h}" fill="{colors[ci % len(colors)]}">'
+                       f'<title>{name}, {case}: {r["rps"]:.0f} req/s ({share:.2f}x)</title></rect>')
+        out.append(f'<text x="{x0}" y="{top + height + 16}" transform="rotate(20 {x0} {top + height + 16})">{case}</text>')
+    for ci, (name, _) in enumerate(configs):
+        y = top + height + 70 + ci * 14
+        out.append(f'<rect x="{left}" y="{y - 9}" width="10" height="10" fill="{colors[ci % len(colors)]}"/>'
+                   f'<text x="{left + 16}" y="{y}">{name}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
