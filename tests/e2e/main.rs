@@ -5,7 +5,11 @@
 
 mod bad_input;
 mod component;
+mod cors;
+mod headers;
 mod isolation;
 mod pipeline;
 mod rate_limit;
 mod redis_store;
+mod session;
+mod signatures;

@@ -258,7 +258,6 @@ async fn routes_needing_an_identity_fail_closed() {
         "/api/protected/me",
         "/API/Protected/me",
         "/api/%70rotected/me",
-        "/internal/hook",
     ] {
         let reply = host.get(path).await;
         assert_eq!(reply.status, 401, "{path}");
@@ -268,6 +267,13 @@ async fn routes_needing_an_identity_fail_closed() {
             "{path}"
         );
     }
+    // Worker routes answer with seed 000's own body (docs/signatures.md).
+    let reply = host.get("/internal/hook").await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(
+        reply.json(),
+        serde_json::json!({"error": "Missing authentication headers", "required": ["X-Worker-Signature", "X-Worker-Timestamp"]})
+    );
     // Optional auth proceeds anonymously.
     assert_eq!(host.get("/api/public").await.status, 200);
 }

@@ -8,7 +8,7 @@ use warden_core::path::normalize_path;
 use warden_core::policy::{Route, parse_policy};
 use warden_core::reject::Rejection;
 
-use crate::args::{Command, USAGE};
+use crate::args::{Command, SignArgs, USAGE};
 
 /// What a command prints and its exit code.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -74,7 +74,190 @@ pub fn run(command: Command, variables: &Variables) -> Output {
             Ok(contents) => explain(&contents, &method, &path),
             Err(output) => output,
         },
+        Command::Sign(args) => sign_command(&args),
+        Command::Keygen => match random_bytes(32) {
+            Ok(bytes) => Output {
+                stdout: format!("{}\n", hex(&bytes)),
+                ..Output::default()
+            },
+            Err(message) => Output::failure(format!("error: {message}\n")),
+        },
     }
+}
+
+/// `sign` with the real environment, file, clock and randomness.
+fn sign_command(args: &SignArgs) -> Output {
+    let secret = match std::env::var(&args.secret_env) {
+        Ok(secret) => secret,
+        Err(_) => {
+            return Output::failure(format!(
+                "error: the environment variable {} (--secret-env) is not set\n",
+                args.secret_env
+            ));
+        }
+    };
+    let body = match &args.body_file {
+        None => Vec::new(),
+        Some(file) => match std::fs::read(file) {
+            Ok(body) => body,
+            Err(e) => return Output::failure(format!("error: cannot read {file}: {e}\n")),
+        },
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let nonce = match random_bytes(16) {
+        Ok(bytes) => hex(&bytes),
+        Err(message) => return Output::failure(format!("error: {message}\n")),
+    };
+    match sign(args, &secret, &body, now, &nonce) {
+        Ok(stdout) => Output {
+            stdout,
+            ..Output::default()
+        },
+        Err(message) => Output::failure(format!("error: {message}\n")),
+    }
+}
+
+/// `sign`: the signing headers for one request, one `Name: value` per line.
+/// `now` and `random_nonce` are used unless the arguments fix them.
+pub fn sign(
+    args: &SignArgs,
+    secret: &str,
+    body: &[u8],
+    now: u64,
+    random_nonce: &str,
+) -> Result<String, String> {
+    use warden_core::config::MIN_WORKER_SECRET_CHARS;
+    use warden_core::signature::config::{DEFAULT_SIGNATURE_HEADER, DEFAULT_TIMESTAMP_HEADER};
+    use warden_core::signature::content_digest::{Algorithm, header_value};
+    use warden_core::signature::{
+        RequestView, SignParams, request_nonce, sign_request_nonce, sign_rfc9421, sign_worker,
+    };
+
+    if secret.trim().chars().count() < MIN_WORKER_SECRET_CHARS {
+        return Err(format!(
+            "the secret in {} is shorter than {MIN_WORKER_SECRET_CHARS} characters; warden refuses such secrets",
+            args.secret_env
+        ));
+    }
+    let key = secret.as_bytes();
+    let (scheme, authority, target) = split_url(&args.url)?;
+    let method = args.method.to_ascii_uppercase();
+    if method.is_empty() || !method.bytes().all(is_tchar) {
+        return Err("--method must be an HTTP method token such as POST".into());
+    }
+    let timestamp = args.timestamp.unwrap_or(now).to_string();
+    let mut lines: Vec<(String, String)> = Vec::new();
+    match args.scheme.as_str() {
+        "worker" => {
+            let signature_header = args
+                .signature_header
+                .clone()
+                .unwrap_or_else(|| DEFAULT_SIGNATURE_HEADER.into());
+            let timestamp_header = args
+                .timestamp_header
+                .clone()
+                .unwrap_or_else(|| DEFAULT_TIMESTAMP_HEADER.into());
+            lines.push((signature_header, sign_worker(key, &timestamp, body)));
+            lines.push((timestamp_header, timestamp));
+            if let Some(nonce) = &args.nonce {
+                lines.push(("X-Worker-Nonce".into(), nonce.clone()));
+            }
+        }
+        "request-nonce" => {
+            let nonce = args.nonce.clone().unwrap_or_else(|| random_nonce.into());
+            lines.push((
+                request_nonce::SIGNATURE_HEADER.into(),
+                sign_request_nonce(key, body, &timestamp, &nonce),
+            ));
+            lines.push((request_nonce::TIMESTAMP_HEADER.into(), timestamp));
+            lines.push((request_nonce::NONCE_HEADER.into(), nonce));
+        }
+        "rfc9421" => {
+            let components: Vec<String> = match &args.components {
+                Some(list) => list.split(',').map(|c| c.trim().to_string()).collect(),
+                None => {
+                    let mut c: Vec<String> = ["@method", "@authority", "@path"]
+                        .map(String::from)
+                        .to_vec();
+                    if !body.is_empty() {
+                        c.push("content-digest".into());
+                    }
+                    c
+                }
+            };
+            let mut headers: Vec<(String, Vec<u8>)> = Vec::new();
+            if components.iter().any(|c| c == "content-digest") {
+                let digest = header_value(body, Algorithm::Sha256);
+                headers.push(("content-digest".into(), digest.clone().into_bytes()));
+                lines.push(("Content-Digest".into(), digest));
+            }
+            let request = RequestView {
+                method: &method,
+                scheme: &scheme,
+                authority: &authority,
+                path_and_query: &target,
+                headers: &headers,
+            };
+            let params = SignParams {
+                label: "sig1".into(),
+                keyid: args.keyid.clone().unwrap_or_else(|| "current".into()),
+                created: args.timestamp.unwrap_or(now),
+                expires: None,
+                nonce: Some(args.nonce.clone().unwrap_or_else(|| random_nonce.into())),
+                alg: true,
+            };
+            let refs: Vec<&str> = components.iter().map(String::as_str).collect();
+            let signed = sign_rfc9421(&request, &refs, &params, key)
+                .map_err(|e| format!("cannot sign: {e}"))?;
+            lines.push(("Signature-Input".into(), signed.signature_input));
+            lines.push(("Signature".into(), signed.signature));
+        }
+        other => return Err(format!("unknown scheme {other}")),
+    }
+    Ok(lines
+        .into_iter()
+        .map(|(name, value)| format!("{name}: {value}\n"))
+        .collect())
+}
+
+/// `(scheme, authority, path-and-query)` of an absolute http(s) URL; the
+/// fragment is dropped, an empty path is `/`.
+fn split_url(url: &str) -> Result<(String, String, String), String> {
+    let invalid = || format!("--url must be an absolute http:// or https:// URL, not {url:?}");
+    let (scheme, rest) = url.split_once("://").ok_or_else(invalid)?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Err(invalid());
+    }
+    let rest = rest.split('#').next().unwrap_or("");
+    let split = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, target) = rest.split_at(split);
+    if authority.is_empty() || authority.contains('@') || authority.contains(char::is_whitespace) {
+        return Err(invalid());
+    }
+    let target = if target.starts_with('/') {
+        target.to_string()
+    } else {
+        format!("/{target}")
+    };
+    Ok((scheme, authority.to_string(), target))
+}
+
+/// `n` bytes from the operating system's random source.
+fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let mut bytes = vec![0u8; n];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
+    Ok(bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn read(file: &str) -> Result<String, Output> {
@@ -311,6 +494,145 @@ mod tests {
             out.stderr
                 .starts_with("error: cannot read /nonexistent/warden.toml")
         );
+    }
+
+    fn sign_args(scheme: &str) -> SignArgs {
+        SignArgs {
+            scheme: scheme.into(),
+            secret_env: "WORKER_SECRET".into(),
+            method: "post".into(),
+            url: "http://127.0.0.1:3000/internal/hook?x=1#frag".into(),
+            body_file: None,
+            keyid: None,
+            nonce: None,
+            timestamp: Some(1_700_000_000),
+            components: None,
+            signature_header: None,
+            timestamp_header: None,
+        }
+    }
+
+    #[test]
+    fn sign_prints_curl_ready_headers() {
+        let body = br#"{"userId":"123"}"#;
+        let out = sign(&sign_args("worker"), SECRET, body, 0, "n").unwrap();
+        assert_eq!(
+            out,
+            format!(
+                "X-Worker-Signature: {}\nX-Worker-Timestamp: 1700000000\n",
+                warden_core::signature::sign_worker(SECRET.as_bytes(), "1700000000", body)
+            )
+        );
+        let out = sign(&sign_args("request-nonce"), SECRET, body, 0, "abc").unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with("X-Request-Signature: ") && lines[0].len() == 21 + 64);
+        assert_eq!(
+            &lines[1..],
+            ["X-Request-Timestamp: 1700000000", "X-Request-Nonce: abc"]
+        );
+        let out = sign(&sign_args("rfc9421"), SECRET, body, 0, "abc").unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3, "{out}");
+        assert!(lines[0].starts_with("Content-Digest: sha-256=:"));
+        assert_eq!(
+            lines[1],
+            r#"Signature-Input: sig1=("@method" "@authority" "@path" "content-digest");created=1700000000;nonce="abc";keyid="current";alg="hmac-sha256""#
+        );
+        assert!(lines[2].starts_with("Signature: sig1=:"));
+        // Without a body there is no digest to cover.
+        let out = sign(&sign_args("rfc9421"), SECRET, b"", 0, "abc").unwrap();
+        assert!(
+            !out.contains("content-digest") && !out.contains("Content-Digest"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn sign_output_verifies_with_the_core() {
+        use warden_core::signature::{Keys, RequestView, WorkerSettings, verify};
+        let body = b"hello";
+        for scheme in ["worker", "request-nonce", "rfc9421"] {
+            let out = sign(&sign_args(scheme), SECRET, body, 0, "nonce-1").unwrap();
+            let headers: Vec<(String, Vec<u8>)> = out
+                .lines()
+                .map(|l| {
+                    let (n, v) = l.split_once(": ").unwrap();
+                    (n.to_string(), v.as_bytes().to_vec())
+                })
+                .collect();
+            let settings = WorkerSettings {
+                scheme: warden_core::signature::Scheme::from_name(scheme).unwrap(),
+                ..WorkerSettings::default()
+            };
+            let rule = settings.rule_for(&Default::default());
+            let request = RequestView {
+                method: "POST",
+                scheme: "http",
+                authority: "127.0.0.1:3000",
+                path_and_query: "/internal/hook?x=1",
+                headers: &headers,
+            };
+            let keys = Keys {
+                current: SECRET.as_bytes(),
+                previous: None,
+            };
+            assert!(
+                verify(&settings, &rule, &request, body, &keys, 1_700_000_000).is_ok(),
+                "{scheme}"
+            );
+        }
+    }
+
+    #[test]
+    fn sign_refusals() {
+        assert!(
+            sign(&sign_args("worker"), "short", b"", 0, "n")
+                .unwrap_err()
+                .contains("shorter than 32")
+        );
+        for url in ["127.0.0.1/x", "ftp://h/x", "http:///x", "http://user@h/x"] {
+            let args = SignArgs {
+                url: url.into(),
+                ..sign_args("worker")
+            };
+            assert!(sign(&args, SECRET, b"", 0, "n").is_err(), "{url}");
+        }
+        let args = SignArgs {
+            components: Some("@status".into()),
+            ..sign_args("rfc9421")
+        };
+        assert!(
+            sign(&args, SECRET, b"", 0, "n")
+                .unwrap_err()
+                .starts_with("cannot sign")
+        );
+        let args = SignArgs {
+            method: "GE T".into(),
+            ..sign_args("worker")
+        };
+        assert!(sign(&args, SECRET, b"", 0, "n").is_err());
+        assert_eq!(
+            split_url("https://H.example:8443?q=1").unwrap(),
+            ("https".into(), "H.example:8443".into(), "/?q=1".into())
+        );
+    }
+
+    #[test]
+    fn keygen_prints_a_fresh_long_secret() {
+        let a = run(Command::Keygen, &Variables::default());
+        let b = run(Command::Keygen, &Variables::default());
+        assert_eq!(a.code, 0);
+        let secret = a.stdout.trim();
+        assert_eq!(secret.len(), 64);
+        assert!(secret.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a.stdout, b.stdout);
+        // Long enough for worker_secret.
+        let config = WardenConfig::build(RawSettings {
+            worker_secret: Some(secret.into()),
+            ..RawSettings::default()
+        });
+        assert!(config.is_ok());
     }
 
     #[test]

@@ -144,3 +144,116 @@ fn request_id(headers: &Fields) -> String {
         .and_then(|v| String::from_utf8(v.clone()).ok())
         .unwrap_or_default()
 }
+
+/// A request whose body was read whole, to be verified and then sent on
+/// with exactly these bytes (see [`buffer_request`], [`rebuilt_request`]).
+pub struct Buffered {
+    method: spin_sdk::wasip3::http::types::Method,
+    scheme: Option<Scheme>,
+    authority: Option<String>,
+    path: Option<String>,
+    options: Option<RequestOptions>,
+    headers: Vec<(String, Vec<u8>)>,
+    trailers: Option<Trailers>,
+    /// The body exactly as received.
+    pub body: Vec<u8>,
+}
+
+/// How reading a request body ended.
+pub enum BodyRead {
+    /// The whole body, within the limit.
+    Whole(Buffered),
+    /// More than the limit: reading stopped there, nothing is forwarded.
+    TooLarge,
+    /// The client's body stream failed.
+    Failed(String),
+}
+
+/// Reads `incoming`'s body into memory, refusing at more than `limit` bytes
+/// (by its `content-length` before reading, or while reading).
+pub async fn buffer_request(incoming: Request, limit: u64) -> BodyRead {
+    let headers = incoming.get_headers().copy_all();
+    let declared = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .filter_map(|(_, v)| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok())
+        .max();
+    if declared.is_some_and(|len| len > limit) {
+        return BodyRead::TooLarge;
+    }
+    let method = incoming.get_method();
+    let scheme = incoming.get_scheme();
+    let authority = incoming.get_authority();
+    let path = incoming.get_path_with_query();
+    let options = incoming.get_options();
+
+    let (done_tx, done_rx) = wit_future::new::<Result<(), ErrorCode>>(|| Ok(()));
+    let (mut contents, trailers) = Request::consume_body(incoming, done_rx);
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut body = Vec::with_capacity(declared.map_or(0, |l| l as usize).min(limit));
+    loop {
+        let room = (limit + 1).saturating_sub(body.len()).clamp(1, 64 * 1024);
+        let (result, chunk) = contents.read(Vec::with_capacity(room)).await;
+        if body.len() + chunk.len() > limit {
+            return BodyRead::TooLarge;
+        }
+        body.extend_from_slice(&chunk);
+        match result {
+            StreamResult::Complete(_) => continue,
+            StreamResult::Dropped | StreamResult::Cancelled => break,
+        }
+    }
+    drop(contents);
+    let trailers = match trailers.await {
+        Ok(trailers) => trailers,
+        Err(e) => return BodyRead::Failed(format!("{e:?}")),
+    };
+    let _ = done_tx.write(Ok(())).await;
+    BodyRead::Whole(Buffered {
+        method,
+        scheme,
+        authority,
+        path,
+        options,
+        headers,
+        trailers,
+        body,
+    })
+}
+
+/// The request again, with its original headers and a complete in-memory
+/// body of the same bytes, so later code (and the app) can read it as usual.
+pub fn rebuilt_request(buffered: Buffered) -> Result<Request, ErrorCode> {
+    let headers = Fields::new();
+    for (name, value) in &buffered.headers {
+        // One header the host refuses (a forbidden one) is dropped alone.
+        let _ = headers.append(name, value);
+    }
+    let (mut contents_tx, contents_rx) = wit_stream::new::<u8>();
+    let (trailers_tx, trailers_rx) = wit_future::new::<BodyResult>(|| Ok(None));
+    let (request, transmitted) =
+        Request::new(headers, Some(contents_rx), trailers_rx, buffered.options);
+    let invalid = |what: &str| ErrorCode::InternalError(Some(format!("rebuilt {what}")));
+    request
+        .set_method(&buffered.method)
+        .map_err(|()| invalid("method"))?;
+    request
+        .set_scheme(buffered.scheme.as_ref())
+        .map_err(|()| invalid("scheme"))?;
+    request
+        .set_authority(buffered.authority.as_deref())
+        .map_err(|()| invalid("authority"))?;
+    request
+        .set_path_with_query(buffered.path.as_deref())
+        .map_err(|()| invalid("path"))?;
+    let (body, trailers) = (buffered.body, buffered.trailers);
+    spawn(async move {
+        if !body.is_empty() {
+            let _ = contents_tx.write_all(body).await;
+        }
+        drop(contents_tx);
+        let _ = trailers_tx.write(Ok(trailers)).await;
+        let _ = transmitted.await;
+    });
+    Ok(request)
+}

@@ -11,7 +11,9 @@
 //! warden's own JSON errors ([`respond`]).
 
 mod auth;
+mod cors;
 mod forward;
+mod headers;
 mod pipeline;
 mod rate_limit;
 mod ready;

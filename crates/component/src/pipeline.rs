@@ -16,7 +16,7 @@
 //! once (DESIGN §1), so all request state lives in [`Ctx`], dropped with it.
 
 use crate::rate_limit::{self, Stage};
-use crate::{auth, forward, ready, respond, settings};
+use crate::{auth, forward, ready, respond, session, settings};
 use spin_sdk::wasip3::http::types::{Fields, Request, Response};
 use warden_core::config::WardenConfig;
 use warden_core::headers::{self, IDENTITY_PREFIX, REQUEST_ID_HEADER};
@@ -55,6 +55,11 @@ pub struct Ctx<'a> {
     pub now_ms: u64,
     /// Who the auth layer established the caller to be, if anyone.
     pub identity: Option<Identity>,
+    /// The request body, when a layer read it whole (worker signatures), for
+    /// warden's own endpoints (session revocation). Read it here, never from
+    /// the rebuilt request: a component reading a stream it wrote itself
+    /// traps (intra-component streams, wasmtime #12117).
+    pub body: Option<Vec<u8>>,
 }
 
 /// An authenticated caller, as the auth layers establish it and later layers
@@ -165,7 +170,16 @@ pub async fn handle(request: Request) -> Response {
         to_client: Vec::new(),
         now_ms: now_ms(),
         identity: None,
+        body: None,
     };
+
+    // Security and CORS headers first, so that every answer below carries
+    // them; a CORS preflight is answered here, before any rate limit or
+    // authentication, and never reaches the app.
+    crate::headers::prepare(&mut ctx);
+    if let Err(answer) = crate::cors::check(&mut ctx) {
+        return answer;
+    }
 
     // Layers. Each either lets the request on (possibly adding headers for
     // the app or the client) or answers it.
@@ -178,6 +192,13 @@ pub async fn handle(request: Request) -> Response {
     };
     if let Err(refusal) = rate_limit::check(&mut ctx, Stage::AfterAuth).await {
         return refusal;
+    }
+
+    // Session revocation is answered by warden itself, only past the route's
+    // layers (the policy requires a worker route for it).
+    if ctx.method == "POST" && config.policy.session.revoke_path.as_ref() == Some(&ctx.path) {
+        drop(request);
+        return session::revoke(&ctx).await;
     }
 
     let mut to_app = std::mem::take(&mut ctx.to_app);
@@ -215,9 +236,9 @@ pub async fn handle(request: Request) -> Response {
 /// The response-side layers: the request ID and whatever the layers queued.
 fn apply_response_headers(ctx: &Ctx<'_>, headers: &Fields) {
     let _ = headers.set(REQUEST_ID_HEADER, &[ctx.request_id.as_bytes().to_vec()]);
-    for (name, value) in &ctx.to_client {
-        let _ = headers.append(name, value);
-    }
+    // Security headers by their insert modes, CORS, Vary, Cache-Control;
+    // the other layers' headers are appended.
+    crate::headers::apply_to_app_response(ctx, headers);
 }
 
 /// Keeps a valid incoming `x-request-id` (the first one), or makes a new one.

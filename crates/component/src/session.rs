@@ -1,19 +1,257 @@
-//! Session authentication (Better Auth sessions): not built yet.
+//! Session authentication (Better Auth sessions) over Spin's stores.
 //!
-//! Until it is, no session can be verified: `required` routes are refused
-//! (fail closed) and `optional` routes proceed anonymously.
+//! The decisions are `warden_core::session`'s; this module finds the request's
+//! credential, gives the core a [`SessionPort`] over Spin's key-value store
+//! `default` (through `wasi:keyvalue`, with compare-and-swap for the per-user
+//! index) and SQLite database `default`, and applies the outcome: identity
+//! headers for the app and [`Ctx::identity`] for later layers, or warden's
+//! 401/403.
+//!
+//! A database error on a `required` route answers 401, not 503: seed 000's
+//! `requireAuth` is `optionalAuth` (which proceeds without a user when the
+//! database fails) followed by "no user → 401". The outage is logged as
+//! `session_store_unavailable` for the operator.
+
+use std::cell::OnceCell;
 
 use crate::pipeline::Ctx;
+use serde_json::Value;
+use spin_sdk::experimental::wasi::keyvalue::{atomics, store as wkv};
 use spin_sdk::wasip3::http::types::Response;
 use warden_core::policy::{AuthMode, Route};
-use warden_core::reject::Rejection;
+use warden_core::session::flow::{self, Decision, Failure, Outcome, SessionPort};
+use warden_core::session::record::Cell;
+use warden_core::session::revoke::{self, RevokeRequest};
+use warden_core::session::token::{self, Extracted};
 
 pub async fn check(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> {
-    match route.auth {
-        AuthMode::Required => {
-            ctx.log("auth_failed", &[("reason", "no_verifier".into())]);
-            Err(ctx.reject(Rejection::Unauthorized))
+    let warden = ctx.config;
+    let config = &warden.policy.session;
+    let cookies = header_values(&ctx.incoming, "cookie");
+    let authorization = header_values(&ctx.incoming, "authorization");
+    let extracted = token::extract(
+        config,
+        warden.session_secret.as_ref(),
+        &cookies,
+        &authorization,
+    );
+    let (outcome, carrier, fingerprint) = match extracted {
+        Extracted::Missing => (Outcome::Failed(Failure::Missing), None, None),
+        Extracted::Refused {
+            carrier,
+            reason,
+            fingerprint,
+        } => (
+            Outcome::Failed(Failure::Refused(reason)),
+            Some(carrier),
+            Some(fingerprint),
+        ),
+        Extracted::Token(presented) => {
+            let port = Port::new(ctx);
+            let outcome = flow::authenticate(config, &port, &presented.token, ctx.now_ms).await;
+            (
+                outcome,
+                Some(presented.carrier),
+                Some(token::fingerprint(&presented.token)),
+            )
         }
-        _ => Ok(()),
+    };
+
+    if config.log_failures {
+        let mut fields: Vec<(&str, Value)> = Vec::new();
+        match &outcome {
+            // No credential on a route that lets anonymous requests through
+            // is not a failure.
+            Outcome::Failed(Failure::Missing)
+                if route.auth == AuthMode::Optional && route.roles.is_empty() => {}
+            Outcome::Failed(failure) => fields.push(("reason", failure.as_str().into())),
+            Outcome::Authenticated(identity, _) if !identity.has_any_role(&route.roles) => {
+                fields.push(("reason", "missing_role".into()));
+                fields.push(("user_id", identity.user_id.as_str().into()));
+            }
+            Outcome::Authenticated(..) => {}
+        }
+        if !fields.is_empty() {
+            if let Some(fp) = &fingerprint {
+                fields.push(("fingerprint", fp.as_str().into()));
+            }
+            if let Some(carrier) = &carrier {
+                fields.push(("from", carrier.kind().into()));
+            }
+            fields.push(("mode", route.auth.as_str().into()));
+            ctx.log("session_auth_failed", &fields);
+        }
+    }
+
+    match flow::decide(route.auth, &route.roles, outcome) {
+        Decision::Proceed(Some(identity)) => {
+            ctx.to_app.extend(identity.headers());
+            ctx.identity = Some(crate::pipeline::Identity {
+                user_id: identity.user_id.clone(),
+                roles: identity.roles().map(str::to_owned).collect(),
+                method: identity.method.as_str(),
+            });
+            Ok(())
+        }
+        Decision::Proceed(None) => Ok(()),
+        Decision::Refuse(rejection) => Err(ctx.reject(rejection)),
+    }
+}
+
+/// `POST <revoke_path>`, after the route's worker signature was verified:
+/// removes cached sessions by token hash or by user id.
+///
+/// The body is the one the worker layer read and verified ([`Ctx::body`]);
+/// the request it rebuilt cannot be read again inside warden.
+pub async fn revoke(ctx: &Ctx<'_>) -> Response {
+    use warden_core::reject::Rejection;
+    let request = match ctx.body.as_deref() {
+        Some(body) => revoke::parse_revoke(body),
+        None => Err("no verified body"),
+    };
+    let request = match request {
+        Ok(request) => request,
+        Err(reason) => {
+            ctx.log("session_revoke_refused", &[("reason", reason.into())]);
+            return ctx.reject(Rejection::BadRequest);
+        }
+    };
+    let subject: (&str, Value) = match &request {
+        RevokeRequest::TokenHash(hash) => ("fingerprint", hash[..8].into()),
+        RevokeRequest::UserId(id) => ("user_id", id.as_str().into()),
+    };
+    let port = Port::new(ctx);
+    match flow::revoke(&port, &request).await {
+        Ok(count) => {
+            ctx.log(
+                "session_revoked",
+                &[
+                    ("by", request.kind().into()),
+                    subject,
+                    ("count", count.into()),
+                ],
+            );
+            ctx.answer(200, revoke::revoked_body(count))
+        }
+        Err(error) => {
+            ctx.log(
+                "session_revoke_failed",
+                &[
+                    ("by", request.kind().into()),
+                    subject,
+                    ("error", error.into()),
+                ],
+            );
+            ctx.answer(503, revoke::UNAVAILABLE_BODY.to_string())
+        }
+    }
+}
+
+/// Every value of one request header (names compare case-insensitively).
+fn header_values<'h>(headers: &'h [(String, Vec<u8>)], name: &str) -> Vec<&'h [u8]> {
+    headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_slice())
+        .collect()
+}
+
+/// Spin's stores, opened on first use (a cache hit never opens SQLite).
+///
+/// Key-value access goes through `wasi:keyvalue` (the same store `default`
+/// as `spin:key-value`): its calls are synchronous, which keeps the
+/// component smaller, and the compare-and-swap needs it anyway.
+struct Port<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    bucket: OnceCell<wkv::Bucket>,
+    db: OnceCell<spin_sdk::sqlite::Connection>,
+}
+
+impl<'c, 'a> Port<'c, 'a> {
+    fn new(ctx: &'c Ctx<'a>) -> Self {
+        Port {
+            ctx,
+            bucket: OnceCell::new(),
+            db: OnceCell::new(),
+        }
+    }
+
+    fn bucket(&self) -> Result<&wkv::Bucket, String> {
+        if let Some(bucket) = self.bucket.get() {
+            return Ok(bucket);
+        }
+        let bucket = wkv::open("default").map_err(|e| format!("{e:?}"))?;
+        Ok(self.bucket.get_or_init(|| bucket))
+    }
+
+    async fn db(&self) -> Result<&spin_sdk::sqlite::Connection, String> {
+        if let Some(db) = self.db.get() {
+            return Ok(db);
+        }
+        let db = spin_sdk::sqlite::Connection::open_default()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(self.db.get_or_init(|| db))
+    }
+}
+
+impl SessionPort for Port<'_, '_> {
+    type Cas = atomics::Cas;
+
+    async fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        self.bucket()?.get(key).map_err(|e| format!("{e:?}"))
+    }
+
+    async fn kv_set(&self, key: &str, value: Vec<u8>) -> Result<(), String> {
+        self.bucket()?
+            .set(key, &value)
+            .map_err(|e| format!("{e:?}"))
+    }
+
+    async fn kv_delete(&self, key: &str) -> Result<(), String> {
+        self.bucket()?.delete(key).map_err(|e| format!("{e:?}"))
+    }
+
+    async fn kv_cas(&self, key: &str) -> Result<(Option<Vec<u8>>, atomics::Cas), String> {
+        let cas = atomics::Cas::new(self.bucket()?, key).map_err(|e| format!("{e:?}"))?;
+        let current = cas.current().map_err(|e| format!("{e:?}"))?;
+        Ok((current, cas))
+    }
+
+    async fn kv_swap(&self, cas: atomics::Cas, value: Vec<u8>) -> Result<bool, String> {
+        match atomics::swap(cas, &value) {
+            Ok(()) => Ok(true),
+            Err(atomics::CasError::CasFailed(_)) => Ok(false),
+            Err(atomics::CasError::StoreError(e)) => Err(format!("{e:?}")),
+        }
+    }
+
+    async fn db_row(&self, sql: &str, token: &str) -> Result<Option<Vec<Cell>>, String> {
+        use spin_sdk::sqlite::Value as V;
+        let rows = self
+            .db()
+            .await?
+            .execute(sql, [V::Text(token.to_string())])
+            .await
+            .map_err(|e| format!("{e:?}"))?
+            .collect()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(rows.into_iter().next().map(|row| {
+            row.values
+                .into_iter()
+                .map(|v| match v {
+                    V::Integer(n) => Cell::Integer(n),
+                    V::Real(f) => Cell::Real(f),
+                    V::Text(s) => Cell::Text(s),
+                    V::Blob(b) => Cell::Blob(b),
+                    V::Null => Cell::Null,
+                })
+                .collect()
+        }))
+    }
+
+    fn log(&self, event: &str, fields: &[(&str, Value)]) {
+        self.ctx.log(event, fields);
     }
 }

@@ -1,18 +1,260 @@
-//! Service-to-service request signatures: not built yet.
+//! Service-to-service request signatures (`auth = "worker"` routes).
 //!
-//! Until they are, no signature can be verified, so every request to a
-//! `worker` route is refused (fail closed).
+//! The decisions are `warden_core::signature`'s; this adapter supplies the
+//! request, the clock, the secrets and the store. In order:
+//! 1. the header checks (no body read yet; see the core's docs for the
+//!    order per scheme);
+//! 2. the body, read into memory up to `[worker] body_limit` (413 above it,
+//!    and nothing is forwarded) — only on signed routes;
+//! 3. the HMAC (and for RFC 9421 the `Content-Digest`) over those bytes;
+//! 4. the replay cache, when on: one atomic `increment` per key on
+//!    `wasi:keyvalue/atomics`, exact across instances; a store failure
+//!    refuses the request (503: authentication fails closed);
+//! 5. the request is rebuilt with the exact bytes received (which also go to
+//!    `ctx.body` for warden's own endpoints), and `x-warden-auth: worker`
+//!    plus the scheme and key are queued for the app.
+//!
+//! Expired replay keys are deleted by one instance per window (it claims the
+//! window with an atomic increment), after the response, since Spin's
+//! key-value store has no TTL.
 
-use crate::pipeline::Ctx;
-use spin_sdk::wasip3::http::types::{Request, Response};
+use crate::forward::{self, BodyRead};
+use crate::pipeline::{Ctx, Identity};
+use spin_sdk::experimental::wasi::keyvalue::{atomics, store};
+use spin_sdk::wasip3::http::types::{Request, Response, Scheme as HttpScheme};
+use std::cell::Cell;
 use warden_core::policy::Route;
 use warden_core::reject::Rejection;
+use warden_core::signature::replay::{ReplayId, is_expired, replay_keys, sweep_claim_key};
+use warden_core::signature::{self, Denial, KeySlot, Keys, RequestView, Scheme, SignatureRule};
 
+thread_local! {
+    /// When this instance last considered sweeping, in unix seconds.
+    static LAST_SWEEP: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Verifies the request's signature; on success returns it rebuilt with the
+/// same body bytes, and queues the identity headers for the app.
 pub async fn check(
     ctx: &mut Ctx<'_>,
-    _route: &Route,
-    _request: Request,
+    route: &Route,
+    request: Request,
 ) -> Result<Request, Response> {
-    ctx.log("auth_failed", &[("reason", "no_verifier".into())]);
-    Err(ctx.reject(Rejection::Unauthorized))
+    let config = ctx.config;
+    let settings = &config.policy.worker;
+    let rule = settings.rule_for(&route.worker);
+    let Some(current) = config.worker_secret.as_ref() else {
+        // Configuration refuses worker routes without a secret; never open.
+        ctx.log("worker_auth_failed", &[("reason", "no_secret".into())]);
+        return Err(ctx.reject(Rejection::Unauthorized));
+    };
+    let keys = Keys {
+        current: current.expose().as_bytes(),
+        previous: config
+            .worker_secret_previous
+            .as_ref()
+            .map(|s| s.expose().as_bytes()),
+    };
+    let now = ctx.now_ms / 1000;
+    let scheme = match request.get_scheme() {
+        Some(HttpScheme::Https) => "https".to_owned(),
+        Some(HttpScheme::Other(other)) => other.to_ascii_lowercase(),
+        Some(HttpScheme::Http) | None => "http".to_owned(),
+    };
+    let authority = request
+        .get_authority()
+        .or_else(|| ctx.header("host").map(str::to_owned))
+        .unwrap_or_default();
+
+    let pending = {
+        let view = view(ctx, &scheme, &authority);
+        signature::check_headers(settings, &rule, &view, now)
+    };
+    let pending = match pending {
+        Ok(pending) => pending,
+        Err(denial) => return Err(deny(ctx, &rule, denial)),
+    };
+
+    let buffered = match forward::buffer_request(request, settings.body_limit).await {
+        BodyRead::Whole(buffered) => buffered,
+        BodyRead::TooLarge => return Err(deny(ctx, &rule, Denial::PayloadTooLarge)),
+        BodyRead::Failed(error) => {
+            ctx.log(
+                "worker_body_failed",
+                &[
+                    ("error", error.into()),
+                    ("scheme", rule.scheme.as_str().into()),
+                ],
+            );
+            return Err(ctx.reject(Rejection::BadRequest));
+        }
+    };
+
+    let verified = {
+        let view = view(ctx, &scheme, &authority);
+        pending.verify(&view, &buffered.body, &keys)
+    };
+    let verified = match verified {
+        Ok(verified) => verified,
+        Err(denial) => return Err(deny(ctx, &rule, denial)),
+    };
+
+    if settings.replay {
+        match record(&verified.replay, now, verified.window) {
+            Ok(None) => {}
+            Ok(Some(seen)) => {
+                ctx.log("worker_replay", &[("replay_fp", seen.fingerprint().into())]);
+                return Err(deny(ctx, &rule, Denial::Replayed));
+            }
+            Err(error) => {
+                ctx.log("worker_replay_cache_failed", &[("error", error.into())]);
+                return Err(deny(ctx, &rule, Denial::Unavailable));
+            }
+        }
+        maybe_sweep(now, verified.window);
+    }
+
+    if verified.key == KeySlot::Previous {
+        // Rotation is done when this stops appearing.
+        ctx.log(
+            "worker_previous_secret_used",
+            &[("scheme", verified.scheme.as_str().into())],
+        );
+    }
+    let key_name = verified
+        .keyid
+        .clone()
+        .unwrap_or_else(|| verified.key.as_str().to_owned());
+    ctx.to_app
+        .push(("x-warden-auth".into(), b"worker".to_vec()));
+    ctx.to_app.push((
+        "x-warden-worker-scheme".into(),
+        verified.scheme.as_str().as_bytes().to_vec(),
+    ));
+    ctx.to_app.push((
+        "x-warden-worker-key".into(),
+        verified.key.as_str().as_bytes().to_vec(),
+    ));
+    if let Some(keyid) = &verified.keyid {
+        ctx.to_app
+            .push(("x-warden-worker-keyid".into(), keyid.as_bytes().to_vec()));
+    }
+    ctx.identity = Some(Identity {
+        user_id: key_name,
+        roles: Vec::new(),
+        method: "worker",
+    });
+
+    // Warden's own endpoints behind a worker route read the verified bytes
+    // from the context: a component cannot read back a stream it wrote.
+    ctx.body = Some(buffered.body.clone());
+    forward::rebuilt_request(buffered).map_err(|e| {
+        ctx.log("forward_failed", &[("error", format!("{e:?}").into())]);
+        ctx.reject(Rejection::Internal)
+    })
+}
+
+fn view<'c>(ctx: &'c Ctx<'_>, scheme: &'c str, authority: &'c str) -> RequestView<'c> {
+    RequestView {
+        method: &ctx.method,
+        scheme,
+        authority,
+        path_and_query: &ctx.raw_path,
+        headers: &ctx.incoming,
+    }
+}
+
+/// Logs the refusal (with a fingerprint of the signature, never the value)
+/// and answers with the denial's status and body.
+fn deny(ctx: &Ctx<'_>, rule: &SignatureRule, denial: Denial) -> Response {
+    let signature_header = match rule.scheme {
+        Scheme::Worker => ctx.config.policy.worker.signature_header.as_str(),
+        Scheme::RequestNonce => signature::request_nonce::SIGNATURE_HEADER,
+        Scheme::Rfc9421 => "signature",
+    };
+    let mut fields = vec![
+        ("reason", denial.kind().into()),
+        ("scheme", rule.scheme.as_str().into()),
+    ];
+    if let Some(value) = ctx
+        .incoming
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(signature_header))
+    {
+        fields.push(("sig_fp", signature::fingerprint(&value.1).into()));
+    }
+    if let Denial::InvalidSignatureInput { reason } = &denial {
+        fields.push(("detail", reason.as_str().into()));
+    }
+    ctx.log("worker_auth_failed", &fields);
+    ctx.answer(denial.status(), denial.body())
+}
+
+/// Records the ids, key by key, each with one atomic increment, and stops
+/// at the first count above 1: the id was seen before within its window.
+/// Returns that id, if any.
+///
+/// Stopping there matters: a request accepted needs every increment to
+/// return 1, so of two sightings that share a key only the one that
+/// incremented it first can be accepted, and a refused request never
+/// touches (and so never poisons) a key an earlier sighting still needs.
+fn record(ids: &[ReplayId], now: u64, window: u64) -> Result<Option<ReplayId>, String> {
+    let bucket = store::open("default").map_err(|e| format!("open: {e:?}"))?;
+    for id in ids {
+        for key in replay_keys(id, now, window) {
+            let count =
+                atomics::increment(&bucket, &key, 1).map_err(|e| format!("increment: {e:?}"))?;
+            if count > 1 {
+                return Ok(Some(id.clone()));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Deletes expired replay keys, at most once per window fleet-wide: an
+/// instance that is due claims the window with one atomic increment, and
+/// only the first claimant lists and deletes. Runs after the response.
+fn maybe_sweep(now: u64, window: u64) {
+    let window = window.max(1);
+    let due = LAST_SWEEP.with(|last| {
+        if now.saturating_sub(last.get()) >= window {
+            last.set(now);
+            true
+        } else {
+            false
+        }
+    });
+    if !due {
+        return;
+    }
+    spin_sdk::wasip3::spawn(async move {
+        let Ok(bucket) = store::open("default") else {
+            return;
+        };
+        match atomics::increment(&bucket, &sweep_claim_key(now, window), 1) {
+            Ok(1) => {}
+            _ => return,
+        }
+        let mut cursor: Option<String> = None;
+        let mut deleted = 0u64;
+        loop {
+            let Ok(page) = bucket.list_keys(cursor.as_deref()) else {
+                return;
+            };
+            for key in &page.keys {
+                if is_expired(key, now) && bucket.delete(key).is_ok() {
+                    deleted += 1;
+                }
+            }
+            match page.cursor {
+                Some(next) if !page.keys.is_empty() => cursor = Some(next),
+                _ => break,
+            }
+        }
+        eprintln!(
+            "{}",
+            warden_core::log::event("worker_replay_swept", &[("deleted", deleted.into())])
+        );
+    });
 }

@@ -210,6 +210,15 @@ impl WardenConfig {
             .iter()
             .map(|(i, route)| (*i, route.name.clone(), route.auth))
             .collect();
+        // CORS rules that depend on the environment (no "*" in production).
+        let mut environment_problems = Vec::new();
+        crate::cors::check_environment(
+            environment,
+            &parsed.policy.cors,
+            &parsed.routes,
+            &mut environment_problems,
+        );
+        let session_needs_secret = parsed.policy.session.bearer_require_signature;
         let policy = match parsed.into_result() {
             Ok(policy) => Some(policy),
             Err(policy_problems) => {
@@ -217,6 +226,7 @@ impl WardenConfig {
                 None
             }
         };
+        problems.extend(environment_problems);
 
         let worker_secret_raw = present(raw.worker_secret);
         let has_worker_secret = worker_secret_raw.is_some();
@@ -231,6 +241,12 @@ impl WardenConfig {
         let worker_secret_previous =
             check_worker_secret(previous_raw, "worker_secret_previous", &mut problems);
         let session_secret = present(raw.session_secret).map(Secret::new);
+        if session_needs_secret && session_secret.is_none() {
+            problems.push(ConfigProblem::new(
+                "session_secret",
+                "is required by session.bearer_require_signature = true (signatures cannot be checked without it)",
+            ));
+        }
 
         if !has_worker_secret {
             for (i, name, auth) in &valid_routes {

@@ -27,6 +27,7 @@
 //! ```
 
 pub mod config;
+pub mod cors;
 pub mod headers;
 pub mod log;
 pub mod path;
@@ -34,3 +35,6 @@ pub mod policy;
 pub mod rate_limit;
 pub mod reject;
 pub mod request_id;
+pub mod security_headers;
+pub mod session;
+pub mod signature;

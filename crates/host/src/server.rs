@@ -246,7 +246,11 @@ fn stats(state: &AppState, reset: bool) -> hyper::Response<HostBody> {
     }
     hyper::Response::builder()
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body)).map_err(|e| match e {}).boxed_unsync())
+        .body(
+            Full::new(Bytes::from(body))
+                .map_err(|e| match e {})
+                .boxed_unsync(),
+        )
         .expect("static response")
 }
 
@@ -487,7 +491,10 @@ impl WorkerState for Limits {
     }
 }
 
-pub(crate) async fn measure(app: &std::path::Path, middleware: &[std::path::PathBuf]) -> Result<(f64, f64)> {
+pub(crate) async fn measure(
+    app: &std::path::Path,
+    middleware: &[std::path::PathBuf],
+) -> Result<(f64, f64)> {
     let options = HostOptions {
         app: app.to_owned(),
         middleware: middleware.to_vec(),
@@ -503,7 +510,9 @@ pub(crate) async fn measure(app: &std::path::Path, middleware: &[std::path::Path
     ah(wasmtime_wasi::p3::add_to_linker(&mut linker))?;
     ah(wasmtime_wasi_http::p3::add_to_linker(&mut linker))?;
     crate::spin::add_to_linker(&mut linker, HostState::spin_view)?;
-    let pre = ProxyPre::P3(ah(ServicePre::new(ah(linker.instantiate_pre(&component))?))?);
+    let pre = ProxyPre::P3(ah(ServicePre::new(
+        ah(linker.instantiate_pre(&component))?,
+    ))?);
     let dir = std::env::temp_dir().join(format!("warden-measure-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let faults = Arc::new(Faults::default());

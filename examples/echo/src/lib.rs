@@ -14,6 +14,8 @@
 //! - `x-echo-size: N` answers with a body of N bytes (at most 16 MiB) with a
 //!   `content-length`; `x-echo-stream: N` sends N bytes in 4 KiB chunks with
 //!   no `content-length` (an unbounded, streamed body).
+//! - `x-echo-header: Name: value` (repeatable) adds that header to the JSON
+//!   answer, as an app setting its own `Server` or CSP would.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
@@ -45,6 +47,20 @@ async fn handle(req: Request) -> Result<Response<BoxBody>, ErrorCode> {
         spin_sdk::wasip3::clocks::monotonic_clock::wait_for(ns).await;
     }
     let size = knob("x-echo-size").and_then(|v| v.parse::<usize>().ok());
+    let extra_headers: Vec<(String, String)> = req
+        .headers()
+        .get_all("x-echo-header")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .filter(|(n, v)| {
+            !n.is_empty()
+                && n.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+                && v.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+        })
+        .collect();
     let stream = knob("x-echo-stream").and_then(|v| v.parse::<usize>().ok());
 
     let mut headers = Map::new();
@@ -102,8 +118,11 @@ async fn handle(req: Request) -> Result<Response<BoxBody>, ErrorCode> {
         "body_len": body.len(),
     });
     let bytes = Bytes::from(echo.to_string());
-    Ok(Response::builder()
-        .status(200)
+    let mut builder = Response::builder().status(200);
+    for (name, value) in &extra_headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    Ok(builder
         .header("content-type", "application/json")
         .header("content-length", bytes.len().to_string())
         .body(box_body(FullBody::new(bytes)))

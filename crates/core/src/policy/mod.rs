@@ -32,7 +32,7 @@ mod rate_limit;
 mod rate_limit_parse;
 
 pub use parse::parse_policy;
-pub(crate) use parse::{Partial, parse_partial};
+pub(crate) use parse::{Partial, Problems, parse_partial};
 pub use pattern::PathPattern;
 pub use rate_limit::{
     Algorithm, ClientIpSource, DEFAULT_KEY_PREFIX, Deny, FailMode, KeyPart, MAX_WINDOW_SECS,
@@ -64,6 +64,14 @@ pub struct Policy {
     pub routes: Vec<Route>,
     /// Global rate-limit settings (`[rate_limit]`).
     pub rate_limit: RateLimitSettings,
+    /// Session authentication (`[session]`).
+    pub session: crate::session::SessionConfig,
+    /// Security response headers (`[headers]`), for routes without their own.
+    pub headers: crate::security_headers::HeadersConfig,
+    /// CORS (`[cors]`), for routes without their own; off without origins.
+    pub cors: crate::cors::CorsConfig,
+    /// Request signatures of `auth = "worker"` routes (`[worker]`).
+    pub worker: crate::signature::WorkerSettings,
 }
 
 impl Policy {
@@ -82,6 +90,10 @@ impl Policy {
         Policy {
             settings: Settings::default(),
             rate_limit: RateLimitSettings::default(),
+            session: crate::session::SessionConfig::default(),
+            headers: crate::security_headers::HeadersConfig::default(),
+            cors: crate::cors::CorsConfig::default(),
+            worker: crate::signature::WorkerSettings::default(),
             routes: vec![Route {
                 name: "default".to_string(),
                 methods: None,
@@ -90,6 +102,9 @@ impl Policy {
                 roles: Vec::new(),
                 rate_limit: RateLimitRule::default_for_route(),
                 skip: Vec::new(),
+                headers: None,
+                cors: None,
+                worker: crate::signature::RouteWorker::default(),
             }],
         }
     }
@@ -140,6 +155,13 @@ pub struct Route {
     pub rate_limit: RateLimitRule,
     /// Layers this route skips.
     pub skip: Vec<Layer>,
+    /// The route's `headers` table, merged over the policy's `[headers]`.
+    pub headers: Option<crate::security_headers::HeadersOverlay>,
+    /// The route's `cors` table, merged over the policy's `[cors]`.
+    pub cors: Option<crate::cors::CorsOverlay>,
+    /// The route's `worker` key: its signature scheme and RFC 9421
+    /// components, over the policy's `[worker]` section.
+    pub worker: crate::signature::RouteWorker,
 }
 
 impl Route {

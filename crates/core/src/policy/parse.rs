@@ -13,7 +13,15 @@ use super::{
 };
 use crate::config::ConfigProblem;
 
-const TOP_FIELDS: &[&str] = &["settings", "routes", "rate_limit"];
+const TOP_FIELDS: &[&str] = &[
+    "settings",
+    "routes",
+    "rate_limit",
+    "session",
+    "headers",
+    "cors",
+    "worker",
+];
 const SETTINGS_FIELDS: &[&str] = &["response_buffer_limit", "max_header_bytes"];
 const ROUTE_FIELDS: &[&str] = &[
     "name",
@@ -23,6 +31,9 @@ const ROUTE_FIELDS: &[&str] = &[
     "roles",
     "rate_limit",
     "skip",
+    "headers",
+    "cors",
+    "worker",
 ];
 const MAX_NAME_LEN: usize = 64;
 const MAX_ROLE_LEN: usize = 64;
@@ -110,6 +121,21 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
         }
     };
 
+    let session = match table.get("session") {
+        None => crate::session::SessionConfig::default(),
+        Some(Value::Table(t)) => crate::session::config::parse_section(t, &mut problems),
+        Some(other) => {
+            problems.wrong_type("session", "a table ([session])", other);
+            crate::session::SessionConfig::default()
+        }
+    };
+
+    let headers =
+        crate::security_headers::parse_headers(table.get("headers"), "headers", &mut problems.0);
+    let cors = crate::cors::parse_cors(table.get("cors"), "cors", &mut problems.0);
+    let worker =
+        crate::signature::config::parse_worker_section(table.get("worker"), &mut problems.0);
+
     let mut routes: Vec<(usize, Route)> = Vec::new();
     match table.get("routes") {
         None => problems.add("routes", "at least one [[routes]] entry is required"),
@@ -127,11 +153,28 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
         Some(other) => problems.wrong_type("routes", "an array of tables ([[routes]])", other),
     }
     report_shadowed(&routes, &mut problems);
+    crate::security_headers::check_route_headers(&headers, &routes, &mut problems.0);
+    crate::cors::check_route_cors(&cors, &routes, &mut problems.0);
+    let worker_routes: Vec<_> = routes
+        .iter()
+        .map(|(i, r)| (*i, r.auth == AuthMode::Worker, &r.worker))
+        .collect();
+    crate::signature::config::check_routes(&worker, &worker_routes, &mut problems.0);
+    problems
+        .0
+        .extend(crate::session::config::check_revoke_route(
+            &session,
+            routes.iter().map(|(_, r)| r),
+        ));
     problems.unknown_fields(&table, "", TOP_FIELDS);
     Partial {
         policy: Policy {
             settings,
             rate_limit,
+            session,
+            headers,
+            cors,
+            worker,
             ..Policy::empty()
         },
         routes,
@@ -428,6 +471,19 @@ fn parse_route<'a>(
         }
     }
 
+    let headers = table
+        .get("headers")
+        .map(|v| crate::security_headers::parse_overlay(v, &field("headers"), &mut problems.0));
+    let cors = table
+        .get("cors")
+        .map(|v| crate::cors::parse_overlay(v, &field("cors"), &mut problems.0));
+    let worker = match table.get("worker") {
+        None => Some(crate::signature::RouteWorker::default()),
+        Some(v) => {
+            crate::signature::config::parse_route_worker(v, &field("worker"), &mut problems.0)
+        }
+    };
+
     problems.unknown_fields(table, &format!("routes[{i}]."), ROUTE_FIELDS);
 
     if problems.0.len() != before {
@@ -441,6 +497,9 @@ fn parse_route<'a>(
         roles: roles?,
         rate_limit: rate_limit?,
         skip: skip?,
+        headers: headers.flatten(),
+        cors: cors.flatten(),
+        worker: worker?,
     })
 }
 
