@@ -18,7 +18,8 @@ const USAGE: &str = "usage:
                     [--variable NAME=VALUE]... [--instance-per-request] [--no-cache]
                     [--key-value-redis redis://HOST:PORT | --runtime-config-file FILE] [--stats]
   warden-host compose --app APP.wasm --middleware MW.wasm... -o OUT.wasm
-  warden-host measure --app APP.wasm [--middleware MW.wasm]...   (compile and instantiate times)";
+  warden-host measure --app APP.wasm [--middleware MW.wasm]...   (compile and instantiate times)
+  warden-host inspect --app COMPONENT.wasm                         (its imports and exports)";
 
 fn main() {
     if let Err(e) = run() {
@@ -90,6 +91,19 @@ fn run() -> Result<()> {
                 tokio::signal::ctrl_c().await?;
                 Ok(())
             })
+        }
+        "inspect" => {
+            // What `wasm-tools component wit` would list: the interfaces a
+            // component imports and exports.
+            let bytes = std::fs::read(&options.app).with_context(|| format!("reading {}", options.app.display()))?;
+            let (imports, exports) = warden_host::component_interfaces(&bytes)?;
+            for name in imports {
+                println!("import {name};");
+            }
+            for name in exports {
+                println!("export {name};");
+            }
+            Ok(())
         }
         "measure" => {
             let runtime = tokio::runtime::Runtime::new()?;
