@@ -38,6 +38,18 @@ RESULTS = ROOT / "bench" / "results"
 MANIFEST = tomllib.loads((ROOT / "spin.toml").read_text())
 DEMO_VARS = {k: v.get("default", "") for k, v in MANIFEST["variables"].items()}
 
+def bench_policy(cache=True):
+    """The demo policy with the same routes and layers, but limits that never
+    trip for the load generator's one address (except `/auth/*`, the 429
+    case), and no replay cache: wrk repeats one signed request, which the
+    replay cache would rightly refuse. `cache = false` forces session misses."""
+    policy = DEMO_VARS["policy"]
+    for preset in ["api", "strict", "webhook", "web"]:
+        policy = policy.replace(f'rate_limit = "{preset}"', 'rate_limit = { requests = 1000000000, window = "1m" }')
+    policy = policy.replace("[session]\n", f"[session]\ncache = {'true' if cache else 'false'}\n", 1)
+    return policy + "\n[worker]\nreplay = false\n"
+
+
 HEADERS_ONLY_POLICY = """
 [[routes]]
 name = "all"
@@ -193,6 +205,8 @@ CASES = [
     {"name": "health", "path": "/health"},
     {"name": "api-anonymous", "path": "/api/x"},
     {"name": "protected-cache-hit", "path": "/api/protected/me", "headers": {"Cookie": session_cookie()}},
+    {"name": "protected-cache-miss", "path": "/api/protected/me", "headers": {"Cookie": session_cookie()},
+     "policy": "no-cache"},
     {"name": "internal-hook-signed-1KiB", "path": "/internal/hook", "method": "POST", "body": b"x" * 1024,
      "signed": True},
     {"name": "over-limit-429", "path": "/auth/login", "prime": 6},
@@ -200,8 +214,8 @@ CASES = [
 
 
 def configurations(redis_url):
-    demo = {k: v for k, v in DEMO_VARS.items()}
-    headers_only = dict(demo, policy=HEADERS_ONLY_POLICY)
+    demo = dict(DEMO_VARS, policy=bench_policy())
+    headers_only = dict(DEMO_VARS, policy=HEADERS_ONLY_POLICY)
     out = [
         ("bare app", [], {}, None),
         ("no-op middleware", ["noop_middleware.wasm"], {}, None),
@@ -226,36 +240,49 @@ def main():
     results = {"date": started.isoformat(timespec="seconds"), "duration_s": args.duration,
                "connections": args.connections, "cpus": cpus(), "configs": {}}
     for name, middleware, variables, redis_url in configurations(args.redis):
-        if redis_url:
-            flush_redis(redis_url)
-        server = Server(re.sub(r"\W+", "-", name), middleware, variables, redis_url)
         rows = {}
-        try:
-            for case in CASES:
-                for _ in range(case.get("prime", 0)):
-                    status_of(server, case)
-                status = status_of(server, case)
-                wrk(server, case, args.warmup, args.connections)
-                server.stats(reset=True)
-                row = wrk(server, case, args.duration, args.connections)
-                ops = server.stats()
-                per = max(row["requests"], 1)
-                row.update(status=status,
-                           kv_ops_per_request=round((ops["kv_reads"] + ops["kv_writes"]) / per, 3),
-                           kv_writes_per_request=round(ops["kv_writes"] / per, 3),
-                           sqlite_per_request=round(ops["sqlite_statements"] / per, 3),
-                           instances=ops["instances"])
-                rows[case["name"]] = row
-                print(f"{name:38} {case['name']:28} {row['rps']:>9.0f} req/s  p50 {row['p50_ms']:.2f} ms"
-                      f"  p99 {row['p99_ms']:.2f} ms  status {status}  kv/req {row['kv_ops_per_request']}",
-                      flush=True)
-        finally:
-            server.stop()
+        full = "full policy" in name
+        for group in ["default", "no-cache"]:
+            cases = [c for c in CASES if c.get("policy", "default") == group]
+            if group == "no-cache":
+                if not full:
+                    # Without the session layer a miss is the same request as a hit.
+                    cases = [dict(c, policy="default") for c in cases]
+                else:
+                    variables = dict(variables, policy=bench_policy(cache=False))
+            run_cases(name, middleware, variables, redis_url, cases, rows, args)
         results["configs"][name] = rows
 
     results["sizes"] = sizes()
     results["startup"] = startup()
     write(results, started)
+
+
+def run_cases(name, middleware, variables, redis_url, cases, rows, args):
+    if redis_url:
+        flush_redis(redis_url)
+    server = Server(re.sub(r"\W+", "-", name), middleware, variables, redis_url)
+    try:
+        for case in cases:
+            for _ in range(case.get("prime", 0)):
+                status_of(server, case)
+            status = status_of(server, case)
+            wrk(server, case, args.warmup, args.connections)
+            server.stats(reset=True)
+            row = wrk(server, case, args.duration, args.connections)
+            ops = server.stats()
+            per = max(row["requests"], 1)
+            row.update(status=status,
+                       kv_ops_per_request=round((ops["kv_reads"] + ops["kv_writes"]) / per, 3),
+                       kv_writes_per_request=round(ops["kv_writes"] / per, 3),
+                       sqlite_per_request=round(ops["sqlite_statements"] / per, 3),
+                       instances=ops["instances"])
+            rows[case["name"]] = row
+            print(f"{name:38} {case['name']:28} {row['rps']:>9.0f} req/s  p50 {row['p50_ms']:.2f} ms"
+                  f"  p99 {row['p99_ms']:.2f} ms  status {status}  kv/req {row['kv_ops_per_request']}",
+                  flush=True)
+    finally:
+        server.stop()
 
 
 def flush_redis(url):
