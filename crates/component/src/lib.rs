@@ -14,6 +14,7 @@ mod auth;
 mod cors;
 mod forward;
 mod headers;
+mod next;
 mod pipeline;
 mod rate_limit;
 mod ready;

@@ -97,6 +97,11 @@ impl Ctx<'_> {
             ),
             ("route", serde_json::Value::from(self.route_name())),
         ];
+        // Who was authenticated, by which method: an audit trail without
+        // the user id itself (that is the app's to log).
+        if let Some(identity) = &self.identity {
+            all.push(("auth", serde_json::Value::from(identity.method)));
+        }
         all.extend(fields.iter().cloned());
         eprintln!("{}", log::event(kind, &all));
     }
@@ -217,16 +222,12 @@ pub async fn handle(request: Request) -> Response {
         }
     };
 
-    let inner = match spin_sdk::http::next(forwarded).await {
+    let inner = match crate::next::handle(forwarded).await {
         Ok(response) => response,
         Err(e) => {
             ctx.log("inner_app_failed", &[("error", format!("{e:?}").into())]);
             return ctx.reject(Rejection::BadGateway);
         }
-    };
-    let (_, mut body) = inner.into_parts();
-    let Some(inner) = body.take_unstarted() else {
-        return ctx.reject(Rejection::Internal);
     };
     let headers = response_headers(&inner);
     apply_response_headers(&ctx, &headers);

@@ -4,6 +4,11 @@
 //! read on each, so that a deployment that forgot `inherit_configuration` (or
 //! the migrations) shows up in a readiness probe instead of in the first
 //! login. The body says which store failed, never why (that is logged).
+//!
+//! The key-value store is read through `wasi:keyvalue`, the interface every
+//! other layer uses for warden's state (the same store `default` as
+//! `spin:key-value`); its calls are synchronous, which keeps the async
+//! `spin:key-value` bindings out of the component.
 
 use crate::respond;
 use serde_json::json;
@@ -13,10 +18,10 @@ use spin_sdk::wasip3::http::types::Response;
 pub const PATH: &str = "/.warden/ready";
 
 pub async fn check(request_id: &str) -> Response {
-    let kv = match spin_sdk::key_value::Store::open_default().await {
-        Ok(store) => store
+    use spin_sdk::experimental::wasi::keyvalue::store;
+    let kv = match store::open("default") {
+        Ok(bucket) => bucket
             .exists("warden:ready")
-            .await
             .map(|_| ())
             .map_err(|e| format!("{e:?}")),
         Err(e) => Err(format!("{e:?}")),
@@ -57,5 +62,9 @@ pub async fn check(request_id: &str) -> Response {
         "key_value": word(&kv),
         "sqlite": word(&sqlite),
     });
-    respond::json(if ok { 200 } else { 503 }, body.to_string(), request_id)
+    respond::json(
+        if ok { 200 } else { 503 },
+        warden_core::log::json(&body),
+        request_id,
+    )
 }

@@ -33,7 +33,7 @@ const SENSITIVE: &[&str] = &[
 /// stays valid, unambiguous JSON.
 pub fn event(kind: &str, fields: &[(&str, Value)]) -> String {
     let mut line = String::from("{\"event\":");
-    line.push_str(&Value::from(kind).to_string());
+    line.push_str(&json(&Value::from(kind)));
     let mut seen: Vec<&str> = vec!["event"];
     for (name, value) in fields {
         if seen.contains(name) {
@@ -41,16 +41,24 @@ pub fn event(kind: &str, fields: &[(&str, Value)]) -> String {
         }
         seen.push(name);
         line.push(',');
-        line.push_str(&Value::from(*name).to_string());
+        line.push_str(&json(&Value::from(*name)));
         line.push(':');
         if is_sensitive(name) {
             line.push_str("\"[redacted]\"");
         } else {
-            line.push_str(&value.to_string());
+            line.push_str(&json(value));
         }
     }
     line.push('}');
     line
+}
+
+/// `value` as compact JSON text: what its `Display` writes.
+///
+/// One serializer for every JSON text warden writes (`Display` would add a
+/// second one, and a pretty printer, to the component).
+pub fn json(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 fn is_sensitive(name: &str) -> bool {

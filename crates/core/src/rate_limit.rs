@@ -356,12 +356,11 @@ pub fn fingerprint(client: &str) -> String {
 
 /// The seed's exact 429 body.
 pub fn too_many_requests_body(retry_after: u64) -> String {
-    serde_json::json!({
+    crate::log::json(&serde_json::json!({
         "error": "Too many requests",
         "message": format!("Rate limit exceeded. Try again in {retry_after} seconds."),
         "retryAfter": retry_after,
-    })
-    .to_string()
+    }))
 }
 
 /// Whether a request is exempt from the limit by its method or headers.

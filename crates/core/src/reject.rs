@@ -87,10 +87,9 @@ impl Rejection {
 
     /// The JSON body: `{"error":{"code":"…","message":"…"}}`.
     pub fn body(&self) -> String {
-        serde_json::json!({
+        crate::log::json(&serde_json::json!({
             "error": { "code": self.code(), "message": self.message() }
-        })
-        .to_string()
+        }))
     }
 }
 

@@ -95,7 +95,8 @@ fn run() -> Result<()> {
         "inspect" => {
             // What `wasm-tools component wit` would list: the interfaces a
             // component imports and exports.
-            let bytes = std::fs::read(&options.app).with_context(|| format!("reading {}", options.app.display()))?;
+            let bytes = std::fs::read(&options.app)
+                .with_context(|| format!("reading {}", options.app.display()))?;
             let (imports, exports) = warden_host::component_interfaces(&bytes)?;
             for name in imports {
                 println!("import {name};");

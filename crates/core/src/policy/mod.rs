@@ -26,6 +26,7 @@
 //! tried in order and the first match wins, so a policy reads top to bottom like
 //! a firewall rule list.
 
+mod document;
 mod parse;
 mod pattern;
 mod rate_limit;

@@ -12,6 +12,7 @@ use super::{
     MIN_MAX_HEADER_BYTES, PathPattern, Policy, RateLimitRule, RateLimitSettings, Route, Settings,
 };
 use crate::config::ConfigProblem;
+use crate::security_headers::fields;
 
 const TOP_FIELDS: &[&str] = &[
     "settings",
@@ -91,7 +92,7 @@ impl Partial {
 }
 
 pub(crate) fn parse_partial(doc: &str) -> Partial {
-    let table: Table = match doc.parse() {
+    let table: Table = match super::document::parse(doc) {
         Ok(table) => table,
         Err(error) => {
             return Partial {
@@ -192,25 +193,15 @@ impl Problems {
     }
 
     pub(crate) fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(ConfigProblem::new(field, message));
+        fields::add(&mut self.0, field, message);
     }
 
     pub(crate) fn wrong_type(&mut self, field: impl Into<String>, expected: &str, found: &Value) {
-        self.add(
-            field,
-            format!("must be {expected}, found {}", type_name(found)),
-        );
+        fields::wrong_type(&mut self.0, field, expected, found);
     }
 
     pub(crate) fn unknown_fields(&mut self, table: &Table, prefix: &str, allowed: &[&str]) {
-        for key in table.keys() {
-            if !allowed.contains(&key.as_str()) {
-                self.add(
-                    format!("{prefix}{key}"),
-                    format!("unknown field; expected one of: {}", allowed.join(", ")),
-                );
-            }
-        }
+        fields::unknown_fields(&mut self.0, table, prefix, allowed);
     }
 
     /// An integer within `min..=max`, or a problem.
@@ -221,17 +212,7 @@ impl Problems {
         min: i64,
         max: i64,
     ) -> Option<i64> {
-        match value {
-            Value::Integer(n) if (min..=max).contains(n) => Some(*n),
-            Value::Integer(_) => {
-                self.add(field, format!("must be between {min} and {max}"));
-                None
-            }
-            other => {
-                self.wrong_type(field, "an integer", other);
-                None
-            }
-        }
+        fields::integer(&mut self.0, field, value, min, max)
     }
 
     /// A list of strings, each checked by `check`; problems name the element.
@@ -239,31 +220,9 @@ impl Problems {
         &mut self,
         field: &str,
         value: &Value,
-        mut check: impl FnMut(&str) -> Result<T, String>,
+        check: impl FnMut(&str) -> Result<T, String>,
     ) -> Option<Vec<T>> {
-        let Value::Array(items) = value else {
-            self.wrong_type(field, "an array of strings", value);
-            return None;
-        };
-        let mut out = Vec::with_capacity(items.len());
-        let mut ok = true;
-        for (k, item) in items.iter().enumerate() {
-            let element = format!("{field}[{k}]");
-            match item {
-                Value::String(s) => match check(s) {
-                    Ok(v) => out.push(v),
-                    Err(message) => {
-                        self.add(element, message);
-                        ok = false;
-                    }
-                },
-                other => {
-                    self.wrong_type(element, "a string", other);
-                    ok = false;
-                }
-            }
-        }
-        ok.then_some(out)
+        fields::strings(&mut self.0, field, value, check)
     }
 }
 
@@ -580,23 +539,11 @@ pub(crate) fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::String(_) => "a string",
-        Value::Integer(_) => "an integer",
-        Value::Float(_) => "a float",
-        Value::Boolean(_) => "a boolean",
-        Value::Datetime(_) => "a datetime",
-        Value::Array(_) => "an array",
-        Value::Table(_) => "a table",
-    }
-}
-
 /// One problem for a syntax error, with a line and column but without the
 /// multi-line excerpt that the parser's `Display` draws.
-fn syntax_problem(doc: &str, error: &toml::de::Error) -> ConfigProblem {
-    let message = error.message().trim();
-    let at = error.span().and_then(|span| {
+fn syntax_problem(doc: &str, error: &super::document::TomlError) -> ConfigProblem {
+    let message = error.message.trim();
+    let at = error.span.clone().and_then(|span| {
         let before = doc.get(..span.start)?;
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;

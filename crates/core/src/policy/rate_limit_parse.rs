@@ -407,12 +407,19 @@ fn parse_tiers(
     }
     // Roles first, then authenticated, then anonymous: the most specific
     // tier that applies wins, whatever order the document lists them in.
-    out.sort_by_key(|(tier, _)| match tier {
+    // (A stable partition by rank: the same order as a stable sort.)
+    let rank = |tier: &Tier| match tier {
         Tier::Role(_) => 0,
         Tier::Authenticated => 1,
         Tier::Anonymous => 2,
-    });
-    ok.then_some(out)
+    };
+    let mut sorted = Vec::with_capacity(out.len());
+    for r in 0..3 {
+        let (this, rest): (Vec<_>, Vec<_>) = out.into_iter().partition(|(tier, _)| rank(tier) == r);
+        sorted.extend(this);
+        out = rest;
+    }
+    ok.then_some(sorted)
 }
 
 fn parse_deny(t: &Table, field: &str, problems: &mut Problems) -> Option<Deny> {

@@ -1,11 +1,15 @@
-//! Small helpers for reading policy tables by hand, shared by the security
-//! headers and CORS sections. Every helper reports its problem with the full
-//! field path and carries on, so one pass finds every problem.
+//! Small helpers for reading policy tables by hand, shared by every section
+//! parser (routes, rate limits, security headers, CORS, worker signatures).
+//! Every helper reports its problem with the full field path and carries on,
+//! so one pass finds every problem. The parsers call them from hundreds of
+//! places, so they are kept out of line (`#[inline(never)]`): one copy in the
+//! component instead of one per call.
 
 use toml::{Table, Value};
 
 use crate::config::ConfigProblem;
 
+#[inline(never)]
 pub(crate) fn add(
     problems: &mut Vec<ConfigProblem>,
     field: impl Into<String>,
@@ -26,6 +30,7 @@ pub(crate) fn type_name(value: &Value) -> &'static str {
     }
 }
 
+#[inline(never)]
 pub(crate) fn wrong_type(
     problems: &mut Vec<ConfigProblem>,
     field: impl Into<String>,
@@ -39,6 +44,7 @@ pub(crate) fn wrong_type(
     );
 }
 
+#[inline(never)]
 pub(crate) fn unknown_fields(
     problems: &mut Vec<ConfigProblem>,
     table: &Table,
@@ -56,6 +62,7 @@ pub(crate) fn unknown_fields(
     }
 }
 
+#[inline(never)]
 pub(crate) fn boolean(
     problems: &mut Vec<ConfigProblem>,
     field: &str,
@@ -71,6 +78,7 @@ pub(crate) fn boolean(
 }
 
 /// An integer within `min..=max`, or a problem.
+#[inline(never)]
 pub(crate) fn integer(
     problems: &mut Vec<ConfigProblem>,
     field: &str,

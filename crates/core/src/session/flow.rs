@@ -334,7 +334,7 @@ async fn from_secondary<P: SessionPort>(
     let parsed = serde_json::from_slice::<Value>(&bytes)
         .map(|v| match v {
             // An adapter that JSON-encodes the already encoded string.
-            Value::String(inner) => serde_json::from_str(&inner).unwrap_or(Value::Null),
+            Value::String(inner) => serde_json::from_slice(inner.as_bytes()).unwrap_or(Value::Null),
             other => other,
         })
         .unwrap_or(Value::Null);

@@ -117,7 +117,7 @@ impl Identity {
         }
         add(SESSION_ID_HEADER, &self.session_id);
         add(AUTH_HEADER, self.method.as_str());
-        let json = self.user.to_json(Some(MAX_HEADER_IMAGE_LEN)).to_string();
+        let json = crate::log::json(&self.user.to_json(Some(MAX_HEADER_IMAGE_LEN)));
         add(USER_HEADER, &URL_SAFE_NO_PAD.encode(json));
         out
     }

@@ -243,7 +243,7 @@ impl CacheEntry {
         if let Some(map) = value.as_object_mut() {
             map.insert("expires".into(), Value::from(self.expires));
         }
-        value.to_string().into_bytes()
+        crate::log::json(&value).into_bytes()
     }
 
     pub fn from_slice(bytes: &[u8]) -> Result<CacheEntry, RecordError> {

@@ -89,7 +89,7 @@ pub fn parse_revoke(body: &[u8]) -> Result<RevokeRequest, &'static str> {
 /// The answer to a revocation: `{"revoked":N}`, the number of cache entries
 /// removed.
 pub fn revoked_body(count: usize) -> String {
-    json!({ "revoked": count }).to_string()
+    crate::log::json(&json!({ "revoked": count }))
 }
 
 /// The list of one user's cache entries: `[{"h":"<hash>","e":<expires ms>}]`.
@@ -135,7 +135,15 @@ impl UserIndex {
         self.0.push((hash.to_string(), expires));
         if self.0.len() > MAX_INDEX_ENTRIES {
             // Stable: among equal expiries the older listing goes first.
-            self.0.sort_by_key(|(_, e)| *e);
+            // (An insertion sort: at most MAX_INDEX_ENTRIES + 1 entries, and
+            // far less code than the standard library's stable sort.)
+            for i in 1..self.0.len() {
+                let mut j = i;
+                while j > 0 && self.0[j - 1].1 > self.0[j].1 {
+                    self.0.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
             let excess = self.0.len() - MAX_INDEX_ENTRIES;
             removed.extend(self.0.drain(..excess).map(|(h, _)| h).filter(|h| h != hash));
         }
@@ -161,13 +169,12 @@ impl UserIndex {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        Value::Array(
+        crate::log::json(&Value::Array(
             self.0
                 .iter()
                 .map(|(h, e)| json!({ "h": h, "e": e }))
                 .collect(),
-        )
-        .to_string()
+        ))
         .into_bytes()
     }
 }

@@ -543,31 +543,9 @@ fn strings<T>(
     value: &Value,
     field: &str,
     problems: &mut Vec<ConfigProblem>,
-    mut check: impl FnMut(&str) -> Result<T, String>,
+    check: impl FnMut(&str) -> Result<T, String>,
 ) -> Option<Vec<T>> {
-    let Value::Array(items) = value else {
-        wrong_type(problems, field, "an array of strings", value);
-        return None;
-    };
-    let mut out = Vec::with_capacity(items.len());
-    let mut ok = true;
-    for (k, item) in items.iter().enumerate() {
-        let element = format!("{field}[{k}]");
-        match item {
-            Value::String(s) => match check(s) {
-                Ok(v) => out.push(v),
-                Err(message) => {
-                    problems.push(ConfigProblem::new(element, message));
-                    ok = false;
-                }
-            },
-            other => {
-                wrong_type(problems, element, "a string", other);
-                ok = false;
-            }
-        }
-    }
-    ok.then_some(out)
+    crate::security_headers::fields::strings(problems, field, value, check)
 }
 
 fn unknown_fields(
@@ -576,14 +554,7 @@ fn unknown_fields(
     allowed: &[&str],
     problems: &mut Vec<ConfigProblem>,
 ) {
-    for key in table.keys() {
-        if !allowed.contains(&key.as_str()) {
-            problems.push(ConfigProblem::new(
-                format!("{prefix}{key}"),
-                format!("unknown field; expected one of: {}", allowed.join(", ")),
-            ));
-        }
-    }
+    crate::security_headers::fields::unknown_fields(problems, table, prefix, allowed);
 }
 
 fn wrong_type(
@@ -592,19 +563,7 @@ fn wrong_type(
     expected: &str,
     found: &Value,
 ) {
-    let found = match found {
-        Value::String(_) => "a string",
-        Value::Integer(_) => "an integer",
-        Value::Float(_) => "a float",
-        Value::Boolean(_) => "a boolean",
-        Value::Datetime(_) => "a datetime",
-        Value::Array(_) => "an array",
-        Value::Table(_) => "a table",
-    };
-    problems.push(ConfigProblem::new(
-        field,
-        format!("must be {expected}, found {found}"),
-    ));
+    crate::security_headers::fields::wrong_type(problems, field, expected, found);
 }
 
 /// RFC 9110 `tchar`.

@@ -275,7 +275,7 @@ impl Denial {
 
     /// The public JSON body, byte for byte (key order as in seed 000).
     pub fn body(&self) -> String {
-        let s = |v: &str| serde_json::Value::from(v).to_string();
+        let s = |v: &str| crate::log::json(&serde_json::Value::from(v));
         match self {
             Denial::MissingHeaders { required } => {
                 let names: Vec<String> = required.iter().map(|n| s(n)).collect();
