@@ -9,7 +9,6 @@
 //! `Cache-Control` for authenticated requests.
 
 use crate::pipeline::Ctx;
-use spin_sdk::wasip3::http::types::Fields;
 use warden_core::policy::Layer;
 use warden_core::security_headers::{self, Edit, NONCE_BYTES, NONCE_HEADER, csp};
 
@@ -42,7 +41,7 @@ fn fresh_nonce() -> String {
 }
 
 /// Merges the queued response headers into the app's response headers.
-pub fn apply_to_app_response(ctx: &Ctx<'_>, headers: &Fields) {
+pub fn apply_to_app_response(ctx: &Ctx<'_>, headers: &mut Vec<(String, Vec<u8>)>) {
     let config = ctx
         .route
         .filter(|route| !route.skips(Layer::Headers))
@@ -51,22 +50,19 @@ pub fn apply_to_app_response(ctx: &Ctx<'_>, headers: &Fields) {
         config.as_deref(),
         crate::cors::active(ctx),
         &ctx.to_client,
-        &headers.copy_all(),
+        headers,
         ctx.identity.is_some(),
     );
-    // Names and values are validated or warden's own, so these cannot fail;
-    // a failure would drop one header, never trap.
+    // The same edits `Fields` would make (names compare without case), on
+    // the component's own list.
     for edit in edits {
         match edit {
-            Edit::Delete(name) => {
-                let _ = headers.delete(&name);
-            }
+            Edit::Delete(name) => headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name)),
             Edit::Set(name, value) => {
-                let _ = headers.set(&name, &[value]);
+                headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+                headers.push((name, value));
             }
-            Edit::Append(name, value) => {
-                let _ = headers.append(&name, &value);
-            }
+            Edit::Append(name, value) => headers.push((name, value)),
         }
     }
 }

@@ -21,6 +21,7 @@ mod ready;
 mod respond;
 mod session;
 mod settings;
+mod sweep;
 mod worker;
 
 use spin_sdk::wasip3::http::types::{ErrorCode, Request, Response};

@@ -229,17 +229,35 @@ pub async fn handle(request: Request) -> Response {
             return ctx.reject(Rejection::BadGateway);
         }
     };
-    let headers = response_headers(&inner);
-    apply_response_headers(&ctx, &headers);
-    forward::response(inner, headers, policy.settings.response_buffer_limit).await
-}
-
-/// The response-side layers: the request ID and whatever the layers queued.
-fn apply_response_headers(ctx: &Ctx<'_>, headers: &Fields) {
-    let _ = headers.set(REQUEST_ID_HEADER, &[ctx.request_id.as_bytes().to_vec()]);
+    let mut headers = response_headers(&inner);
+    headers.push((
+        REQUEST_ID_HEADER.to_owned(),
+        ctx.request_id.as_bytes().to_vec(),
+    ));
     // Security headers by their insert modes, CORS, Vary, Cache-Control;
     // the other layers' headers are appended.
-    crate::headers::apply_to_app_response(ctx, headers);
+    crate::headers::apply_to_app_response(&ctx, &mut headers);
+    forward::response(
+        inner,
+        fields(&headers),
+        policy.settings.response_buffer_limit,
+    )
+    .await
+}
+
+/// The response's header fields, made in one host call: the layers edit a
+/// plain list in the component, since every `Fields` edit is a call into
+/// the host and a response has dozens of them.
+fn fields(list: &[(String, Vec<u8>)]) -> Fields {
+    Fields::from_list(list).unwrap_or_else(|_| {
+        // The host validated the app's headers and warden's are its own, so
+        // this should not happen; if it does, only the refused one is lost.
+        let fields = Fields::new();
+        for (name, value) in list {
+            let _ = fields.append(name, value);
+        }
+        fields
+    })
 }
 
 /// Keeps a valid incoming `x-request-id` (the first one), or makes a new one.
@@ -283,18 +301,13 @@ fn forwarded_headers(
 }
 
 /// The inner app's headers, minus hop-by-hop ones and any request ID of its own.
-fn response_headers(inner: &Response) -> Fields {
-    let fields = Fields::new();
-    for (name, value) in inner.get_headers().copy_all() {
+fn response_headers(inner: &Response) -> Vec<(String, Vec<u8>)> {
+    let mut list = inner.get_headers().copy_all();
+    list.retain(|(name, _)| {
         let lower = name.to_ascii_lowercase();
-        if headers::strip_response_header(&lower) || lower == REQUEST_ID_HEADER {
-            continue;
-        }
-        // The host validated these already; one it still refuses is dropped
-        // alone, never the whole set.
-        let _ = fields.append(&name, &value);
-    }
-    fields
+        !(headers::strip_response_header(&lower) || lower == REQUEST_ID_HEADER)
+    });
+    list
 }
 
 fn method_name(request: &Request) -> String {

@@ -138,7 +138,25 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
     for (name, value) in verdict.headers(settings.legacy_headers, settings.ietf_headers) {
         ctx.to_client.push((name, value.into_bytes()));
     }
-    maybe_sweep(settings.sweep_interval_secs, now_ms / 1000);
+    let now_secs = now_ms / 1000;
+    let interval = settings.sweep_interval_secs.max(1);
+    let period = now_secs / interval;
+    crate::sweep::Sweep {
+        last: &LAST_SWEEP,
+        event: "rate_limit_swept",
+    }
+    .maybe(
+        now_secs,
+        interval,
+        format!("rl:sweep:{period}"),
+        move |key| {
+            let stale_claim = key
+                .strip_prefix("rl:sweep:")
+                .and_then(|p| p.parse::<u64>().ok())
+                .is_some_and(|p| p < period);
+            stale_claim || counter_expired(key, now_secs)
+        },
+    );
     if verdict.admitted() {
         return Ok(());
     }
@@ -200,60 +218,6 @@ fn remember_over(key: String, end_secs: u64, now_secs: u64) {
         }
         if m.len() < MAX_KNOWN_OVER {
             m.insert(key, end_secs);
-        }
-    });
-}
-
-/// Deletes expired counters, at most once per interval across instances:
-/// an instance that is due claims the interval with one atomic increment,
-/// and only the first claimant lists and deletes. Runs after the response.
-fn maybe_sweep(interval_secs: u64, now_secs: u64) {
-    let due = LAST_SWEEP.with(|last| {
-        if now_secs.saturating_sub(last.get()) >= interval_secs {
-            last.set(now_secs);
-            true
-        } else {
-            false
-        }
-    });
-    if !due {
-        return;
-    }
-    spin_sdk::wasip3::spawn(async move {
-        let Ok(bucket) = store::open("default") else {
-            return;
-        };
-        let period = now_secs / interval_secs;
-        let claim = format!("rl:sweep:{period}");
-        match atomics::increment(&bucket, &claim, 1) {
-            Ok(1) => {}
-            _ => return,
-        }
-        let mut cursor: Option<String> = None;
-        let mut deleted = 0u64;
-        loop {
-            let Ok(page) = bucket.list_keys(cursor.as_deref()) else {
-                return;
-            };
-            for key in &page.keys {
-                let stale_claim = key
-                    .strip_prefix("rl:sweep:")
-                    .and_then(|p| p.parse::<u64>().ok())
-                    .is_some_and(|p| p < period);
-                if (stale_claim || counter_expired(key, now_secs)) && bucket.delete(key).is_ok() {
-                    deleted += 1;
-                }
-            }
-            match page.cursor {
-                Some(next) if !page.keys.is_empty() => cursor = Some(next),
-                _ => break,
-            }
-        }
-        if deleted > 0 {
-            eprintln!(
-                "{}",
-                warden_core::log::event("rate_limit_swept", &[("deleted", deleted.into())])
-            );
         }
     });
 }

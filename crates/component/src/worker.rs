@@ -111,7 +111,14 @@ pub async fn check(
                 return Err(deny(ctx, &rule, Denial::Unavailable));
             }
         }
-        maybe_sweep(now, verified.window);
+        let window = verified.window.max(1);
+        crate::sweep::Sweep {
+            last: &LAST_SWEEP,
+            event: "worker_replay_swept",
+        }
+        .maybe(now, window, sweep_claim_key(now, window), move |key| {
+            is_expired(key, now)
+        });
     }
 
     if verified.key == KeySlot::Previous {
@@ -210,51 +217,4 @@ fn record(ids: &[ReplayId], now: u64, window: u64) -> Result<Option<ReplayId>, S
         }
     }
     Ok(None)
-}
-
-/// Deletes expired replay keys, at most once per window fleet-wide: an
-/// instance that is due claims the window with one atomic increment, and
-/// only the first claimant lists and deletes. Runs after the response.
-fn maybe_sweep(now: u64, window: u64) {
-    let window = window.max(1);
-    let due = LAST_SWEEP.with(|last| {
-        if now.saturating_sub(last.get()) >= window {
-            last.set(now);
-            true
-        } else {
-            false
-        }
-    });
-    if !due {
-        return;
-    }
-    spin_sdk::wasip3::spawn(async move {
-        let Ok(bucket) = store::open("default") else {
-            return;
-        };
-        match atomics::increment(&bucket, &sweep_claim_key(now, window), 1) {
-            Ok(1) => {}
-            _ => return,
-        }
-        let mut cursor: Option<String> = None;
-        let mut deleted = 0u64;
-        loop {
-            let Ok(page) = bucket.list_keys(cursor.as_deref()) else {
-                return;
-            };
-            for key in &page.keys {
-                if is_expired(key, now) && bucket.delete(key).is_ok() {
-                    deleted += 1;
-                }
-            }
-            match page.cursor {
-                Some(next) if !page.keys.is_empty() => cursor = Some(next),
-                _ => break,
-            }
-        }
-        eprintln!(
-            "{}",
-            warden_core::log::event("worker_replay_swept", &[("deleted", deleted.into())])
-        );
-    });
 }
