@@ -28,6 +28,7 @@
 
 pub mod config;
 pub mod cors;
+pub mod digest;
 pub mod headers;
 pub mod log;
 pub mod path;

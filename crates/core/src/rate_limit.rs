@@ -75,7 +75,7 @@ pub fn bucket(route: &str, quota: &Quota, scope: Scope, path: &str, client: &str
 }
 
 fn hex32(bytes: &[u8]) -> String {
-    bytes[..16].iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::hex(&bytes[..16])
 }
 
 /// The prefixes counters live under (the streaming preset counts apart).
@@ -348,10 +348,7 @@ impl Verdict {
 /// A short, non-reversible label for a client key in logs (addresses and
 /// user ids stay out of log lines).
 pub fn fingerprint(client: &str) -> String {
-    Sha256::digest(client.as_bytes())[..4]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::fingerprint(client.as_bytes())
 }
 
 /// The seed's exact 429 body.

@@ -236,20 +236,10 @@ pub fn fingerprint(token: &str) -> String {
 }
 
 fn fingerprint_bytes(bytes: &[u8]) -> String {
-    let mut h = hex(&Sha256::digest(bytes));
-    h.truncate(8);
-    h
+    crate::digest::fingerprint(bytes)
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    out
-}
+pub(crate) use crate::digest::hex;
 
 #[cfg(test)]
 mod tests {

@@ -411,8 +411,7 @@ pub fn verify(
 /// A fingerprint of a credential for logs: the first 8 hex characters of
 /// its SHA-256. Never log the credential itself.
 pub fn fingerprint(secret_or_token: &[u8]) -> String {
-    use sha2::Digest;
-    replay::hex(&Sha256::digest(secret_or_token)[..4])
+    crate::digest::fingerprint(secret_or_token)
 }
 
 /// HMAC-SHA256 of the concatenated parts.

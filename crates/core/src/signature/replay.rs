@@ -99,15 +99,7 @@ pub fn is_expired(key: &str, now: u64) -> bool {
     key_expiry(key).is_some_and(|expiry| expiry <= now)
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    out
-}
+pub(crate) use crate::digest::hex;
 
 #[cfg(test)]
 mod tests {
