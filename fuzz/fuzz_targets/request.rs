@@ -1,0 +1,89 @@
+//! Everything warden parses from a request, fed arbitrary bytes: the path,
+//! cookies and bearer tokens, origins, client addresses, the signature
+//! headers of all three schemes (with the body), a revocation body and a
+//! cached session record. None of it may panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+use warden_core::config::{RawSettings, Secret, WardenConfig};
+use warden_core::cors::{Origin, OriginPattern};
+use warden_core::path::normalize_path;
+use warden_core::rate_limit::client_address;
+use warden_core::session::{revoke, time, token};
+use warden_core::signature::{self, Keys, RequestView, structured_fields};
+
+const SECRET: &str = "fuzz-only-worker-secret-0123456789abcdef";
+
+fn config() -> &'static WardenConfig {
+    static CONFIG: OnceLock<WardenConfig> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        WardenConfig::build(RawSettings {
+            policy: Some(
+                "[session]\nbearer = true\n\
+                 [[routes]]\nname = \"w\"\npath = \"/w/*\"\nauth = \"worker\"\n\
+                 [[routes]]\nname = \"n\"\npath = \"/n/*\"\nauth = \"worker\"\nworker = { scheme = \"request-nonce\" }\n\
+                 [[routes]]\nname = \"r\"\npath = \"/r/*\"\nauth = \"worker\"\nworker = { scheme = \"rfc9421\" }\n\
+                 [[routes]]\nname = \"all\"\npath = \"/*\"\nauth = \"optional\"\n"
+                    .into(),
+            ),
+            worker_secret: Some(SECRET.into()),
+            session_secret: Some(SECRET.into()),
+            ..RawSettings::default()
+        })
+        .expect("fuzz policy is valid")
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let config = config();
+    let policy = &config.policy;
+    // Split the input into a few fields at 0xff bytes.
+    let mut parts = data.split(|b| *b == 0xff);
+    let mut next = || parts.next().unwrap_or(&[]);
+    let (a, b, c, d, body) = (next(), next(), next(), next(), next());
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+
+    if let Ok(path) = normalize_path(&text(a)) {
+        let _ = policy.match_route("GET", &path);
+    }
+    let secret = Secret::new(SECRET.into());
+    let _ = token::extract(&policy.session, Some(&secret), &[b, c], &[c, b]);
+    let _ = token::extract(&policy.session, None, &[b], &[]);
+    let _ = Origin::parse(&text(a));
+    let _ = OriginPattern::parse(&text(b));
+    let _ = client_address(&policy.rate_limit.client_ip, 64, |_| Some(text(c)));
+    let _ = time::parse_iso8601_ms(&text(d));
+    let _ = revoke::parse_revoke(body);
+    let _ = structured_fields::parse_dictionary(&text(c));
+    let _ = structured_fields::parse_item(&text(d));
+
+    let headers: Vec<(String, Vec<u8>)> = [
+        "x-worker-signature",
+        "x-worker-timestamp",
+        "x-worker-nonce",
+        "x-request-signature",
+        "x-request-timestamp",
+        "x-request-nonce",
+        "signature-input",
+        "signature",
+        "content-digest",
+        "origin",
+    ]
+    .iter()
+    .zip([a, b, c, d, a, b, c, d, b, a].iter())
+    .map(|(n, v)| (n.to_string(), v.to_vec()))
+    .collect();
+    let keys = Keys { current: SECRET.as_bytes(), previous: Some(b"previous-fuzz-secret-0123456789abcdef") };
+    for route in &policy.routes[..3] {
+        let rule = policy.worker.rule_for(&route.worker);
+        let view = RequestView {
+            method: "POST",
+            scheme: "https",
+            authority: "example.com",
+            path_and_query: "/w/hook?x=1",
+            headers: &headers,
+        };
+        let _ = signature::verify(&policy.worker, &rule, &view, body, &keys, 1_795_364_495);
+    }
+});
