@@ -74,7 +74,10 @@ fuzz_target!(|data: &[u8]| {
     .zip([a, b, c, d, a, b, c, d, b, a].iter())
     .map(|(n, v)| (n.to_string(), v.to_vec()))
     .collect();
-    let keys = Keys { current: SECRET.as_bytes(), previous: Some(b"previous-fuzz-secret-0123456789abcdef") };
+    let keys = Keys {
+        current: SECRET.as_bytes(),
+        previous: Some(b"previous-fuzz-secret-0123456789abcdef"),
+    };
     for route in &policy.routes[..3] {
         let rule = policy.worker.rule_for(&route.worker);
         let view = RequestView {
