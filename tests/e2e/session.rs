@@ -71,26 +71,8 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// `Date.prototype.toISOString()`: what Better Auth (Kysely) stores.
 fn iso(ms: i64) -> String {
-    let (days, in_day) = (ms.div_euclid(DAY), ms.rem_euclid(DAY));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        in_day / 3_600_000,
-        in_day / 60_000 % 60,
-        in_day / 1000 % 60,
-        in_day % 1000
-    )
+    iso8601_ms(ms)
 }
 
 /// A 32-character Better Auth style token (letters and digits).
