@@ -257,6 +257,12 @@ fn stats(state: &AppState, reset: bool) -> hyper::Response<HostBody> {
 fn engine() -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model_async(true);
+    // `perf record` can name guest functions when the host is built with
+    // `--features profiling` and run with WARDEN_HOST_PERFMAP=1 (bench/README).
+    #[cfg(feature = "profiling")]
+    if std::env::var_os("WARDEN_HOST_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(256);
     pool.total_memories(512);
