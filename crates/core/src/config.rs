@@ -167,6 +167,42 @@ pub struct WardenConfig {
     pub worker_secret_previous: Option<Secret>,
     /// The session secret.
     pub session_secret: Option<Secret>,
+    /// Each route's layer settings, index for index with `policy.routes`.
+    pub route_settings: Vec<RouteSettings>,
+}
+
+/// One route's security-header and CORS settings with its overlays merged
+/// over the policy's, made once when the configuration is built rather than
+/// per request.
+#[derive(Debug, Clone)]
+pub struct RouteSettings {
+    /// `None` when the route skips the headers layer.
+    pub headers: Option<RouteHeaders>,
+    /// `None` when the route skips CORS or CORS is off for it.
+    pub cors: Option<crate::cors::CorsConfig>,
+}
+
+/// A route's security headers: the merged settings, and the header values
+/// rendered for the environment.
+#[derive(Debug, Clone)]
+pub struct RouteHeaders {
+    pub config: crate::security_headers::HeadersConfig,
+    pub prepared: crate::security_headers::Prepared,
+}
+
+impl RouteSettings {
+    fn for_route(policy: &Policy, route: &crate::policy::Route, environment: Environment) -> Self {
+        use crate::policy::Layer;
+        let headers = (!route.skips(Layer::Headers)).then(|| {
+            let config = policy.headers.for_route(route.headers.as_ref()).into_owned();
+            let prepared = config.prepare(environment);
+            RouteHeaders { config, prepared }
+        });
+        let cors = (!route.skips(Layer::Cors))
+            .then(|| policy.cors.for_route(route.cors.as_ref()).into_owned())
+            .filter(|cors| cors.is_enabled());
+        RouteSettings { headers, cors }
+    }
 }
 
 impl WardenConfig {
@@ -264,6 +300,11 @@ impl WardenConfig {
         match policy {
             Some(policy) if problems.is_empty() => Ok(WardenConfig {
                 environment,
+                route_settings: policy
+                    .routes
+                    .iter()
+                    .map(|route| RouteSettings::for_route(&policy, route, environment))
+                    .collect(),
                 policy,
                 policy_source,
                 worker_secret,

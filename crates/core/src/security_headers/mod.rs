@@ -36,12 +36,14 @@
 pub mod csp;
 pub(crate) mod fields;
 mod parse;
+mod prepared;
 mod response;
 
 use std::borrow::Cow;
 
 pub(crate) use parse::check_route_headers;
 pub use parse::{parse_headers, parse_overlay};
+pub use prepared::Prepared;
 pub use response::{Edit, app_response_edits};
 
 use crate::config::Environment;
