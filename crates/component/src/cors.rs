@@ -5,14 +5,12 @@
 //! the route's rate limit. For other requests it queues the CORS response
 //! headers, or refuses a disallowed origin with 403 when the policy says so.
 
+use crate::forward;
 use crate::pipeline::Ctx;
-use spin_sdk::wasip3::http::types::{ErrorCode, Fields, Response, Trailers};
-use spin_sdk::wasip3::{spawn, wit_future};
-use std::borrow::Cow;
+use spin_sdk::wasip3::http::types::Response;
 use warden_core::config::WardenConfig;
 use warden_core::cors::{self, CorsConfig, OriginCheck};
 use warden_core::headers::REQUEST_ID_HEADER;
-use warden_core::policy::{Layer, Route};
 
 /// Longest origin written to the log.
 const LOGGED_ORIGIN_CHARS: usize = 200;
@@ -35,18 +33,18 @@ pub fn check(ctx: &mut Ctx<'_>) -> Result<(), Response> {
     // A preflight asks about the request that would follow: use the route
     // that request will match (a route may list only POST, say).
     let warden: &WardenConfig = ctx.config;
-    let route = match request_method.filter(|_| preflight) {
+    let settings = match request_method.filter(|_| preflight) {
         Some(method) => {
             let method = method.trim().to_ascii_uppercase();
             warden
                 .policy
                 .match_route(&method, &ctx.path)
-                .map(|(_, route)| route)
-                .or(ctx.route)
+                .map(|(index, _)| &warden.route_settings[index])
+                .or(ctx.route_settings)
         }
-        None => ctx.route,
+        None => ctx.route_settings,
     };
-    let Some(config) = config_for(warden, route) else {
+    let Some(config) = settings.and_then(|s| s.cors.as_ref()) else {
         return Ok(());
     };
     let decision = config.check_origin(&origins);
@@ -83,20 +81,7 @@ pub fn check(ctx: &mut Ctx<'_>) -> Result<(), Response> {
 /// Whether warden handles CORS for the request's route (so the app's own
 /// `Access-Control-*` headers give way to warden's).
 pub fn active(ctx: &Ctx<'_>) -> bool {
-    config_for(ctx.config, ctx.route).is_some()
-}
-
-/// The route's CORS configuration, if CORS is on for it.
-fn config_for<'c>(
-    config: &'c WardenConfig,
-    route: Option<&'c Route>,
-) -> Option<Cow<'c, CorsConfig>> {
-    let route = route?;
-    if route.skips(Layer::Cors) {
-        return None;
-    }
-    let cors = config.policy.cors.for_route(route.cors.as_ref());
-    cors.is_enabled().then_some(cors)
+    ctx.route_settings.is_some_and(|s| s.cors.is_some())
 }
 
 fn queue(ctx: &mut Ctx<'_>, headers: Vec<(&'static str, String)>) {
@@ -128,21 +113,13 @@ fn log_disallowed(ctx: &Ctx<'_>, origins: &[&str], config: &CorsConfig, prefligh
 /// The 204 for a preflight: no body, so no `content-length` or
 /// `content-type` (RFC 9110 §8.6), and the headers every answer gets.
 fn preflight_answer(ctx: &Ctx<'_>, cors_headers: Vec<(&'static str, String)>) -> Response {
-    let headers = Fields::new();
-    for (name, value) in &ctx.to_client {
-        let _ = headers.append(name, value);
-    }
-    for (name, value) in cors_headers {
-        let _ = headers.append(name, value.as_bytes());
-    }
-    let _ = headers.set(REQUEST_ID_HEADER, &[ctx.request_id.as_bytes().to_vec()]);
-    let (trailers_tx, trailers_rx) =
-        wit_future::new::<Result<Option<Trailers>, ErrorCode>>(|| Ok(None));
-    let (response, transmitted) = Response::new(headers, None, trailers_rx);
-    let _ = response.set_status_code(cors::PREFLIGHT_STATUS);
-    spawn(async move {
-        let _ = trailers_tx.write(Ok(None)).await;
-        let _ = transmitted.await;
-    });
-    response
+    let mut headers = ctx.to_client.clone();
+    headers.extend(
+        cors_headers
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value.into_bytes())),
+    );
+    headers.retain(|(name, _)| !name.eq_ignore_ascii_case(REQUEST_ID_HEADER));
+    headers.push((REQUEST_ID_HEADER.to_owned(), ctx.request_id.as_bytes().to_vec()));
+    forward::empty_response(cors::PREFLIGHT_STATUS, &headers)
 }

@@ -9,90 +9,178 @@
 //! real Spin; anything larger or of unknown length is streamed through.
 
 use spin_sdk::wasip3::http::types::{
-    ErrorCode, Fields, Request, RequestOptions, Response, Scheme, Trailers,
+    ErrorCode, Fields, Method, Request, RequestOptions, Response, Scheme, Trailers,
 };
-use spin_sdk::wasip3::wit_bindgen::StreamResult;
+use spin_sdk::wasip3::wit_bindgen::{FutureReader, StreamResult};
 use spin_sdk::wasip3::{spawn, wit_future, wit_stream};
 
 type BodyResult = Result<Option<Trailers>, ErrorCode>;
 
-/// What the pipeline decided to send to the inner app.
+/// Header fields as a plain list: the layers edit these in the component,
+/// since every `Fields` edit is a call into the host.
+pub type HeaderList = Vec<(String, Vec<u8>)>;
+
+/// What the pipeline decided to send to the inner app. Method and target are
+/// the ones the pipeline already read from the request, so they are not
+/// fetched from the host twice.
 pub struct Outgoing {
-    pub headers: Vec<(String, Vec<u8>)>,
+    pub method: Method,
+    pub scheme: Option<Scheme>,
+    pub authority: Option<String>,
+    pub path_with_query: Option<String>,
+    pub headers: HeaderList,
 }
 
-/// Rebuilds `incoming` with new headers, keeping method, target, options and
-/// the body stream, so the body flows from the client to the app untouched.
-pub fn request(incoming: Request, out: Outgoing) -> Result<Request, ErrorCode> {
-    let method = incoming.get_method();
-    let scheme: Option<Scheme> = incoming.get_scheme();
-    let authority = incoming.get_authority();
-    let path = incoming.get_path_with_query();
-    let options: Option<RequestOptions> = incoming.get_options();
+/// The client's request as the layers leave it for forwarding.
+pub enum Inbound {
+    /// Body unread: its stream goes on to the app untouched.
+    Streaming(Request),
+    /// Body read whole by a layer (signed routes; see [`buffer_request`]).
+    Buffered(Buffered),
+}
+
+/// Builds the request for the app: `out`'s method, target and headers, the
+/// client's request options, and its body — the client's own stream, or the
+/// bytes a layer read (`body`), exactly as received.
+pub fn request(inbound: Inbound, body: Option<Vec<u8>>, out: Outgoing) -> Result<Request, ErrorCode> {
     let headers = Fields::from_list(&out.headers)
         .map_err(|e| ErrorCode::InternalError(Some(format!("forwarded headers: {e:?}"))))?;
-
-    let (done_tx, done_rx) = wit_future::new::<Result<(), ErrorCode>>(|| Ok(()));
-    let (contents, trailers) = Request::consume_body(incoming, done_rx);
-    let (outgoing, transmitted) = Request::new(headers, Some(contents), trailers, options);
-    // Tell the client side how the transfer to the app ended, once it has.
-    spawn(async move {
-        let result = transmitted.await;
-        let _ = done_tx.write(result).await;
-    });
-
-    let invalid = |what: &str| ErrorCode::InternalError(Some(format!("forwarded {what}")));
-    outgoing
-        .set_method(&method)
-        .map_err(|()| invalid("method"))?;
-    outgoing
-        .set_scheme(scheme.as_ref())
-        .map_err(|()| invalid("scheme"))?;
-    // Spin forbids `host` on the forwarded request; the authority carries it.
-    outgoing
-        .set_authority(authority.as_deref())
-        .map_err(|()| invalid("authority"))?;
-    outgoing
-        .set_path_with_query(path.as_deref())
-        .map_err(|()| invalid("path"))?;
+    let outgoing = match inbound {
+        Inbound::Streaming(incoming) => {
+            let options: Option<RequestOptions> = incoming.get_options();
+            let (done_tx, done_rx) = wit_future::new::<Result<(), ErrorCode>>(|| Ok(()));
+            let (contents, trailers) = Request::consume_body(incoming, done_rx);
+            // Both ends of the transfer report are dropped: the host hears
+            // "done" (the default) at once instead of a task of warden's
+            // waiting for the app to finish reading, one host round trip per
+            // request saved. The app reads the client's stream itself, so it
+            // still sees any error in it.
+            let (outgoing, _transmitted) =
+                Request::new(headers, Some(contents), trailers, options);
+            drop(done_tx);
+            outgoing
+        }
+        Inbound::Buffered(Buffered { options, trailers }) => {
+            let body = body.unwrap_or_default();
+            let (mut contents_tx, contents_rx) = wit_stream::new::<u8>();
+            let (trailers_tx, trailers_rx) = wit_future::new::<BodyResult>(|| Ok(None));
+            let (outgoing, _transmitted) =
+                Request::new(headers, Some(contents_rx), trailers_rx, options);
+            spawn(async move {
+                if !body.is_empty() {
+                    let _ = contents_tx.write_all(body).await;
+                }
+                drop(contents_tx);
+                // Unwritten, the writer sends its default: no trailers.
+                if trailers.is_some() {
+                    let _ = trailers_tx.write(Ok(trailers)).await;
+                }
+            });
+            outgoing
+        }
+    };
+    set_target(&outgoing, &out.method, out.scheme, out.authority, out.path_with_query)
+        .map_err(|what| ErrorCode::InternalError(Some(format!("forwarded {what}"))))?;
     Ok(outgoing)
 }
 
-/// A response with a complete, known body: sent with `content-length`.
-pub fn whole_response(
+/// Sets what differs from a new request's defaults (GET, and no scheme,
+/// authority or path): each setter is a call into the host. Spin forbids
+/// `host` on a forwarded request; the authority carries it.
+fn set_target(
+    request: &Request,
+    method: &Method,
+    scheme: Option<Scheme>,
+    authority: Option<String>,
+    path_with_query: Option<String>,
+) -> Result<(), &'static str> {
+    if !matches!(method, Method::Get) {
+        request.set_method(method).map_err(|()| "method")?;
+    }
+    if scheme.is_some() {
+        request.set_scheme(scheme.as_ref()).map_err(|()| "scheme")?;
+    }
+    if authority.is_some() {
+        request
+            .set_authority(authority.as_deref())
+            .map_err(|()| "authority")?;
+    }
+    if path_with_query.is_some() {
+        request
+            .set_path_with_query(path_with_query.as_deref())
+            .map_err(|()| "path")?;
+    }
+    Ok(())
+}
+
+/// The fields for `list`, made in one host call.
+pub fn fields(list: &[(String, Vec<u8>)]) -> Fields {
+    Fields::from_list(list).unwrap_or_else(|_| {
+        // The host validated the app's headers and warden's are its own, so
+        // this should not happen; if it does, only the refused one is lost.
+        let fields = Fields::new();
+        for (name, value) in list {
+            let _ = fields.append(name, value);
+        }
+        fields
+    })
+}
+
+/// A response of warden's own with a complete body, sent with
+/// `content-length` and no trailers.
+pub fn whole_response(status: u16, mut headers: HeaderList, body: Vec<u8>) -> Response {
+    headers.push(("content-length".into(), body.len().to_string().into_bytes()));
+    // Dropping the writer sends its default, "no trailers", without a task
+    // of ours waiting for the host to take it.
+    let (_, trailers) = wit_future::new::<BodyResult>(|| Ok(None));
+    with_body(status, fields(&headers), body, trailers)
+}
+
+/// A response of warden's own with no body at all (a 204).
+pub fn empty_response(status: u16, headers: &[(String, Vec<u8>)]) -> Response {
+    let (_, trailers) = wit_future::new::<BodyResult>(|| Ok(None));
+    let (response, _transmitted) = Response::new(fields(headers), None, trailers);
+    let _ = response.set_status_code(status);
+    response
+}
+
+/// A response carrying `body` whole and whatever `trailers` resolves to;
+/// `headers` already say the body's length. One spawned write hands the body
+/// over when the host reads it; nothing else waits on the host (the
+/// transmission result is the host's to report, as spin-sdk also leaves it).
+fn with_body(
     status: u16,
     headers: Fields,
     body: Vec<u8>,
-    trailers: Option<Trailers>,
+    trailers: FutureReader<BodyResult>,
 ) -> Response {
-    let _ = headers.set("content-length", &[body.len().to_string().into_bytes()]);
     let (mut contents_tx, contents_rx) = wit_stream::new::<u8>();
-    let (trailers_tx, trailers_rx) = wit_future::new::<BodyResult>(|| Ok(None));
-    let (response, transmitted) = Response::new(headers, Some(contents_rx), trailers_rx);
+    let (response, _transmitted) = Response::new(headers, Some(contents_rx), trailers);
     let _ = response.set_status_code(status);
-    spawn(async move {
-        if !body.is_empty() {
+    if !body.is_empty() {
+        spawn(async move {
             let _ = contents_tx.write_all(body).await;
-        }
-        drop(contents_tx);
-        let _ = trailers_tx.write(Ok(trailers)).await;
-        let _ = transmitted.await;
-    });
+        });
+    }
     response
 }
 
 /// Passes the inner app's response on with `headers`, whole if its
 /// `content-length` is at most `buffer_limit`, streamed otherwise.
-pub async fn response(inner: Response, headers: Fields, buffer_limit: u64) -> Response {
+///
+/// Either way the app's trailers future goes on as it is: warden has no use
+/// for trailers, and awaiting and re-sending them would cost two more round
+/// trips through the host per request.
+pub async fn response(inner: Response, headers: HeaderList, buffer_limit: u64) -> Response {
     let status = inner.get_status_code();
-    let length = content_length(&headers);
+    let length = content_length(&headers).ok().flatten();
     let (done_tx, done_rx) = wit_future::new::<Result<(), ErrorCode>>(|| Ok(()));
     let (mut contents, trailers) = Response::consume_body(inner, done_rx);
 
     match length {
         Some(len) if len <= buffer_limit => {
             let mut body = Vec::with_capacity(len as usize);
-            loop {
+            let ended = loop {
                 let room = (len as usize + 1).saturating_sub(body.len()).max(1);
                 let (result, chunk) = contents.read(Vec::with_capacity(room.min(64 * 1024))).await;
                 body.extend_from_slice(&chunk);
@@ -100,26 +188,30 @@ pub async fn response(inner: Response, headers: Fields, buffer_limit: u64) -> Re
                     StreamResult::Complete(_) if body.len() as u64 <= len => continue,
                     // More bytes than announced: the app broke its own
                     // framing; stop reading rather than pass on a lie.
-                    StreamResult::Complete(_) => break,
-                    StreamResult::Dropped | StreamResult::Cancelled => break,
+                    StreamResult::Complete(_) => break false,
+                    StreamResult::Dropped => break true,
+                    StreamResult::Cancelled => break false,
                 }
-            }
+            };
             drop(contents);
-            let trailers = trailers.await;
+            // The app's body was taken whole: its writer learns so now.
             drop(done_tx);
-            match trailers {
-                Ok(trailers) if body.len() as u64 == len => {
-                    whole_response(status, headers, body, trailers)
-                }
-                _ => crate::respond::reject(
+            if ended && body.len() as u64 == len {
+                // `headers` carry the app's `content-length`, now checked.
+                with_body(status, fields(&headers), body, trailers)
+            } else {
+                crate::respond::reject(
                     warden_core::reject::Rejection::BadGateway,
                     &request_id(&headers),
-                ),
+                )
             }
         }
         _ => {
-            let (response, transmitted) = Response::new(headers, Some(contents), trailers);
+            let (response, transmitted) =
+                Response::new(fields(&headers), Some(contents), trailers);
             let _ = response.set_status_code(status);
+            // Streamed: tell the app how the transfer to the client ended,
+            // once it has.
             spawn(async move {
                 let result = transmitted.await;
                 let _ = done_tx.write(result).await;
@@ -129,40 +221,45 @@ pub async fn response(inner: Response, headers: Fields, buffer_limit: u64) -> Re
     }
 }
 
-fn content_length(headers: &Fields) -> Option<u64> {
-    let values = headers.get("content-length");
-    match values.as_slice() {
-        [one] => std::str::from_utf8(one).ok()?.trim().parse().ok(),
-        _ => None,
+/// The response's `content-length`: none, or one non-negative integer, as
+/// spin-sdk's response conversion required (with its messages, which end up
+/// in the log).
+pub fn content_length(headers: &[(String, Vec<u8>)]) -> Result<Option<u64>, String> {
+    let mut values = headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .map(|(_, value)| value);
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err("multiple content-length values".into());
     }
+    let value = std::str::from_utf8(value).map_err(|e| e.to_string())?;
+    let value: i64 = value.parse().map_err(|e: std::num::ParseIntError| e.to_string())?;
+    u64::try_from(value).map(Some).map_err(|e| e.to_string())
 }
 
-fn request_id(headers: &Fields) -> String {
+fn request_id(headers: &[(String, Vec<u8>)]) -> String {
     headers
-        .get(warden_core::headers::REQUEST_ID_HEADER)
-        .first()
-        .and_then(|v| String::from_utf8(v.clone()).ok())
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(warden_core::headers::REQUEST_ID_HEADER))
+        .and_then(|(_, v)| String::from_utf8(v.clone()).ok())
         .unwrap_or_default()
 }
 
-/// A request whose body was read whole, to be verified and then sent on
-/// with exactly these bytes (see [`buffer_request`], [`rebuilt_request`]).
+/// What is left of a request whose body a layer read whole: the body goes
+/// to the app as those bytes (see [`request`]), with the client's options
+/// and trailers.
 pub struct Buffered {
-    method: spin_sdk::wasip3::http::types::Method,
-    scheme: Option<Scheme>,
-    authority: Option<String>,
-    path: Option<String>,
     options: Option<RequestOptions>,
-    headers: Vec<(String, Vec<u8>)>,
     trailers: Option<Trailers>,
-    /// The body exactly as received.
-    pub body: Vec<u8>,
 }
 
 /// How reading a request body ended.
 pub enum BodyRead {
-    /// The whole body, within the limit.
-    Whole(Buffered),
+    /// The whole body, within the limit, exactly as received.
+    Whole(Buffered, Vec<u8>),
     /// More than the limit: reading stopped there, nothing is forwarded.
     TooLarge,
     /// The client's body stream failed.
@@ -170,23 +267,13 @@ pub enum BodyRead {
 }
 
 /// Reads `incoming`'s body into memory, refusing at more than `limit` bytes
-/// (by its `content-length` before reading, or while reading).
-pub async fn buffer_request(incoming: Request, limit: u64) -> BodyRead {
-    let headers = incoming.get_headers().copy_all();
-    let declared = headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .filter_map(|(_, v)| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok())
-        .max();
+/// (by the `content-length` the client `declared`, before reading, or while
+/// reading).
+pub async fn buffer_request(incoming: Request, declared: Option<u64>, limit: u64) -> BodyRead {
     if declared.is_some_and(|len| len > limit) {
         return BodyRead::TooLarge;
     }
-    let method = incoming.get_method();
-    let scheme = incoming.get_scheme();
-    let authority = incoming.get_authority();
-    let path = incoming.get_path_with_query();
     let options = incoming.get_options();
-
     let (done_tx, done_rx) = wit_future::new::<Result<(), ErrorCode>>(|| Ok(()));
     let (mut contents, trailers) = Request::consume_body(incoming, done_rx);
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -208,52 +295,7 @@ pub async fn buffer_request(incoming: Request, limit: u64) -> BodyRead {
         Ok(trailers) => trailers,
         Err(e) => return BodyRead::Failed(format!("{e:?}")),
     };
-    let _ = done_tx.write(Ok(())).await;
-    BodyRead::Whole(Buffered {
-        method,
-        scheme,
-        authority,
-        path,
-        options,
-        headers,
-        trailers,
-        body,
-    })
-}
-
-/// The request again, with its original headers and a complete in-memory
-/// body of the same bytes, so later code (and the app) can read it as usual.
-pub fn rebuilt_request(buffered: Buffered) -> Result<Request, ErrorCode> {
-    let headers = Fields::new();
-    for (name, value) in &buffered.headers {
-        // One header the host refuses (a forbidden one) is dropped alone.
-        let _ = headers.append(name, value);
-    }
-    let (mut contents_tx, contents_rx) = wit_stream::new::<u8>();
-    let (trailers_tx, trailers_rx) = wit_future::new::<BodyResult>(|| Ok(None));
-    let (request, transmitted) =
-        Request::new(headers, Some(contents_rx), trailers_rx, buffered.options);
-    let invalid = |what: &str| ErrorCode::InternalError(Some(format!("rebuilt {what}")));
-    request
-        .set_method(&buffered.method)
-        .map_err(|()| invalid("method"))?;
-    request
-        .set_scheme(buffered.scheme.as_ref())
-        .map_err(|()| invalid("scheme"))?;
-    request
-        .set_authority(buffered.authority.as_deref())
-        .map_err(|()| invalid("authority"))?;
-    request
-        .set_path_with_query(buffered.path.as_deref())
-        .map_err(|()| invalid("path"))?;
-    let (body, trailers) = (buffered.body, buffered.trailers);
-    spawn(async move {
-        if !body.is_empty() {
-            let _ = contents_tx.write_all(body).await;
-        }
-        drop(contents_tx);
-        let _ = trailers_tx.write(Ok(trailers)).await;
-        let _ = transmitted.await;
-    });
-    Ok(request)
+    // The body was read whole; the default ("done") tells the host so.
+    drop(done_tx);
+    BodyRead::Whole(Buffered { options, trailers }, body)
 }

@@ -9,7 +9,6 @@
 //! `Cache-Control` for authenticated requests.
 
 use crate::pipeline::Ctx;
-use warden_core::policy::Layer;
 use warden_core::security_headers::{self, Edit, NONCE_BYTES, NONCE_HEADER, csp};
 
 /// Queues the route's security headers for every answer, and gives the app a
@@ -17,16 +16,15 @@ use warden_core::security_headers::{self, Edit, NONCE_BYTES, NONCE_HEADER, csp};
 /// Requests no route matches get none (README: only the request ID and
 /// header hygiene apply to them).
 pub fn prepare(ctx: &mut Ctx<'_>) {
-    let Some(route) = ctx.route else {
+    let Some(headers) = ctx.route_settings.and_then(|s| s.headers.as_ref()) else {
         return;
     };
-    if route.skips(Layer::Headers) {
-        return;
-    }
-    let config = ctx.config.policy.headers.for_route(route.headers.as_ref());
     // Fresh per request and never stored: instances serve many requests.
-    let nonce = config.wants_nonce().then(fresh_nonce);
-    for (name, value) in config.headers(ctx.config.environment, nonce.as_deref()) {
+    let nonce = headers
+        .prepared
+        .wants_nonce()
+        .then(|| csp::nonce_from_random(&ctx.random(NONCE_BYTES)));
+    for (name, value) in headers.prepared.headers(nonce.as_deref()) {
         ctx.to_client.push((name.to_owned(), value.into_bytes()));
     }
     if let Some(nonce) = nonce {
@@ -35,19 +33,14 @@ pub fn prepare(ctx: &mut Ctx<'_>) {
     }
 }
 
-fn fresh_nonce() -> String {
-    let bytes = spin_sdk::wasip3::random::random::get_random_bytes(NONCE_BYTES as u64);
-    csp::nonce_from_random(&bytes)
-}
-
 /// Merges the queued response headers into the app's response headers.
 pub fn apply_to_app_response(ctx: &Ctx<'_>, headers: &mut Vec<(String, Vec<u8>)>) {
     let config = ctx
-        .route
-        .filter(|route| !route.skips(Layer::Headers))
-        .map(|route| ctx.config.policy.headers.for_route(route.headers.as_ref()));
+        .route_settings
+        .and_then(|s| s.headers.as_ref())
+        .map(|h| &h.config);
     let edits = security_headers::app_response_edits(
-        config.as_deref(),
+        config,
         crate::cors::active(ctx),
         &ctx.to_client,
         headers,

@@ -5,8 +5,9 @@
 //! `http::Response` (copying every header through the `http` crate) only for
 //! warden to take the WASI response back out; calling the import itself
 //! keeps that code out of the component. The one check the conversion made
-//! that the host does not, on `content-length`, is kept here with the same
-//! error, so the log and the 502 stay what they were.
+//! that the host does not, on `content-length`, is made by the pipeline on
+//! the response headers it copies anyway (`forward::content_length`), with
+//! the same messages, so the log and the 502 stay what they were.
 
 use spin_sdk::wasip3::http::types::{ErrorCode, Request, Response};
 
@@ -24,24 +25,5 @@ mod bindings {
 
 /// Sends `request` to the inner app and returns its response.
 pub async fn handle(request: Request) -> Result<Response, ErrorCode> {
-    let response = bindings::wasi::http::handler::handle(request).await?;
-    content_length(&response)?;
-    Ok(response)
-}
-
-/// At most one `content-length`, a non-negative integer (as spin-sdk's
-/// conversion required, with its messages).
-fn content_length(response: &Response) -> Result<(), ErrorCode> {
-    let values = response.get_headers().get("content-length");
-    let internal = |e: &dyn std::fmt::Display| ErrorCode::InternalError(Some(e.to_string()));
-    if values.len() > 1 {
-        return Err(internal(&"multiple content-length values"));
-    }
-    let Some(value) = values.first() else {
-        return Ok(());
-    };
-    let value = std::str::from_utf8(value).map_err(|e| internal(&e))?;
-    let value: i64 = value.parse().map_err(|e| internal(&e))?;
-    u64::try_from(value).map_err(|e| internal(&e))?;
-    Ok(())
+    bindings::wasi::http::handler::handle(request).await
 }

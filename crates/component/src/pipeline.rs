@@ -15,10 +15,12 @@
 //! Nothing here outlives the request: instances serve many requests, some at
 //! once (DESIGN §1), so all request state lives in [`Ctx`], dropped with it.
 
+use crate::forward::HeaderList;
 use crate::rate_limit::{self, Stage};
 use crate::{auth, forward, ready, respond, session, settings};
-use spin_sdk::wasip3::http::types::{Fields, Request, Response};
-use warden_core::config::WardenConfig;
+use spin_sdk::wasip3::http::types::{Method, Request, Response, Scheme};
+use std::cell::Cell;
+use warden_core::config::{RouteSettings, WardenConfig};
 use warden_core::headers::{self, IDENTITY_PREFIX, REQUEST_ID_HEADER};
 use warden_core::log;
 use warden_core::path::{MatchPath, normalize_path};
@@ -41,18 +43,27 @@ pub struct Ctx<'a> {
     pub method: String,
     /// The path as the client sent it (with the query).
     pub raw_path: String,
+    /// The request target's scheme and authority, as the host gave them.
+    pub scheme: Option<Scheme>,
+    pub authority: Option<String>,
     /// The normalized path the policy matches on.
     pub path: MatchPath,
     /// The matched route, `None` for [`IMPLICIT_ROUTE`].
     pub route: Option<&'a Route>,
+    /// Its header and CORS settings, merged once at load.
+    pub route_settings: Option<&'a RouteSettings>,
     /// The client's headers as received (names as sent).
     pub incoming: Vec<(String, Vec<u8>)>,
     /// `x-warden-*` headers the layers want the inner app to receive.
     pub to_app: Vec<(String, Vec<u8>)>,
     /// Headers the layers want on the response, whatever its status.
     pub to_client: Vec<(String, Vec<u8>)>,
-    /// Wall-clock time when the request arrived, in unix milliseconds.
-    pub now_ms: u64,
+    /// Wall-clock time when a layer first asked, in unix milliseconds (see
+    /// [`Ctx::now_ms`]).
+    now_ms: Cell<Option<u64>>,
+    /// Random bytes fetched along with a generated request ID, for the CSP
+    /// nonce (see [`Ctx::random`]): one host call instead of two.
+    spare_random: Vec<u8>,
     /// Who the auth layer established the caller to be, if anyone.
     pub identity: Option<Identity>,
     /// The request body, when a layer read it whole (worker signatures), for
@@ -74,6 +85,26 @@ pub struct Identity {
 }
 
 impl Ctx<'_> {
+    /// The request's time, read from the host's wall clock on first use
+    /// only: routes with no rate limit, session or signature never need it.
+    pub fn now_ms(&self) -> u64 {
+        if let Some(now) = self.now_ms.get() {
+            return now;
+        }
+        let now = now_ms();
+        self.now_ms.set(Some(now));
+        now
+    }
+
+    /// `len` fresh random bytes, from what the request ID left over if
+    /// there is enough, from the host otherwise.
+    pub fn random(&mut self, len: usize) -> Vec<u8> {
+        if self.spare_random.len() >= len {
+            return self.spare_random.split_off(self.spare_random.len() - len);
+        }
+        spin_sdk::wasip3::random::random::get_random_bytes(len as u64)
+    }
+
     pub fn route_name(&self) -> &str {
         self.route
             .map(|r| r.name.as_str())
@@ -120,7 +151,7 @@ impl Ctx<'_> {
 
 pub async fn handle(request: Request) -> Response {
     let incoming = request.get_headers().copy_all();
-    let request_id = request_id(&incoming);
+    let (request_id, spare_random) = request_id(&incoming);
 
     let loaded = settings::get().await;
     let config = match loaded.as_ref() {
@@ -142,10 +173,10 @@ pub async fn handle(request: Request) -> Response {
         return respond::reject(Rejection::HeaderTooLarge, &request_id);
     }
 
-    let method = method_name(&request);
-    let raw_path = request
-        .get_path_with_query()
-        .unwrap_or_else(|| "/".to_owned());
+    let http_method = request.get_method();
+    let method = method_name(&http_method);
+    let path_with_query = request.get_path_with_query();
+    let raw_path = path_with_query.clone().unwrap_or_else(|| "/".to_owned());
     let path = match normalize_path(&raw_path) {
         Ok(path) => path,
         Err(rejection) => {
@@ -162,18 +193,24 @@ pub async fn handle(request: Request) -> Response {
         return ready::check(&request_id).await;
     }
 
-    let route = policy.match_route(&method, &path).map(|(_, route)| route);
+    let matched = policy.match_route(&method, &path);
+    let route = matched.map(|(_, route)| route);
+    let route_settings = matched.map(|(index, _)| &config.route_settings[index]);
     let mut ctx = Ctx {
         config,
         request_id,
         method,
         raw_path,
+        scheme: request.get_scheme(),
+        authority: request.get_authority(),
         path,
         route,
+        route_settings,
         incoming,
         to_app: Vec::new(),
         to_client: Vec::new(),
-        now_ms: now_ms(),
+        now_ms: Cell::new(None),
+        spare_random,
         identity: None,
         body: None,
     };
@@ -191,8 +228,8 @@ pub async fn handle(request: Request) -> Response {
     if let Err(refusal) = rate_limit::check(&mut ctx, Stage::BeforeAuth).await {
         return refusal;
     }
-    let request = match auth::check(&mut ctx, request).await {
-        Ok(request) => request,
+    let inbound = match auth::check(&mut ctx, request).await {
+        Ok(inbound) => inbound,
         Err(refusal) => return refusal,
     };
     if let Err(refusal) = rate_limit::check(&mut ctx, Stage::AfterAuth).await {
@@ -202,7 +239,7 @@ pub async fn handle(request: Request) -> Response {
     // Session revocation is answered by warden itself, only past the route's
     // layers (the policy requires a worker route for it).
     if ctx.method == "POST" && config.policy.session.revoke_path.as_ref() == Some(&ctx.path) {
-        drop(request);
+        drop(inbound);
         return session::revoke(&ctx).await;
     }
 
@@ -212,9 +249,14 @@ pub async fn handle(request: Request) -> Response {
         ctx.route_name().as_bytes().to_vec(),
     ));
     let outgoing = forward::Outgoing {
-        headers: forwarded_headers(&ctx.incoming, &ctx.request_id, to_app),
+        method: http_method,
+        scheme: ctx.scheme.clone(),
+        authority: ctx.authority.clone(),
+        path_with_query,
+        // No layer reads the client's headers past this point.
+        headers: forwarded_headers(std::mem::take(&mut ctx.incoming), &ctx.request_id, to_app),
     };
-    let forwarded = match forward::request(request, outgoing) {
+    let forwarded = match forward::request(inbound, ctx.body.take(), outgoing) {
         Ok(forwarded) => forwarded,
         Err(e) => {
             ctx.log("forward_failed", &[("error", format!("{e:?}").into())]);
@@ -229,7 +271,14 @@ pub async fn handle(request: Request) -> Response {
             return ctx.reject(Rejection::BadGateway);
         }
     };
-    let mut headers = response_headers(&inner);
+    let mut headers = inner.get_headers().copy_all();
+    // The one check spin-sdk's response conversion made that the host does
+    // not, with its messages (warden calls the import directly; see `next`).
+    if let Err(e) = forward::content_length(&headers) {
+        ctx.log("inner_app_failed", &[("error", format!("{:?}", spin_sdk::wasip3::http::types::ErrorCode::InternalError(Some(e))).into())]);
+        return ctx.reject(Rejection::BadGateway);
+    }
+    strip_response_headers(&mut headers);
     headers.push((
         REQUEST_ID_HEADER.to_owned(),
         ctx.request_id.as_bytes().to_vec(),
@@ -237,49 +286,32 @@ pub async fn handle(request: Request) -> Response {
     // Security headers by their insert modes, CORS, Vary, Cache-Control;
     // the other layers' headers are appended.
     crate::headers::apply_to_app_response(&ctx, &mut headers);
-    forward::response(
-        inner,
-        fields(&headers),
-        policy.settings.response_buffer_limit,
-    )
-    .await
+    forward::response(inner, headers, policy.settings.response_buffer_limit).await
 }
 
-/// The response's header fields, made in one host call: the layers edit a
-/// plain list in the component, since every `Fields` edit is a call into
-/// the host and a response has dozens of them.
-fn fields(list: &[(String, Vec<u8>)]) -> Fields {
-    Fields::from_list(list).unwrap_or_else(|_| {
-        // The host validated the app's headers and warden's are its own, so
-        // this should not happen; if it does, only the refused one is lost.
-        let fields = Fields::new();
-        for (name, value) in list {
-            let _ = fields.append(name, value);
-        }
-        fields
-    })
-}
-
-/// Keeps a valid incoming `x-request-id` (the first one), or makes a new one.
-fn request_id(headers: &[(String, Vec<u8>)]) -> String {
-    headers
+/// Keeps a valid incoming `x-request-id` (the first one), or makes a new one;
+/// a new one comes with 16 spare random bytes (for the CSP nonce), fetched
+/// in the same host call.
+fn request_id(headers: &[(String, Vec<u8>)]) -> (String, Vec<u8>) {
+    let kept = headers
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(REQUEST_ID_HEADER))
         .and_then(|(_, value)| std::str::from_utf8(value).ok())
-        .filter(|id| is_valid_request_id(id))
-        .map(str::to_owned)
-        .unwrap_or_else(|| {
-            let bytes = spin_sdk::wasip3::random::random::get_random_bytes(16);
-            let mut random = [0u8; 16];
-            random.copy_from_slice(&bytes[..16.min(bytes.len())]);
-            format_request_id(random)
-        })
+        .filter(|id| is_valid_request_id(id));
+    if let Some(id) = kept {
+        return (id.to_owned(), Vec::new());
+    }
+    let mut bytes = spin_sdk::wasip3::random::random::get_random_bytes(32);
+    let spare = bytes.split_off(16.min(bytes.len()));
+    let mut random = [0u8; 16];
+    random[..bytes.len()].copy_from_slice(&bytes);
+    (format_request_id(random), spare)
 }
 
 /// The client's headers minus everything warden owns or that must not cross
 /// a hop, plus the request ID and the layers' `x-warden-*` headers.
 fn forwarded_headers(
-    incoming: &[(String, Vec<u8>)],
+    incoming: HeaderList,
     request_id: &str,
     to_app: Vec<(String, Vec<u8>)>,
 ) -> Vec<(String, Vec<u8>)> {
@@ -289,10 +321,9 @@ fn forwarded_headers(
         .filter_map(|(_, value)| std::str::from_utf8(value).ok())
         .collect();
     let listed = headers::connection_listed(&connection);
-    let mut out: Vec<(String, Vec<u8>)> = incoming
-        .iter()
-        .filter(|(name, _)| !headers::strip_request_header(&name.to_ascii_lowercase(), &listed))
-        .cloned()
+    let mut out: HeaderList = incoming
+        .into_iter()
+        .filter(|(name, _)| !headers::strip_request_header(&lowercase(name), &listed))
         .collect();
     out.push((REQUEST_ID_HEADER.to_owned(), request_id.as_bytes().to_vec()));
     debug_assert!(to_app.iter().all(|(n, _)| n.starts_with(IDENTITY_PREFIX)));
@@ -300,19 +331,26 @@ fn forwarded_headers(
     out
 }
 
-/// The inner app's headers, minus hop-by-hop ones and any request ID of its own.
-fn response_headers(inner: &Response) -> Vec<(String, Vec<u8>)> {
-    let mut list = inner.get_headers().copy_all();
+/// Removes the inner app's hop-by-hop headers and any request ID of its own.
+fn strip_response_headers(list: &mut HeaderList) {
     list.retain(|(name, _)| {
-        let lower = name.to_ascii_lowercase();
+        let lower = lowercase(name);
         !(headers::strip_response_header(&lower) || lower == REQUEST_ID_HEADER)
     });
-    list
 }
 
-fn method_name(request: &Request) -> String {
-    use spin_sdk::wasip3::http::types::Method;
-    match request.get_method() {
+/// `name` in lowercase, copied only when it is not already (hosts hand
+/// header names over lowercased, so this rarely allocates).
+fn lowercase(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        name.to_ascii_lowercase().into()
+    } else {
+        name.into()
+    }
+}
+
+fn method_name(method: &Method) -> String {
+    match method {
         Method::Get => "GET".into(),
         Method::Head => "HEAD".into(),
         Method::Post => "POST".into(),

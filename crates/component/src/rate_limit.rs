@@ -77,7 +77,7 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
         roles: &roles,
     };
     let client = client_key(limit, address.as_deref(), caller, header);
-    let now_ms = ctx.now_ms;
+    let now_ms = ctx.now_ms();
 
     let mut states = Vec::new();
     let mut store_error = None;

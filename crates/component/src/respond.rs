@@ -4,7 +4,7 @@
 //! the `x-request-id` header so a user can quote it to an operator.
 
 use crate::forward;
-use spin_sdk::wasip3::http::types::{Fields, Response};
+use spin_sdk::wasip3::http::types::Response;
 use warden_core::reject::Rejection;
 
 /// A JSON response with the given status, built whole with its
@@ -20,19 +20,15 @@ pub fn json_with(
     request_id: &str,
     extra: &[(String, Vec<u8>)],
 ) -> Response {
-    let headers = Fields::new();
-    for (name, value) in extra {
-        let _ = headers.append(name, value);
-    }
-    // These names and values are static or validated, so `append` cannot fail;
-    // a failure would only drop a header, never trap.
-    let _ = headers.append("content-type", b"application/json");
-    let _ = headers.append("cache-control", b"no-store");
-    let _ = headers.append(
-        warden_core::headers::REQUEST_ID_HEADER,
-        request_id.as_bytes(),
-    );
-    forward::whole_response(status, headers, body.into_bytes(), None)
+    let mut headers = Vec::with_capacity(extra.len() + 4);
+    headers.extend_from_slice(extra);
+    headers.push(("content-type".into(), b"application/json".to_vec()));
+    headers.push(("cache-control".into(), b"no-store".to_vec()));
+    headers.push((
+        warden_core::headers::REQUEST_ID_HEADER.into(),
+        request_id.as_bytes().to_vec(),
+    ));
+    forward::whole_response(status, headers, body.into_bytes())
 }
 
 /// The response for a [`Rejection`].

@@ -48,7 +48,7 @@ pub async fn check(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> {
         ),
         Extracted::Token(presented) => {
             let port = Port::new(ctx);
-            let outcome = flow::authenticate(config, &port, &presented.token, ctx.now_ms).await;
+            let outcome = flow::authenticate(config, &port, &presented.token, ctx.now_ms()).await;
             (
                 outcome,
                 Some(presented.carrier),

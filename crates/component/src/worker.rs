@@ -10,15 +10,15 @@
 //! 4. the replay cache, when on: one atomic `increment` per key on
 //!    `wasi:keyvalue/atomics`, exact across instances; a store failure
 //!    refuses the request (503: authentication fails closed);
-//! 5. the request is rebuilt with the exact bytes received (which also go to
-//!    `ctx.body` for warden's own endpoints), and `x-warden-auth: worker`
+//! 5. the exact bytes received are kept in `ctx.body`, to be forwarded (and
+//!    read by warden's own endpoints), and `x-warden-auth: worker`
 //!    plus the scheme and key are queued for the app.
 //!
 //! Expired replay keys are deleted by one instance per window (it claims the
 //! window with an atomic increment), after the response, since Spin's
 //! key-value store has no TTL.
 
-use crate::forward::{self, BodyRead};
+use crate::forward::{self, BodyRead, Inbound};
 use crate::pipeline::{Ctx, Identity};
 use spin_sdk::experimental::wasi::keyvalue::{atomics, store};
 use spin_sdk::wasip3::http::types::{Request, Response, Scheme as HttpScheme};
@@ -33,13 +33,13 @@ thread_local! {
     static LAST_SWEEP: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Verifies the request's signature; on success returns it rebuilt with the
-/// same body bytes, and queues the identity headers for the app.
+/// Verifies the request's signature; on success keeps its body bytes in
+/// `ctx.body` for forwarding, and queues the identity headers for the app.
 pub async fn check(
     ctx: &mut Ctx<'_>,
     route: &Route,
     request: Request,
-) -> Result<Request, Response> {
+) -> Result<Inbound, Response> {
     let config = ctx.config;
     let settings = &config.policy.worker;
     let rule = settings.rule_for(&route.worker);
@@ -55,14 +55,15 @@ pub async fn check(
             .as_ref()
             .map(|s| s.expose().as_bytes()),
     };
-    let now = ctx.now_ms / 1000;
-    let scheme = match request.get_scheme() {
+    let now = ctx.now_ms() / 1000;
+    let scheme = match &ctx.scheme {
         Some(HttpScheme::Https) => "https".to_owned(),
         Some(HttpScheme::Other(other)) => other.to_ascii_lowercase(),
         Some(HttpScheme::Http) | None => "http".to_owned(),
     };
-    let authority = request
-        .get_authority()
+    let authority = ctx
+        .authority
+        .clone()
         .or_else(|| ctx.header("host").map(str::to_owned))
         .unwrap_or_default();
 
@@ -75,8 +76,14 @@ pub async fn check(
         Err(denial) => return Err(deny(ctx, &rule, denial)),
     };
 
-    let buffered = match forward::buffer_request(request, settings.body_limit).await {
-        BodyRead::Whole(buffered) => buffered,
+    let declared = ctx
+        .incoming
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .filter_map(|(_, v)| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok())
+        .max();
+    let (buffered, body) = match forward::buffer_request(request, declared, settings.body_limit).await {
+        BodyRead::Whole(buffered, body) => (buffered, body),
         BodyRead::TooLarge => return Err(deny(ctx, &rule, Denial::PayloadTooLarge)),
         BodyRead::Failed(error) => {
             ctx.log(
@@ -92,7 +99,7 @@ pub async fn check(
 
     let verified = {
         let view = view(ctx, &scheme, &authority);
-        pending.verify(&view, &buffered.body, &keys)
+        pending.verify(&view, &body, &keys)
     };
     let verified = match verified {
         Ok(verified) => verified,
@@ -152,13 +159,11 @@ pub async fn check(
         method: "worker",
     });
 
-    // Warden's own endpoints behind a worker route read the verified bytes
-    // from the context: a component cannot read back a stream it wrote.
-    ctx.body = Some(buffered.body.clone());
-    forward::rebuilt_request(buffered).map_err(|e| {
-        ctx.log("forward_failed", &[("error", format!("{e:?}").into())]);
-        ctx.reject(Rejection::Internal)
-    })
+    // The app gets exactly the verified bytes (forwarded from the context),
+    // and so do warden's own endpoints behind a worker route: a component
+    // cannot read back a stream it wrote.
+    ctx.body = Some(body);
+    Ok(Inbound::Buffered(buffered))
 }
 
 fn view<'c>(ctx: &'c Ctx<'_>, scheme: &'c str, authority: &'c str) -> RequestView<'c> {
