@@ -47,6 +47,20 @@ fn benches(c: &mut Criterion) {
         b.iter(|| black_box(csp.render(Some(black_box("TMpHqq/3T1DenGpVNkjr2A==")))))
     });
 
+    // A route's full set of security headers with a nonce in script-src:
+    // rendered from the settings per request (as warden did) and from the
+    // form prepared at configuration load (as it does now).
+    let mut headers = warden_core::security_headers::HeadersConfig::default();
+    headers.csp.as_mut().unwrap().nonce = vec!["script-src"];
+    let env = warden_core::config::Environment::Production;
+    c.bench_function("headers: render a route's headers per request, with a nonce", |b| {
+        b.iter(|| black_box(headers.headers(env, Some(black_box("TMpHqq/3T1DenGpVNkjr2A==")))))
+    });
+    let prepared = headers.prepare(env);
+    c.bench_function("headers: a route's prepared headers, with a nonce", |b| {
+        b.iter(|| black_box(prepared.headers(Some(black_box("TMpHqq/3T1DenGpVNkjr2A==")))))
+    });
+
     let secret = Secret::new(SECRET.into());
     let tok = "N7Qr2kS9vXbL4mPz8cWj1tYh6uDf3GaE";
     // URL-encoded `token.signature`, as Better Auth sets the cookie.
