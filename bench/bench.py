@@ -401,7 +401,7 @@ def plot(results):
     left, top, height = 180, 40, 220
     group_w = len(configs) * (bar + gap) + group_gap
     width = left + len(cases) * group_w + 40
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{top + height + 150}" '
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{top + height + 90 + 14 * len(configs)}" '
            f'font-family="sans-serif" font-size="11">',
            f'<text x="{left}" y="20" font-size="14">Throughput as a share of the bare app (same run; higher is better)</text>']
     for i in range(0, 11, 2):
