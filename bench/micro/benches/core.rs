@@ -53,9 +53,10 @@ fn benches(c: &mut Criterion) {
     let mut headers = warden_core::security_headers::HeadersConfig::default();
     headers.csp.as_mut().unwrap().nonce = vec!["script-src"];
     let env = warden_core::config::Environment::Production;
-    c.bench_function("headers: render a route's headers per request, with a nonce", |b| {
-        b.iter(|| black_box(headers.headers(env, Some(black_box("TMpHqq/3T1DenGpVNkjr2A==")))))
-    });
+    c.bench_function(
+        "headers: render a route's headers per request, with a nonce",
+        |b| b.iter(|| black_box(headers.headers(env, Some(black_box("TMpHqq/3T1DenGpVNkjr2A=="))))),
+    );
     let prepared = headers.prepare(env);
     c.bench_function("headers: a route's prepared headers, with a nonce", |b| {
         b.iter(|| black_box(prepared.headers(Some(black_box("TMpHqq/3T1DenGpVNkjr2A==")))))

@@ -22,9 +22,9 @@ pub async fn check(ctx: &mut Ctx<'_>, request: Request) -> Result<Inbound, Respo
     }
     match route.auth {
         AuthMode::None => Ok(streaming(request)),
-        AuthMode::Optional | AuthMode::Required => {
-            session::check(ctx, route).await.map(|()| streaming(request))
-        }
+        AuthMode::Optional | AuthMode::Required => session::check(ctx, route)
+            .await
+            .map(|()| streaming(request)),
         AuthMode::Worker => worker::check(ctx, route, request).await,
     }
 }

@@ -53,7 +53,7 @@ pub fn check(ctx: &mut Ctx<'_>) -> Result<(), Response> {
         let headers = match &decision {
             OriginCheck::Allowed(origin) => config.preflight_headers(origin),
             _ => {
-                log_disallowed(ctx, &origins, &config, true);
+                log_disallowed(ctx, &origins, config, true);
                 if config.reject_disallowed {
                     return Err(refuse(ctx));
                 }
@@ -67,7 +67,7 @@ pub fn check(ctx: &mut Ctx<'_>) -> Result<(), Response> {
         OriginCheck::Allowed(origin) => queue(ctx, config.actual_headers(Some(&origin))),
         OriginCheck::Absent => queue(ctx, config.actual_headers(None)),
         OriginCheck::Disallowed => {
-            log_disallowed(ctx, &origins, &config, false);
+            log_disallowed(ctx, &origins, config, false);
             let reject = config.reject_disallowed;
             queue(ctx, config.actual_headers(None));
             if reject {
@@ -120,6 +120,9 @@ fn preflight_answer(ctx: &Ctx<'_>, cors_headers: Vec<(&'static str, String)>) ->
             .map(|(name, value)| (name.to_owned(), value.into_bytes())),
     );
     headers.retain(|(name, _)| !name.eq_ignore_ascii_case(REQUEST_ID_HEADER));
-    headers.push((REQUEST_ID_HEADER.to_owned(), ctx.request_id.as_bytes().to_vec()));
+    headers.push((
+        REQUEST_ID_HEADER.to_owned(),
+        ctx.request_id.as_bytes().to_vec(),
+    ));
     forward::empty_response(cors::PREFLIGHT_STATUS, &headers)
 }

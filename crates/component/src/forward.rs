@@ -42,7 +42,11 @@ pub enum Inbound {
 /// Builds the request for the app: `out`'s method, target and headers, the
 /// client's request options, and its body — the client's own stream, or the
 /// bytes a layer read (`body`), exactly as received.
-pub fn request(inbound: Inbound, body: Option<Vec<u8>>, out: Outgoing) -> Result<Request, ErrorCode> {
+pub fn request(
+    inbound: Inbound,
+    body: Option<Vec<u8>>,
+    out: Outgoing,
+) -> Result<Request, ErrorCode> {
     let headers = Fields::from_list(&out.headers)
         .map_err(|e| ErrorCode::InternalError(Some(format!("forwarded headers: {e:?}"))))?;
     let outgoing = match inbound {
@@ -55,8 +59,7 @@ pub fn request(inbound: Inbound, body: Option<Vec<u8>>, out: Outgoing) -> Result
             // waiting for the app to finish reading, one host round trip per
             // request saved. The app reads the client's stream itself, so it
             // still sees any error in it.
-            let (outgoing, _transmitted) =
-                Request::new(headers, Some(contents), trailers, options);
+            let (outgoing, _transmitted) = Request::new(headers, Some(contents), trailers, options);
             drop(done_tx);
             outgoing
         }
@@ -79,8 +82,14 @@ pub fn request(inbound: Inbound, body: Option<Vec<u8>>, out: Outgoing) -> Result
             outgoing
         }
     };
-    set_target(&outgoing, &out.method, out.scheme, out.authority, out.path_with_query)
-        .map_err(|what| ErrorCode::InternalError(Some(format!("forwarded {what}"))))?;
+    set_target(
+        &outgoing,
+        &out.method,
+        out.scheme,
+        out.authority,
+        out.path_with_query,
+    )
+    .map_err(|what| ErrorCode::InternalError(Some(format!("forwarded {what}"))))?;
     Ok(outgoing)
 }
 
@@ -207,8 +216,7 @@ pub async fn response(inner: Response, headers: HeaderList, buffer_limit: u64) -
             }
         }
         _ => {
-            let (response, transmitted) =
-                Response::new(fields(&headers), Some(contents), trailers);
+            let (response, transmitted) = Response::new(fields(&headers), Some(contents), trailers);
             let _ = response.set_status_code(status);
             // Streamed: tell the app how the transfer to the client ended,
             // once it has.
@@ -236,7 +244,9 @@ pub fn content_length(headers: &[(String, Vec<u8>)]) -> Result<Option<u64>, Stri
         return Err("multiple content-length values".into());
     }
     let value = std::str::from_utf8(value).map_err(|e| e.to_string())?;
-    let value: i64 = value.parse().map_err(|e: std::num::ParseIntError| e.to_string())?;
+    let value: i64 = value
+        .parse()
+        .map_err(|e: std::num::ParseIntError| e.to_string())?;
     u64::try_from(value).map(Some).map_err(|e| e.to_string())
 }
 

@@ -275,7 +275,17 @@ pub async fn handle(request: Request) -> Response {
     // The one check spin-sdk's response conversion made that the host does
     // not, with its messages (warden calls the import directly; see `next`).
     if let Err(e) = forward::content_length(&headers) {
-        ctx.log("inner_app_failed", &[("error", format!("{:?}", spin_sdk::wasip3::http::types::ErrorCode::InternalError(Some(e))).into())]);
+        ctx.log(
+            "inner_app_failed",
+            &[(
+                "error",
+                format!(
+                    "{:?}",
+                    spin_sdk::wasip3::http::types::ErrorCode::InternalError(Some(e))
+                )
+                .into(),
+            )],
+        );
         return ctx.reject(Rejection::BadGateway);
     }
     strip_response_headers(&mut headers);

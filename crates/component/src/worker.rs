@@ -82,20 +82,21 @@ pub async fn check(
         .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
         .filter_map(|(_, v)| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok())
         .max();
-    let (buffered, body) = match forward::buffer_request(request, declared, settings.body_limit).await {
-        BodyRead::Whole(buffered, body) => (buffered, body),
-        BodyRead::TooLarge => return Err(deny(ctx, &rule, Denial::PayloadTooLarge)),
-        BodyRead::Failed(error) => {
-            ctx.log(
-                "worker_body_failed",
-                &[
-                    ("error", error.into()),
-                    ("scheme", rule.scheme.as_str().into()),
-                ],
-            );
-            return Err(ctx.reject(Rejection::BadRequest));
-        }
-    };
+    let (buffered, body) =
+        match forward::buffer_request(request, declared, settings.body_limit).await {
+            BodyRead::Whole(buffered, body) => (buffered, body),
+            BodyRead::TooLarge => return Err(deny(ctx, &rule, Denial::PayloadTooLarge)),
+            BodyRead::Failed(error) => {
+                ctx.log(
+                    "worker_body_failed",
+                    &[
+                        ("error", error.into()),
+                        ("scheme", rule.scheme.as_str().into()),
+                    ],
+                );
+                return Err(ctx.reject(Rejection::BadRequest));
+            }
+        };
 
     let verified = {
         let view = view(ctx, &scheme, &authority);

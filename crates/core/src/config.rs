@@ -194,7 +194,10 @@ impl RouteSettings {
     fn for_route(policy: &Policy, route: &crate::policy::Route, environment: Environment) -> Self {
         use crate::policy::Layer;
         let headers = (!route.skips(Layer::Headers)).then(|| {
-            let config = policy.headers.for_route(route.headers.as_ref()).into_owned();
+            let config = policy
+                .headers
+                .for_route(route.headers.as_ref())
+                .into_owned();
             let prepared = config.prepare(environment);
             RouteHeaders { config, prepared }
         });

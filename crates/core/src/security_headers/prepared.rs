@@ -94,8 +94,10 @@ mod tests {
         stripe.csp.as_mut().unwrap().nonce = vec!["script-src"];
         let mut report_only = nonce_everywhere.clone();
         report_only.csp.as_mut().unwrap().report_only = true;
-        let mut no_csp = HeadersConfig::default();
-        no_csp.csp = None;
+        let no_csp = HeadersConfig {
+            csp: None,
+            ..HeadersConfig::default()
+        };
         vec![
             HeadersConfig::default(),
             nonce_everywhere,
@@ -125,7 +127,9 @@ mod tests {
     #[test]
     fn a_nonce_goes_into_every_directive_that_takes_one() {
         let config = &configs()[1];
-        let headers = config.prepare(Environment::Development).headers(Some("n0nce"));
+        let headers = config
+            .prepare(Environment::Development)
+            .headers(Some("n0nce"));
         let csp = &headers[0].1;
         assert_eq!(csp.matches("'nonce-n0nce'").count(), 3, "{csp}");
     }
