@@ -134,6 +134,81 @@ class Server:
         shutil.rmtree(self.state, ignore_errors=True)
 
 
+SPIN_INHERIT = '["key_value_stores", "sqlite_databases", "variables"]'
+
+
+def spin_binary():
+    """`spin` 4.1 or later on the PATH (middleware needs it), else None."""
+    spin = shutil.which("spin")
+    if not spin:
+        return None
+    out = subprocess.run([spin, "--version"], capture_output=True, text=True).stdout
+    m = re.search(r"(\d+)\.(\d+)\.\d+", out)
+    if not m or (int(m.group(1)), int(m.group(2))) < (4, 1):
+        print(f"bench: {out.strip() or 'spin'} is older than 4.1; not measuring under Spin", file=sys.stderr)
+        return None
+    return spin
+
+
+class SpinServer(Server):
+    """The same configuration under real Spin (`spin up`), wired as the demo's
+    spin.toml wires warden: the middleware in `dependencies.middleware`,
+    inheriting the app's stores, database and variables. Spin counts no store
+    operations, so those columns stay empty."""
+
+    def __init__(self, name, middleware, variables, redis_url=None, spin="spin"):
+        self.name = name
+        self.port = free_port()
+        self.state = Path(tempfile.mkdtemp(prefix=f"warden-bench-spin-{name}-"))
+        seed_database(self.state / "sqlite_db.db")
+        manifest = self.state / "spin.toml"
+        manifest.write_text(spin_manifest(middleware))
+        cmd = [spin, "up", "--from", str(manifest), "--listen", f"127.0.0.1:{self.port}",
+               "--state-dir", str(self.state), "--sqlite", f"@{ROOT / 'migrations.sql'}"]
+        if redis_url:
+            runtime = self.state / "runtime-config.toml"
+            runtime.write_text(f'[key_value_store.default]\ntype = "redis"\nurl = "{redis_url}"\n')
+            cmd += ["--runtime-config-file", str(runtime)]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SPIN_VARIABLE_")}
+        env.update({f"SPIN_VARIABLE_{k.upper()}": v for k, v in dict(DEMO_VARS, **variables).items()})
+        self.proc = subprocess.Popen(pinned(cmd, 0), env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{name}: spin up exited with {self.proc.returncode}")
+            try:
+                urllib.request.urlopen(self.url("/health"), timeout=1)
+                return
+            except urllib.error.HTTPError:
+                return  # answered: up, whatever the status
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{name}: spin did not start")
+
+    def stats(self, reset=False):
+        return None
+
+
+def spin_manifest(middleware):
+    """A Spin 4.1 manifest: the echo app, behind the given middleware."""
+    lines = ["spin_manifest_version = 2", "", "[application]", 'name = "warden-bench"',
+             'version = "0.1.0"', "", "[variables]"]
+    lines += [f"{k} = {{ default = {json.dumps(v)} }}" for k, v in DEMO_VARS.items()]
+    lines += ["", "[[trigger.http]]", 'route = "/..."', 'component = "echo"']
+    if middleware:
+        deps = ", ".join(f'{{ component = "mw{i}", inherit_configuration = {SPIN_INHERIT} }}'
+                         for i in range(len(middleware)))
+        lines.append(f"dependencies.middleware = [{deps}]")
+    lines += ["", "[component.echo]", f"source = {json.dumps(str(WASM / 'echo_app.wasm'))}",
+              'key_value_stores = ["default"]', 'sqlite_databases = ["default"]',
+              "[component.echo.variables]"]
+    lines += [f'{k} = "{{{{ {k} }}}}"' for k in DEMO_VARS]
+    for i, mw in enumerate(middleware):
+        lines += ["", f"[component.mw{i}]", f"source = {json.dumps(str(WASM / mw))}"]
+    return "\n".join(lines) + "\n"
+
+
 def seed_database(path):
     """A user and a week-long session, written the way Better Auth writes them."""
     db = sqlite3.connect(path)
@@ -248,29 +323,36 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc)
     results = {"date": started.isoformat(timespec="seconds"), "duration_s": args.duration,
                "connections": args.connections, "cpus": cpus(), "configs": {}}
-    for name, middleware, variables, redis_url in configurations(args.redis):
-        rows = {}
-        full = "full policy" in name
-        for group in ["default", "no-cache"]:
-            cases = [c for c in CASES if c.get("policy", "default") == group]
-            if group == "no-cache":
-                if not full:
-                    # Without the session layer a miss is the same request as a hit.
-                    cases = [dict(c, policy="default") for c in cases]
-                else:
-                    variables = dict(variables, policy=bench_policy(cache=False))
-            run_cases(name, middleware, variables, redis_url, cases, rows, args)
-        results["configs"][name] = rows
+    spin = spin_binary()
+    hosts = [(None, "")] + ([(spin, " [Spin]")] if spin else [])
+    for host, suffix in hosts:
+        for name, middleware, variables, redis_url in configurations(args.redis):
+            rows = {}
+            full = "full policy" in name
+            for group in ["default", "no-cache"]:
+                cases = [c for c in CASES if c.get("policy", "default") == group]
+                if group == "no-cache":
+                    if not full:
+                        # Without the session layer a miss is the same request as a hit.
+                        cases = [dict(c, policy="default") for c in cases]
+                    else:
+                        variables = dict(variables, policy=bench_policy(cache=False))
+                run_cases(name + suffix, middleware, variables, redis_url, cases, rows, args, spin=host)
+            results["configs"][name + suffix] = rows
 
     results["sizes"] = sizes()
     results["startup"] = startup()
     write(results, started)
 
 
-def run_cases(name, middleware, variables, redis_url, cases, rows, args):
+def run_cases(name, middleware, variables, redis_url, cases, rows, args, spin=None):
     if redis_url:
         flush_redis(redis_url)
-    server = Server(re.sub(r"\W+", "-", name), middleware, variables, redis_url)
+    slug = re.sub(r"\W+", "-", name)
+    if spin:
+        server = SpinServer(slug, middleware, variables, redis_url, spin=spin)
+    else:
+        server = Server(slug, middleware, variables, redis_url)
     try:
         for case in cases:
             for _ in range(case.get("prime", 0)):
@@ -281,11 +363,14 @@ def run_cases(name, middleware, variables, redis_url, cases, rows, args):
             row = wrk(server, case, args.duration, args.connections)
             ops = server.stats()
             per = max(row["requests"], 1)
-            row.update(status=status,
-                       kv_ops_per_request=round((ops["kv_reads"] + ops["kv_writes"]) / per, 3),
-                       kv_writes_per_request=round(ops["kv_writes"] / per, 3),
-                       sqlite_per_request=round(ops["sqlite_statements"] / per, 3),
-                       instances=ops["instances"])
+            row.update(status=status)
+            if ops:
+                row.update(kv_ops_per_request=round((ops["kv_reads"] + ops["kv_writes"]) / per, 3),
+                           kv_writes_per_request=round(ops["kv_writes"] / per, 3),
+                           sqlite_per_request=round(ops["sqlite_statements"] / per, 3),
+                           instances=ops["instances"])
+            else:  # Spin: not counted
+                row.update(kv_ops_per_request="–", kv_writes_per_request="–", sqlite_per_request="–")
             rows[case["name"]] = row
             print(f"{name:38} {case['name']:28} {row['rps']:>9.0f} req/s  p50 {row['p50_ms']:.2f} ms"
                   f"  p99 {row['p99_ms']:.2f} ms  status {status}  kv/req {row['kv_ops_per_request']}",
@@ -319,6 +404,15 @@ def startup():
     return out
 
 
+SPIN_SUFFIX = " [Spin]"
+
+
+def floor(configs, name, floor_name):
+    """The floor configuration measured on the same host as `name`."""
+    suffix = SPIN_SUFFIX if name.endswith(SPIN_SUFFIX) else ""
+    return configs.get(floor_name + suffix, {})
+
+
 def ratio(x, base):
     return x / base if x is not None and base else None
 
@@ -328,17 +422,15 @@ def write(results, started):
     stem = started.strftime("%Y-%m-%d-%H%M")
     (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     configs = results["configs"]
-    bare = configs["bare app"]
-    noop = configs.get("no-op middleware", {})
-    buffered = configs.get(BUFFERED, {})
     fmt = lambda v: "–" if v is None else f"{v:.2f}"
     lines = [f"# warden benchmark, {results['date']}", "",
              f"wrk, {results['connections']} connections, {results['duration_s']} s per case after a warm-up; "
              f"server and load generator pinned to different cores ({results['cpus']} CPUs). "
              "Ratios are to the bare app, the no-op middleware and the buffered no-op middleware "
              "(which sends small responses on whole, as any middleware must under Spin), "
-             "all measured in the same run.", ""]
-    lines += targets(configs, noop, buffered, fmt)
+             "all measured in the same run on the same host (the local host, or Spin for rows "
+             "marked [Spin]).", ""]
+    lines += targets(configs, fmt)
     for case in CASES:
         c = case["name"]
         lines += [f"## {c}", "",
@@ -348,7 +440,9 @@ def write(results, started):
             r = rows.get(c)
             if not r:
                 continue
-            b, n, nb = bare.get(c, {}), noop.get(c, {}), buffered.get(c, {})
+            b = floor(configs, name, "bare app").get(c, {})
+            n = floor(configs, name, "no-op middleware").get(c, {})
+            nb = floor(configs, name, BUFFERED).get(c, {})
             lines.append(
                 f"| {name} | {r['status']} | {r['rps']:.0f} | {fmt(ratio(r['rps'], b.get('rps')))} | "
                 f"{fmt(ratio(r['rps'], n.get('rps')))} | {fmt(ratio(r['rps'], nb.get('rps')))} | "
@@ -370,18 +464,21 @@ def write(results, started):
     print(f"wrote {RESULTS / (stem + '.md')} and {stem}.svg")
 
 
-def targets(configs, noop, buffered, fmt):
+def targets(configs, fmt):
     """The issue's targets, against both floors: warden's full policy on the
     session cache-hit path on Redis, and headers only."""
     rows = [("full policy (Redis), session cache hit", "warden full policy (Redis store)", "protected-cache-hit"),
             ("full policy (Redis), anonymous IP-limited", "warden full policy (Redis store)", "api-anonymous"),
             ("headers only, /health", "warden headers only", "health")]
+    rows += [(label + SPIN_SUFFIX, config + SPIN_SUFFIX, case) for label, config, case in rows
+             if config + SPIN_SUFFIX in configs]
     lines = ["## Targets", "",
              "| warden | req/s × no-op | × buffered no-op | added p99 ms over no-op | over buffered no-op |",
              "|---|---|---|---|---|"]
     for label, config, case in rows:
         r = configs.get(config, {}).get(case)
-        n, nb = noop.get(case), buffered.get(case)
+        n = floor(configs, config, "no-op middleware").get(case)
+        nb = floor(configs, config, BUFFERED).get(case)
         if not r or not n or not nb:
             continue
         lines.append(f"| {label} | {fmt(ratio(r['rps'], n['rps']))} | {fmt(ratio(r['rps'], nb['rps']))} | "
@@ -394,9 +491,10 @@ def plot(results):
     """One bar per configuration: throughput as a share of the bare app's,
     for each case. Plain SVG, no plotting library needed."""
     configs = list(results["configs"].items())
-    bare = results["configs"]["bare app"]
     cases = [c["name"] for c in CASES]
     colors = ["#9e9e9e", "#607d8b", "#b0bec5", "#4caf50", "#2196f3", "#81c784", "#0d47a1"]
+    # Spin's rows, when measured, take darker shades of the same colours.
+    colors += ["#616161", "#37474f", "#78909c", "#2e7d32", "#1565c0", "#519657", "#002171"]
     bar, gap, group_gap = 14, 2, 26
     left, top, height = 180, 40, 220
     group_w = len(configs) * (bar + gap) + group_gap
@@ -412,6 +510,7 @@ def plot(results):
         x0 = left + 10 + gi * group_w
         for ci, (name, rows) in enumerate(configs):
             r = rows.get(case)
+            bare = floor(results["configs"], name, "bare app")
             if not r or not bare.get(case):
                 continue
             share = min(r["rps"] / bare[case]["rps"], 1.2)
