@@ -22,6 +22,7 @@
 //! it differs.
 
 pub mod cache;
+pub mod command;
 pub mod compose;
 pub mod faults;
 pub mod guest_log;

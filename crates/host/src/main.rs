@@ -19,7 +19,8 @@ const USAGE: &str = "usage:
                     [--key-value-redis redis://HOST:PORT | --runtime-config-file FILE] [--stats]
   warden-host compose --app APP.wasm --middleware MW.wasm... -o OUT.wasm
   warden-host measure --app APP.wasm [--middleware MW.wasm]...   (compile and instantiate times)
-  warden-host inspect --app COMPONENT.wasm                         (its imports and exports)";
+  warden-host inspect --app COMPONENT.wasm                         (its imports and exports)
+  warden-host run COMMAND.wasm [ARG]...                            (a wasi:cli command component)";
 
 fn main() {
     if let Err(e) = run() {
@@ -31,6 +32,10 @@ fn main() {
 fn run() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let command = args.next().unwrap_or_default();
+    if command == "run" {
+        let path = args.next().map(PathBuf::from).context(USAGE)?;
+        return warden_host::command::run(&path, &args.collect::<Vec<_>>());
+    }
     let mut options = HostOptions::default();
     let mut out = None;
     let mut manifest = None;
