@@ -133,10 +133,12 @@ async fn the_buffer_limit_is_configurable() {
 }
 
 #[tokio::test]
-async fn request_bodies_stream_through_unchanged_in_size() {
+async fn request_bodies_stream_through_unchanged() {
     for mode in MODES {
         let host = TestHost::start(Setup::default().reuse(mode)).await;
-        let body = vec![7u8; 3 * 1024 * 1024 + 11];
+        let body: Vec<u8> = (0..3 * 1024 * 1024 + 11u32)
+            .map(|i| (i % 253) as u8)
+            .collect();
         let reply = host
             .send(
                 "POST",
@@ -147,6 +149,11 @@ async fn request_bodies_stream_through_unchanged_in_size() {
             .await;
         assert_eq!(reply.status, 200);
         assert_eq!(reply.json()["body_len"], body.len());
+        assert_eq!(
+            reply.json()["body_sha256"],
+            warden_core::digest::sha256_hex(&body),
+            "the app got other bytes than the client sent"
+        );
         assert_eq!(reply.json()["method"], "POST");
     }
 }

@@ -303,6 +303,10 @@ async fn a_signed_request_reaches_the_app_with_its_body() {
         assert_eq!(seen["x-warden-route"], "internal");
         assert!(!seen.contains_key("x-warden-worker-keyid"));
         assert_eq!(reply.json()["body_len"], body.len());
+        assert_eq!(
+            reply.json()["body_sha256"],
+            warden_core::digest::sha256_hex(body)
+        );
         assert_eq!(reply.json()["method"], "POST");
         assert_eq!(reply.json()["path"], "/internal/sessions/revoke");
 
@@ -317,6 +321,11 @@ async fn a_signed_request_reaches_the_app_with_its_body() {
         .await;
         assert_reached_app(&reply, "worker", "current", "big body");
         assert_eq!(reply.json()["body_len"], big.len());
+        assert_eq!(
+            reply.json()["body_sha256"],
+            warden_core::digest::sha256_hex(&big),
+            "the app got other bytes than were signed"
+        );
 
         // No body at all: the signature is over "{timestamp}:".
         let reply = send(

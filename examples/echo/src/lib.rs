@@ -1,10 +1,11 @@
 //! The demo's inner app: it answers every request with `200` and a JSON
 //! description of exactly what reached it, so that users and tests can see
-//! what warden forwarded (headers added, headers stripped, body size).
+//! what warden forwarded (headers added, headers stripped, body size and
+//! SHA-256).
 //!
 //! ```text
 //! $ curl -s localhost:3000/api/x?a=1 -H 'x-warden-user-id: spoof'
-//! {"method":"GET","path":"/api/x","query":"a=1","headers":{…},"body_len":0}
+//! {"method":"GET","path":"/api/x","query":"a=1","headers":{…},"body_len":0,"body_sha256":"e3b0…"}
 //! ```
 //!
 //! Test knobs (request headers, all optional; a real app has none of these):
@@ -116,6 +117,8 @@ async fn handle(req: Request) -> Result<Response<BoxBody>, ErrorCode> {
         "query": query,
         "headers": headers,
         "body_len": body.len(),
+        // So a test can check the body arrived byte for byte, not only its length.
+        "body_sha256": sha256_hex(&body),
     });
     let bytes = Bytes::from(echo.to_string());
     let mut builder = Response::builder().status(200);
@@ -127,4 +130,12 @@ async fn handle(req: Request) -> Result<Response<BoxBody>, ErrorCode> {
         .header("content-length", bytes.len().to_string())
         .body(box_body(FullBody::new(bytes)))
         .expect("static response parts are valid"))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
