@@ -52,6 +52,15 @@ pub fn workloads() -> Vec<Workload> {
         }),
     ));
 
+    // Once per instance (DESIGN §1: up to 128 requests each under Spin): the
+    // first request of every instance pays for it.
+    out.push((
+        "config: load the demo policy and secrets (once per instance)",
+        Box::new(|| {
+            black_box(demo_config());
+        }),
+    ));
+
     let csp = Csp::seed_default();
     out.push((
         "csp: render the seed default with a nonce",
