@@ -334,3 +334,26 @@ async fn readiness_notices_missing_migrations() {
     assert_eq!(reply.status, 503);
     assert_eq!(reply.json()["sqlite"], "unavailable");
 }
+
+#[tokio::test]
+async fn head_answers_keep_their_length_without_a_body() {
+    for mode in MODES {
+        let host = TestHost::start(Setup::default().reuse(mode)).await;
+        // The app announces its JSON's length and sends nothing, as
+        // frameworks answer HEAD (RFC 9110 §9.3.2): that is not an error.
+        let omit: &[(&str, &[u8])] = &[("x-echo-omit-body", b"1")];
+        let head = host.send("HEAD", "/x", omit, b"").await;
+        assert_eq!(head.status, 200, "{mode:?}");
+        assert!(head.body.is_empty());
+        let announced: usize = head.header("content-length").unwrap().parse().unwrap();
+        assert!(
+            announced > 50,
+            "the app's content-length is kept: {announced}"
+        );
+        assert!(head.header("x-request-id").is_some());
+        // The same answer to a GET breaks the app's own framing: 502.
+        let get = host.send("GET", "/x", omit, b"").await;
+        assert_eq!(get.status, 502, "{mode:?}");
+        assert_eq!(get.json()["error"]["code"], "BAD_GATEWAY");
+    }
+}

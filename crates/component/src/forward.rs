@@ -177,11 +177,23 @@ fn with_body(
 /// Passes the inner app's response on with `headers`, whole if its
 /// `content-length` is at most `buffer_limit`, streamed otherwise.
 ///
+/// A response to `HEAD`, a 204 and a 304 have no body whatever their
+/// `content-length` says (RFC 9110 §9.3.2, §15.3.5, §15.4.5): for them the
+/// app may send fewer bytes than announced, and what it sent goes on with
+/// its headers unchanged. For any other response, a body that does not
+/// match its `content-length` is the app breaking its own framing: 502.
+///
 /// Either way the app's trailers future goes on as it is: warden has no use
 /// for trailers, and awaiting and re-sending them would cost two more round
 /// trips through the host per request.
-pub async fn response(inner: Response, headers: HeaderList, buffer_limit: u64) -> Response {
+pub async fn response(
+    inner: Response,
+    headers: HeaderList,
+    buffer_limit: u64,
+    head_request: bool,
+) -> Response {
     let status = inner.get_status_code();
+    let bodiless = head_request || status == 204 || status == 304;
     let length = content_length(&headers).ok().flatten();
     let (done_tx, done_rx) = wit_future::new::<Result<(), ErrorCode>>(|| Ok(()));
     let (mut contents, trailers) = Response::consume_body(inner, done_rx);
@@ -205,7 +217,8 @@ pub async fn response(inner: Response, headers: HeaderList, buffer_limit: u64) -
             drop(contents);
             // The app's body was taken whole: its writer learns so now.
             drop(done_tx);
-            if ended && body.len() as u64 == len {
+            let framed = body.len() as u64 == len || (bodiless && (body.len() as u64) < len);
+            if ended && framed {
                 // `headers` carry the app's `content-length`, now checked.
                 with_body(status, fields(&headers), body, trailers)
             } else {

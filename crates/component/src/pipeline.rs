@@ -296,7 +296,8 @@ pub async fn handle(request: Request) -> Response {
     // Security headers by their insert modes, CORS, Vary, Cache-Control;
     // the other layers' headers are appended.
     crate::headers::apply_to_app_response(&ctx, &mut headers);
-    forward::response(inner, headers, policy.settings.response_buffer_limit).await
+    let head = ctx.method == "HEAD";
+    forward::response(inner, headers, policy.settings.response_buffer_limit, head).await
 }
 
 /// Keeps a valid incoming `x-request-id` (the first one), or makes a new one;

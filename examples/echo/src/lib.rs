@@ -15,6 +15,8 @@
 //! - `x-echo-size: N` answers with a body of N bytes (at most 16 MiB) with a
 //!   `content-length`; `x-echo-stream: N` sends N bytes in 4 KiB chunks with
 //!   no `content-length` (an unbounded, streamed body).
+//! - `x-echo-omit-body: 1` announces the JSON's `content-length` but sends no
+//!   body, as frameworks answer `HEAD`.
 //! - `x-echo-header: Name: value` (repeatable) adds that header to the JSON
 //!   answer, as an app setting its own `Server` or CSP would.
 
@@ -48,6 +50,7 @@ async fn handle(req: Request) -> Result<Response<BoxBody>, ErrorCode> {
         spin_sdk::wasip3::clocks::monotonic_clock::wait_for(ns).await;
     }
     let size = knob("x-echo-size").and_then(|v| v.parse::<usize>().ok());
+    let omit_body = knob("x-echo-omit-body").is_some();
     let extra_headers: Vec<(String, String)> = req
         .headers()
         .get_all("x-echo-header")
@@ -121,13 +124,16 @@ async fn handle(req: Request) -> Result<Response<BoxBody>, ErrorCode> {
         "body_sha256": sha256_hex(&body),
     });
     let bytes = Bytes::from(echo.to_string());
+    let length = bytes.len();
+    // As frameworks answer HEAD: the length of the body a GET would get, no body.
+    let bytes = if omit_body { Bytes::new() } else { bytes };
     let mut builder = Response::builder().status(200);
     for (name, value) in &extra_headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
     Ok(builder
         .header("content-type", "application/json")
-        .header("content-length", bytes.len().to_string())
+        .header("content-length", length.to_string())
         .body(box_body(FullBody::new(bytes)))
         .expect("static response parts are valid"))
 }
