@@ -13,3 +13,4 @@ mod rate_limit;
 mod redis_store;
 mod session;
 mod signatures;
+mod stall;

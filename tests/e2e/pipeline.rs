@@ -83,53 +83,55 @@ async fn warden_headers_and_hop_by_hop_headers_never_reach_the_app() {
     }
 }
 
+/// Collects small responses whole (the opt-in `response_buffer_limit`).
+const COLLECT_SMALL: &str = r#"
+    [settings]
+    response_buffer_limit = 65536
+    [[routes]]
+    name = "all"
+    path = "/*"
+"#;
+
 #[tokio::test]
-async fn small_responses_are_passed_on_whole_large_ones_streamed() {
+async fn responses_stream_through_with_their_framing_in_both_buffer_modes() {
     for mode in MODES {
-        let host = TestHost::start(Setup::default().reuse(mode)).await;
+        for policy in [None, Some(COLLECT_SMALL)] {
+            let mut setup = Setup::default().reuse(mode);
+            if let Some(policy) = policy {
+                setup = setup.policy(policy);
+            }
+            let host = TestHost::start(setup).await;
+            let what = format!("{mode:?}, collecting: {}", policy.is_some());
 
-        let small = host.get("/x").await;
-        assert!(
-            small.header("content-length").is_some(),
-            "{mode:?}: {:?}",
-            small.headers
-        );
-        assert_eq!(small.header("transfer-encoding"), None);
-        assert_eq!(
-            small.header("content-length").unwrap(),
-            small.body.len().to_string()
-        );
+            let small = host.get("/x").await;
+            assert_eq!(small.status, 200, "{what}");
+            assert_eq!(small.json()["path"], "/x", "{what}");
+            assert_eq!(small.header("transfer-encoding"), None, "{what}");
+            assert_eq!(
+                small.header("content-length"),
+                Some(&*small.body.len().to_string()),
+                "{what}: {:?}",
+                small.headers
+            );
 
-        // Known length, above the 64 KiB default: streamed, length kept.
-        let large = host.get_with("/x", &[("x-echo-size", "200000")]).await;
-        assert_eq!(large.status, 200);
-        assert_eq!(large.body.len(), 200_000);
-        assert_eq!(large.header("content-length"), Some("200000"));
+            // Known length above any buffer limit: streamed, length kept.
+            let large = host.get_with("/x", &[("x-echo-size", "200000")]).await;
+            assert_eq!(large.status, 200, "{what}");
+            assert_eq!(large.body.len(), 200_000, "{what}");
+            assert_eq!(large.header("content-length"), Some("200000"), "{what}");
 
-        // Unknown length: streamed through in chunks.
-        let unbounded = host.get_with("/x", &[("x-echo-stream", "100000")]).await;
-        assert_eq!(unbounded.status, 200);
-        assert_eq!(unbounded.body.len(), 100_000);
-        assert_eq!(unbounded.header("transfer-encoding"), Some("chunked"));
-        assert!(unbounded.header("x-request-id").is_some());
+            // Unknown length: streamed through in chunks.
+            let unbounded = host.get_with("/x", &[("x-echo-stream", "100000")]).await;
+            assert_eq!(unbounded.status, 200, "{what}");
+            assert_eq!(unbounded.body.len(), 100_000, "{what}");
+            assert_eq!(
+                unbounded.header("transfer-encoding"),
+                Some("chunked"),
+                "{what}"
+            );
+            assert!(unbounded.header("x-request-id").is_some(), "{what}");
+        }
     }
-}
-
-#[tokio::test]
-async fn the_buffer_limit_is_configurable() {
-    let policy = r#"
-        [settings]
-        response_buffer_limit = 0
-        [[routes]]
-        name = "all"
-        path = "/*"
-    "#;
-    let host = TestHost::start(Setup::default().policy(policy)).await;
-    // With a zero limit even a small JSON answer is streamed, yet intact.
-    let reply = host.get("/x").await;
-    assert_eq!(reply.status, 200);
-    assert_eq!(reply.json()["path"], "/x");
-    assert_eq!(reply.echoed_headers()["x-warden-route"], "all");
 }
 
 #[tokio::test]
@@ -336,24 +338,55 @@ async fn readiness_notices_missing_migrations() {
 }
 
 #[tokio::test]
-async fn head_answers_keep_their_length_without_a_body() {
+async fn head_answers_keep_their_length_and_broken_framing_never_passes() {
     for mode in MODES {
-        let host = TestHost::start(Setup::default().reuse(mode)).await;
-        // The app announces its JSON's length and sends nothing, as
-        // frameworks answer HEAD (RFC 9110 §9.3.2): that is not an error.
-        let omit: &[(&str, &[u8])] = &[("x-echo-omit-body", b"1")];
-        let head = host.send("HEAD", "/x", omit, b"").await;
-        assert_eq!(head.status, 200, "{mode:?}");
-        assert!(head.body.is_empty());
-        let announced: usize = head.header("content-length").unwrap().parse().unwrap();
-        assert!(
-            announced > 50,
-            "the app's content-length is kept: {announced}"
-        );
-        assert!(head.header("x-request-id").is_some());
-        // The same answer to a GET breaks the app's own framing: 502.
-        let get = host.send("GET", "/x", omit, b"").await;
-        assert_eq!(get.status, 502, "{mode:?}");
-        assert_eq!(get.json()["error"]["code"], "BAD_GATEWAY");
+        for policy in [None, Some(COLLECT_SMALL)] {
+            let mut setup = Setup::default().reuse(mode);
+            if let Some(policy) = policy {
+                setup = setup.policy(policy);
+            }
+            let host = TestHost::start(setup).await;
+            let what = format!("{mode:?}, collecting: {}", policy.is_some());
+            // The app announces its JSON's length and sends nothing, as
+            // frameworks answer HEAD (RFC 9110 §9.3.2): that is not an error.
+            let omit: &[(&str, &[u8])] = &[("x-echo-omit-body", b"1")];
+            let head = host.send("HEAD", "/x", omit, b"").await;
+            assert_eq!(head.status, 200, "{what}");
+            assert!(head.body.is_empty());
+            let announced: usize = head.header("content-length").unwrap().parse().unwrap();
+            assert!(
+                announced > 50,
+                "the app's content-length is kept: {announced}"
+            );
+            assert!(head.header("x-request-id").is_some());
+
+            // The same answer to a GET breaks the app's own framing.
+            let req = hyper::Request::get(host.url("/x"))
+                .header("x-echo-omit-body", "1")
+                .body(http_body_util::Full::new(bytes::Bytes::new()))
+                .unwrap();
+            let outcome = match host.client.request(req).await {
+                Err(e) => Err(e.to_string()),
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    match http_body_util::BodyExt::collect(resp.into_body()).await {
+                        Ok(body) => Ok((status, body.to_bytes())),
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
+            };
+            if policy.is_some() {
+                // Collected: warden sees the lie before answering: 502.
+                let (status, body) = outcome.expect("a 502 answer");
+                assert_eq!(status, 502, "{what}");
+                let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                assert_eq!(body["error"]["code"], "BAD_GATEWAY");
+            } else {
+                // Streamed: the head has left; the host cuts the response
+                // off, so the client never takes a short body for whole.
+                assert!(outcome.is_err(), "{what}: {outcome:?}");
+            }
+            assert_eq!(host.get("/x").await.status, 200, "{what}: still serving");
+        }
     }
 }

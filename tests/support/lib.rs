@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 pub use warden_host::{Faults, GuestLog, Host, HostOptions, OpCounts, Reuse};
 
+pub mod spin;
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -69,6 +71,9 @@ pub struct Setup {
     pub reuse: Reuse,
     /// Put warden in front of the echo app (otherwise the bare app).
     pub warden: bool,
+    /// Which middleware "warden" is: `warden`, or a benchmark floor such as
+    /// `noop_middleware`.
+    pub middleware: &'static str,
     pub migrations: bool,
 }
 
@@ -78,6 +83,7 @@ impl Default for Setup {
             variables: HashMap::new(),
             reuse: Reuse::Spin,
             warden: true,
+            middleware: "warden",
             migrations: true,
         }
     }
@@ -117,7 +123,7 @@ impl TestHost {
         let options = HostOptions {
             app: wasm("echo_app"),
             middleware: if setup.warden {
-                vec![wasm("warden")]
+                vec![wasm(setup.middleware)]
             } else {
                 vec![]
             },
@@ -172,21 +178,7 @@ impl TestHost {
         headers: &[(&str, &[u8])],
         body: &[u8],
     ) -> Reply {
-        let mut req = hyper::Request::builder().method(method).uri(self.url(path));
-        for (name, value) in headers {
-            req = req.header(*name, *value);
-        }
-        let req = req
-            .body(Full::new(Bytes::copy_from_slice(body)))
-            .expect("valid test request");
-        let resp = self.client.request(req).await.expect("response");
-        let (parts, body) = resp.into_parts();
-        let body = body.collect().await.expect("body").to_bytes();
-        Reply {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body,
-        }
+        send(&self.client, &self.url(path), method, headers, body).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -204,6 +196,31 @@ impl TestHost {
 
     pub fn counts(&self) -> OpCounts {
         self.host.faults().counts()
+    }
+}
+
+/// Sends one request with `client` and reads the whole response.
+pub async fn send(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    url: &str,
+    method: &str,
+    headers: &[(&str, &[u8])],
+    body: &[u8],
+) -> Reply {
+    let mut req = hyper::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let req = req
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .expect("valid test request");
+    let resp = client.request(req).await.expect("response");
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.expect("body").to_bytes();
+    Reply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
     }
 }
 

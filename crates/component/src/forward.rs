@@ -2,17 +2,22 @@
 //! does not need to read.
 //!
 //! The request body is handed to the inner app as the same stream the client
-//! opened: warden never buffers it unless a layer needs the bytes. Responses
-//! take one of two paths (DESIGN §1): a small response with a known
-//! `content-length` is collected and sent on whole, because a streamed
-//! pass-through stalls 20–45 ms per request on keep-alive connections under
-//! real Spin; anything larger or of unknown length is streamed through.
+//! opened: warden never buffers it unless a layer needs the bytes. The app's
+//! response is streamed through by default: its body stream goes to the host
+//! untouched. (Under real Spin this is also the fast path: see
+//! `docs/performance.md` on the 44 ms stall that collecting a response and
+//! sending it on whole used to cause.) `[settings] response_buffer_limit`
+//! opts in to collecting small responses whole, to answer 502 when an app's
+//! body breaks its own `content-length`.
 
 use spin_sdk::wasip3::http::types::{
     ErrorCode, Fields, Method, Request, RequestOptions, Response, Scheme, Trailers,
 };
-use spin_sdk::wasip3::wit_bindgen::{FutureReader, StreamResult};
+use spin_sdk::wasip3::wit_bindgen::{FutureReader, StreamResult, StreamWriter};
 use spin_sdk::wasip3::{spawn, wit_future, wit_stream};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Waker};
 
 type BodyResult = Result<Option<Trailers>, ErrorCode>;
 
@@ -137,12 +142,26 @@ pub fn fields(list: &[(String, Vec<u8>)]) -> Fields {
 
 /// A response of warden's own with a complete body, sent with
 /// `content-length` and no trailers.
+///
+/// The body write and then an explicit "no trailers" are offered before the
+/// response is made, as [`offer_before_returning`] explains; measured under
+/// Spin, a dropped trailers writer (resolved at once) let the head leave
+/// alone more often (`docs/performance.md`).
 pub fn whole_response(status: u16, mut headers: HeaderList, body: Vec<u8>) -> Response {
     headers.push(("content-length".into(), body.len().to_string().into_bytes()));
-    // Dropping the writer sends its default, "no trailers", without a task
-    // of ours waiting for the host to take it.
-    let (_, trailers) = wit_future::new::<BodyResult>(|| Ok(None));
-    with_body(status, fields(&headers), body, trailers)
+    let (mut contents_tx, contents_rx) = wit_stream::new::<u8>();
+    let (trailers_tx, trailers_rx) = wit_future::new::<BodyResult>(|| Ok(None));
+    let write = Box::pin(async move {
+        if !body.is_empty() {
+            let _ = contents_tx.write_all(body).await;
+        }
+        drop(contents_tx);
+        let _ = trailers_tx.write(Ok(None)).await;
+    });
+    poll_once_then_spawn(write);
+    let (response, _transmitted) = Response::new(fields(&headers), Some(contents_rx), trailers_rx);
+    let _ = response.set_status_code(status);
+    response
 }
 
 /// A response of warden's own with no body at all (a 204).
@@ -154,24 +173,48 @@ pub fn empty_response(status: u16, headers: &[(String, Vec<u8>)]) -> Response {
 }
 
 /// A response carrying `body` whole and whatever `trailers` resolves to;
-/// `headers` already say the body's length. One spawned write hands the body
-/// over when the host reads it; nothing else waits on the host (the
-/// transmission result is the host's to report, as spin-sdk also leaves it).
+/// `headers` already say the body's length. The write is offered before the
+/// response exists (see [`offer_before_returning`]); nothing else waits on
+/// the host (the transmission result is the host's to report).
 fn with_body(
     status: u16,
     headers: Fields,
     body: Vec<u8>,
     trailers: FutureReader<BodyResult>,
 ) -> Response {
-    let (mut contents_tx, contents_rx) = wit_stream::new::<u8>();
+    let (contents_tx, contents_rx) = wit_stream::new::<u8>();
+    if !body.is_empty() {
+        offer_before_returning(contents_tx, body);
+    }
     let (response, _transmitted) = Response::new(headers, Some(contents_rx), trailers);
     let _ = response.set_status_code(status);
-    if !body.is_empty() {
-        spawn(async move {
-            let _ = contents_tx.write_all(body).await;
-        });
-    }
     response
+}
+
+/// Starts writing `body` to `contents` now, and lets a spawned task finish
+/// the write.
+///
+/// Why: Spin's HTTP server sends the head as soon as the response is
+/// returned. If the body is not ready at that moment it leaves as a second
+/// small write, which Nagle's algorithm holds back until the client's
+/// delayed ACK (Spin does not set `TCP_NODELAY`): about 40 ms per response
+/// on keep-alive connections. A task spawned in an export runs only after
+/// the export has returned, too late; a write offered before the response
+/// is made is pending when the host starts reading.
+fn offer_before_returning(mut contents: StreamWriter<u8>, body: Vec<u8>) {
+    poll_once_then_spawn(Box::pin(async move {
+        let _ = contents.write_all(body).await;
+    }));
+}
+
+/// Polls `task` once now (which issues its first stream or future write)
+/// and spawns the rest. The spawned task polls it again, which registers
+/// the waker that finishes it, so this first poll's waker is never needed.
+fn poll_once_then_spawn(mut task: Pin<Box<dyn Future<Output = ()>>>) {
+    let mut cx = Context::from_waker(Waker::noop());
+    if task.as_mut().poll(&mut cx).is_pending() {
+        spawn(task);
+    }
 }
 
 /// Passes the inner app's response on with `headers`, whole if its
@@ -220,6 +263,7 @@ pub async fn response(
             let framed = body.len() as u64 == len || (bodiless && (body.len() as u64) < len);
             if ended && framed {
                 // `headers` carry the app's `content-length`, now checked.
+                // The export yields once before returning it (lib.rs).
                 with_body(status, fields(&headers), body, trailers)
             } else {
                 crate::respond::reject(

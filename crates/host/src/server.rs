@@ -118,7 +118,10 @@ impl Host {
                     },
                     _ = &mut stop => break,
                 };
-                let _ = stream.set_nodelay(true);
+                // No `TCP_NODELAY`: Spin's HTTP server does not set it, and a
+                // response whose head and body leave as two writes must stall
+                // here as it stalls there (Nagle against delayed ACKs), so
+                // that the tests see it.
                 let handler = handler.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| serve(handler.clone(), peer, addr, req));

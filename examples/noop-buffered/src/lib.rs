@@ -1,9 +1,12 @@
-//! The benchmark's second floor: a middleware that changes nothing but, like
-//! any middleware that must run well under Spin, collects a small response
-//! with a known `content-length` and sends it on whole (DESIGN §1: streamed
-//! pass-through stalls 20–45 ms per request on keep-alive connections there).
-//! Warden does exactly this on its buffered path, so this is the hop plus the
-//! rebuild that warden cannot avoid; its own layers are measured above it.
+//! The benchmark's floor for warden's opt-in buffered mode
+//! (`[settings] response_buffer_limit > 0`): a middleware that changes
+//! nothing but collects a small response with a known `content-length` and
+//! sends it on whole, written the way warden writes it (the body write
+//! offered before the response is made, one turn back to the host before
+//! returning) so that under Spin head and body leave in one write instead
+//! of stalling ~40 ms on a delayed ACK (docs/performance.md). It is the hop
+//! plus the copy that collecting costs; warden's own layers are measured
+//! above it.
 
 use spin_sdk::wasip3::http::types::{ErrorCode, Request, Response};
 use spin_sdk::wasip3::wit_bindgen::StreamResult;
@@ -29,7 +32,11 @@ impl spin_sdk::wasip3::exports::http::handler::Guest for NoopBuffered {
             .first()
             .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok());
         match length {
-            Some(len) if len <= BUFFER_LIMIT => Ok(whole(inner, len).await),
+            Some(len) if len <= BUFFER_LIMIT => {
+                let response = whole(inner, len).await;
+                spin_sdk::wasip3::wit_bindgen::yield_async().await;
+                Ok(response)
+            }
             _ => Ok(inner),
         }
     }
@@ -53,10 +60,15 @@ async fn whole(inner: Response, len: u64) -> Response {
     }
     drop(contents);
     let (mut body_tx, body_rx) = wit_stream::new::<u8>();
-    let (response, _) = Response::new(headers, Some(body_rx), trailers);
-    let _ = response.set_status_code(status);
-    spawn(async move {
+    let mut write = Box::pin(async move {
         let _ = body_tx.write_all(body).await;
     });
+    // Issue the write now; the spawned task finishes it.
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    if write.as_mut().poll(&mut cx).is_pending() {
+        spawn(write);
+    }
+    let (response, _) = Response::new(headers, Some(body_rx), trailers);
+    let _ = response.set_status_code(status);
     response
 }

@@ -43,9 +43,10 @@ pub use rate_limit::{
 
 use crate::path::MatchPath;
 
-/// Default of `settings.response_buffer_limit`: 64 KiB. Under Spin, small bodies
-/// passed on whole avoid a 20-45 ms stall per streamed response (DESIGN §1).
-pub const DEFAULT_RESPONSE_BUFFER_LIMIT: u64 = 64 * 1024;
+/// Default of `settings.response_buffer_limit`: 0, every response streamed
+/// through. Measured under Spin 4.1, streaming is the fast path; collecting
+/// a response costs a copy and host round trips (docs/performance.md).
+pub const DEFAULT_RESPONSE_BUFFER_LIMIT: u64 = 0;
 /// Largest allowed `settings.response_buffer_limit`: 16 MiB, since a buffered
 /// body lives in the instance's memory.
 pub const MAX_RESPONSE_BUFFER_LIMIT: u64 = 16 * 1024 * 1024;
@@ -294,7 +295,7 @@ mod tests {
     fn built_in_policy() {
         let p = Policy::built_in();
         assert_eq!(p.settings, Settings::default());
-        assert_eq!(p.settings.response_buffer_limit, 65_536);
+        assert_eq!(p.settings.response_buffer_limit, 0);
         assert_eq!(p.settings.max_header_bytes, 16_384);
         assert_eq!(p.routes.len(), 1);
         let route = &p.routes[0];

@@ -44,7 +44,7 @@ const MAX_METHOD_LEN: usize = 32;
 ///
 /// ```toml
 /// [settings]
-/// response_buffer_limit = 65536   # bytes, 0..=16 MiB
+/// response_buffer_limit = 0       # bytes, 0..=16 MiB (0: stream every response)
 /// max_header_bytes = 16384        # bytes, 256..=1 MiB
 ///
 /// [[routes]]                      # at least one; tried in order, first match wins

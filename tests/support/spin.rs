@@ -1,0 +1,186 @@
+//! Real Spin for the end-to-end tests: `spin up` of a manifest, talked to
+//! over HTTP like [`crate::TestHost`].
+//!
+//! Used only where Spin 4.1+ is available: `scripts/test` finds `spin` on
+//! the PATH (CI puts `../shared/bin` there) and sets `WARDEN_TEST_SPIN` to
+//! it; without it the real-Spin suite is skipped with one line.
+
+use crate::{Reply, TempDir, root, send};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `spin` binary the suite runs, from `WARDEN_TEST_SPIN`. `None` (with
+/// the reason printed once by `scripts/test`) when it is not set.
+pub fn binary() -> Option<PathBuf> {
+    std::env::var_os("WARDEN_TEST_SPIN").map(PathBuf::from)
+}
+
+/// How a test wants its `spin up`.
+pub struct SpinSetup {
+    /// The manifest; the demo's `spin.toml` by default.
+    pub manifest: PathBuf,
+    /// Values for the manifest's variables (`--variable k=v`).
+    pub variables: Vec<(String, String)>,
+    /// A runtime configuration file's text (`--runtime-config-file`), e.g.
+    /// a Redis key-value store.
+    pub runtime_config: Option<String>,
+    /// `--max-instance-reuse-count 1`: one instance per request.
+    pub instance_per_request: bool,
+}
+
+impl Default for SpinSetup {
+    fn default() -> Self {
+        SpinSetup {
+            manifest: root().join("spin.toml"),
+            variables: Vec::new(),
+            runtime_config: None,
+            instance_per_request: false,
+        }
+    }
+}
+
+impl SpinSetup {
+    pub fn var(mut self, name: &str, value: &str) -> Self {
+        self.variables.push((name.to_owned(), value.to_owned()));
+        self
+    }
+    pub fn runtime_config(mut self, text: &str) -> Self {
+        self.runtime_config = Some(text.to_owned());
+        self
+    }
+    pub fn instance_per_request(mut self, yes: bool) -> Self {
+        self.instance_per_request = yes;
+        self
+    }
+}
+
+/// A running `spin up`, with its own state directory (key-value and SQLite
+/// files, logs); stopped when dropped.
+pub struct SpinHost {
+    child: Child,
+    addr: String,
+    pub client: Client<HttpConnector, Full<Bytes>>,
+    state: TempDir,
+}
+
+impl Drop for SpinHost {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free loopback port (bound, then released for Spin to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl SpinHost {
+    /// Starts `spin` with the demo's migrations and waits until it answers.
+    pub async fn start(spin: &Path, setup: SpinSetup) -> SpinHost {
+        let state = TempDir::new("spin");
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut cmd = Command::new(spin);
+        cmd.arg("up")
+            .arg("--from")
+            .arg(&setup.manifest)
+            .arg("--listen")
+            .arg(&addr)
+            .arg("--state-dir")
+            .arg(state.path())
+            .arg("--sqlite")
+            .arg(format!("@{}", root().join("migrations.sql").display()));
+        for (name, value) in &setup.variables {
+            cmd.arg("--variable").arg(format!("{name}={value}"));
+        }
+        if let Some(text) = &setup.runtime_config {
+            let file = state.path().join("runtime-config.toml");
+            std::fs::write(&file, text).expect("runtime config");
+            cmd.arg("--runtime-config-file").arg(file);
+        }
+        if setup.instance_per_request {
+            cmd.args(["--max-instance-reuse-count", "1"]);
+        }
+        let out = std::fs::File::create(state.path().join("spin.out")).expect("log file");
+        let err = out.try_clone().expect("log file");
+        let child = cmd
+            .current_dir(root())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("spin starts");
+        let host = SpinHost {
+            child,
+            addr,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            state,
+        };
+        host.wait_ready().await;
+        host
+    }
+
+    /// Waits until Spin serves (it compiles the components first).
+    async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let probe = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        loop {
+            let req = hyper::Request::get(self.url("/.well-known/spin-probe"))
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            if probe.request(req).await.is_ok() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "spin did not start in 120 s:\n{}",
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Everything `spin` and the components printed so far (Spin passes
+    /// component stderr through).
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(self.state.path().join("spin.out")).unwrap_or_default()
+    }
+
+    /// The state directory: `sqlite_db.db`, `sqlite_key_value.db`, `logs/`.
+    pub fn state_dir(&self) -> &Path {
+        self.state.path()
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &[u8])],
+        body: &[u8],
+    ) -> Reply {
+        send(&self.client, &self.url(path), method, headers, body).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send("GET", path, &[], b"").await
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let headers: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
+        self.send("GET", path, &headers, b"").await
+    }
+}
