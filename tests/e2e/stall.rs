@@ -1,40 +1,53 @@
 //! No response waits on the network. The local host, like Spin, does not set
 //! `TCP_NODELAY`, so a response whose head and body leave as two small
-//! writes waits for the client's delayed ACK (about 40 ms) on a keep-alive
-//! connection. Each case is timed over many requests on one connection and
-//! compared with the do-nothing middleware measured in the same test: a
-//! stall is 40 ms, the budget is a few milliseconds over the floor.
+//! writes waits for the client's delayed ACK (40 ms or more) on a keep-alive
+//! connection. Each case is timed over many requests on one connection,
+//! interleaved with the same requests through the do-nothing middleware so
+//! that both see the same load: a stall costs 40 ms, the budget is a few
+//! milliseconds over the floor.
+//!
+//! (The local host's scheduling differs from Spin's: some write patterns
+//! that stall under Spin do not stall here. `tests/spin` is the authority;
+//! see docs/performance.md.)
 
 use std::time::{Duration, Instant};
 use warden_tests::*;
 
 const REQUESTS: usize = 60;
+const STALL: Duration = Duration::from_millis(35);
 
-/// Latencies of `REQUESTS` sequential requests on one keep-alive connection
-/// (after one to open it), sorted.
-async fn latencies(host: &TestHost, path: &str, expect: u16) -> Vec<Duration> {
-    host.get(path).await;
-    let mut times = Vec::with_capacity(REQUESTS);
+async fn timed(host: &TestHost, path: &str, expect: u16) -> Duration {
+    let start = Instant::now();
+    let reply = host.get(path).await;
+    let took = start.elapsed();
+    assert_eq!(reply.status, expect, "{path}");
+    took
+}
+
+/// Sorted latencies of `REQUESTS` requests to each of `a` and `b`, taken
+/// in turns, each on its own keep-alive connection.
+async fn interleaved(
+    a: (&TestHost, &str, u16),
+    b: (&TestHost, &str, u16),
+) -> (Vec<Duration>, Vec<Duration>) {
+    timed(a.0, a.1, a.2).await;
+    timed(b.0, b.1, b.2).await;
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
     for _ in 0..REQUESTS {
-        let start = Instant::now();
-        let reply = host.get(path).await;
-        times.push(start.elapsed());
-        assert_eq!(reply.status, expect, "{path}");
+        ta.push(timed(a.0, a.1, a.2).await);
+        tb.push(timed(b.0, b.1, b.2).await);
     }
-    times.sort();
-    times
+    ta.sort();
+    tb.sort();
+    (ta, tb)
 }
 
 fn median(times: &[Duration]) -> Duration {
     times[times.len() / 2]
 }
 
-/// Requests slower than any plausible cost of the work itself.
 fn stalled(times: &[Duration]) -> usize {
-    times
-        .iter()
-        .filter(|t| **t >= Duration::from_millis(35))
-        .count()
+    times.iter().filter(|t| **t >= STALL).count()
 }
 
 #[tokio::test]
@@ -48,14 +61,11 @@ async fn no_response_waits_for_a_delayed_ack() {
         path = "/*"
     "#;
     for mode in MODES {
-        let floor_host = TestHost::start(Setup {
+        let floor = TestHost::start(Setup {
             middleware: "noop_middleware",
             ..Setup::default().reuse(mode)
         })
         .await;
-        let floor = latencies(&floor_host, "/x", 200).await;
-        let budget = median(&floor) * 2 + Duration::from_millis(5);
-
         let streaming = TestHost::start(Setup::default().reuse(mode)).await;
         let collecting = TestHost::start(Setup::default().reuse(mode).policy(COLLECTING)).await;
         let cases: [(&str, &TestHost, &str, u16); 4] = [
@@ -75,15 +85,17 @@ async fn no_response_waits_for_a_delayed_ack() {
             ),
         ];
         for (what, host, path, status) in cases {
-            let times = latencies(host, path, status).await;
-            // One request in each instance's life may be slow (the first,
-            // which loads the configuration); none other.
+            let (base, times) = interleaved((&floor, "/x", 200), (host, path, status)).await;
+            // One request in an instance's life may be slow (its first,
+            // which loads the configuration); no more than the floor else.
             assert!(
-                stalled(&times) <= 1 && median(&times) <= budget,
-                "{mode:?}, {what}: median {:?} (no-op {:?}), {} of {REQUESTS} over 35 ms",
+                stalled(&times) <= stalled(&base) + 1
+                    && median(&times) <= median(&base) * 2 + Duration::from_millis(5),
+                "{mode:?}, {what}: median {:?} (no-op {:?}), {} of {REQUESTS} over 35 ms (no-op {})",
                 median(&times),
-                median(&floor),
-                stalled(&times)
+                median(&base),
+                stalled(&times),
+                stalled(&base)
             );
         }
     }

@@ -26,6 +26,10 @@ async fn demo(setup: SpinSetup) -> Option<SpinHost> {
     Some(SpinHost::start(&spin, setup).await)
 }
 
+/// One test at a time: each starts its own `spin` processes, and the
+/// latency test must not share the two cores with a 64-client race.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -41,6 +45,7 @@ fn hmac_base64(secret: &str, data: &[u8]) -> String {
 
 #[tokio::test]
 async fn request_id_and_header_hygiene() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let Some(spin) = demo(SpinSetup::default()).await else {
         return;
     };
@@ -72,6 +77,7 @@ async fn request_id_and_header_hygiene() {
 
 #[tokio::test]
 async fn security_headers_and_cors() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let Some(spin) = demo(SpinSetup::default()).await else {
         return;
     };
@@ -120,6 +126,7 @@ async fn security_headers_and_cors() {
 
 #[tokio::test]
 async fn rate_limit_seed_answer() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let Some(spin) = demo(SpinSetup::default()).await else {
         return;
     };
@@ -148,6 +155,7 @@ async fn rate_limit_seed_answer() {
 
 #[tokio::test]
 async fn sessions_from_spins_database() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let Some(spin) = demo(SpinSetup::default()).await else {
         return;
     };
@@ -197,6 +205,7 @@ async fn sessions_from_spins_database() {
 
 #[tokio::test]
 async fn worker_signatures() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let Some(spin) = demo(SpinSetup::default()).await else {
         return;
     };
@@ -235,6 +244,7 @@ async fn worker_signatures() {
 /// reuse (Spin's default) and with one instance per request.
 #[tokio::test]
 async fn exactly_the_limit_under_a_race_on_the_embedded_store() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     for per_request in [false, true] {
         let Some(spin) = demo(SpinSetup::default().instance_per_request(per_request)).await else {
             return;
@@ -262,6 +272,7 @@ async fn exactly_the_limit_under_a_race_on_the_embedded_store() {
 /// admit exactly the limit between them.
 #[tokio::test]
 async fn two_spins_on_one_redis_admit_exactly_the_limit() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let Some(spin) = binary() else {
         return;
     };
@@ -337,6 +348,7 @@ async fn latencies(spin: &SpinHost, path: &str, expect: u16, n: usize) -> Vec<Du
 ///   every response would put it over 40.
 #[tokio::test]
 async fn no_response_stalls_on_keep_alive_connections() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let Some(spin) = binary() else {
         return;
     };
