@@ -287,12 +287,58 @@ pub enum BodyRead {
     TooLarge,
     /// The client's body stream failed.
     Failed(String),
+    /// The whole body (and its trailers) did not arrive within the timeout:
+    /// reading stopped, nothing is forwarded.
+    TimedOut,
 }
 
 /// Reads `incoming`'s body into memory, refusing at more than `limit` bytes
 /// (by the `content-length` the client `declared`, before reading, or while
-/// reading).
-pub async fn buffer_request(incoming: Request, declared: Option<u64>, limit: u64) -> BodyRead {
+/// reading), and giving up when the body and its trailers have not all
+/// arrived within `timeout` of the call: a client that trickles a body in
+/// holds a signed request open no longer than that.
+pub async fn buffer_request(
+    incoming: Request,
+    declared: Option<u64>,
+    limit: u64,
+    timeout: std::time::Duration,
+) -> BodyRead {
+    let read = std::pin::pin!(read_body(incoming, declared, limit));
+    let timer = std::pin::pin!(spin_sdk::time::sleep(timeout));
+    // Whichever finishes first; the other is dropped, which cancels the
+    // pending stream read or the timer wait in the host.
+    match first(read, timer).await {
+        First::A(read) => read,
+        First::B(()) => BodyRead::TimedOut,
+    }
+}
+
+/// Which of two futures finished first.
+enum First<A, B> {
+    A(A),
+    B(B),
+}
+
+/// Polls `a` then `b` each time either may progress and returns the first
+/// output (a two-way select, so as not to pull in a futures crate).
+async fn first<A: std::future::Future, B: std::future::Future>(
+    mut a: std::pin::Pin<&mut A>,
+    mut b: std::pin::Pin<&mut B>,
+) -> First<A::Output, B::Output> {
+    use std::task::Poll;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = a.as_mut().poll(cx) {
+            return Poll::Ready(First::A(out));
+        }
+        if let Poll::Ready(out) = b.as_mut().poll(cx) {
+            return Poll::Ready(First::B(out));
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+async fn read_body(incoming: Request, declared: Option<u64>, limit: u64) -> BodyRead {
     if declared.is_some_and(|len| len > limit) {
         return BodyRead::TooLarge;
     }

@@ -96,6 +96,15 @@ impl Ctx<'_> {
         now
     }
 
+    /// Reads the wall clock again and makes that the request's time from
+    /// now on: for layers that waited on the client (a signed body) and
+    /// must not decide with the time the headers arrived.
+    pub fn refresh_now_ms(&self) -> u64 {
+        let now = now_ms();
+        self.now_ms.set(Some(now));
+        now
+    }
+
     /// `len` fresh random bytes, from what the request ID left over if
     /// there is enough, from the host otherwise.
     pub fn random(&mut self, len: usize) -> Vec<u8> {
