@@ -11,7 +11,7 @@
 use spin_sdk::wasip3::http::types::{
     ErrorCode, Fields, Method, Request, RequestOptions, Response, Scheme, Trailers,
 };
-use spin_sdk::wasip3::wit_bindgen::{FutureReader, StreamResult};
+use spin_sdk::wasip3::wit_bindgen::{FutureReader, StreamReader, StreamResult};
 use spin_sdk::wasip3::{spawn, wit_future, wit_stream};
 
 type BodyResult = Result<Option<Trailers>, ErrorCode>;
@@ -41,7 +41,8 @@ pub enum Inbound {
 
 /// Builds the request for the app: `out`'s method, target and headers, the
 /// client's request options, and its body — the client's own stream, or the
-/// bytes a layer read (`body`), exactly as received.
+/// bytes a layer read (`body`), exactly as received — and its trailers, less
+/// the fields warden strips from headers ([`clean_trailers`]).
 pub fn request(
     inbound: Inbound,
     body: Option<Vec<u8>>,
@@ -59,6 +60,15 @@ pub fn request(
             // waiting for the app to finish reading, one host round trip per
             // request saved. The app reads the client's stream itself, so it
             // still sees any error in it.
+            let (contents, trailers) = if content_length(&out.headers).ok().flatten().is_some() {
+                // A length-delimited HTTP/1.1 body cannot carry trailers
+                // (they need chunked coding, and hyper drops a
+                // `content-length` sent next to it), so the client's stream
+                // goes on as it is, read by the app straight from the host.
+                (contents, trailers)
+            } else {
+                relayed(contents, trailers)
+            };
             let (outgoing, _transmitted) = Request::new(headers, Some(contents), trailers, options);
             drop(done_tx);
             outgoing
@@ -91,6 +101,68 @@ pub fn request(
     )
     .map_err(|what| ErrorCode::InternalError(Some(format!("forwarded {what}"))))?;
     Ok(outgoing)
+}
+
+/// The client's body and trailers, passed through a task of warden's so
+/// that the trailers can be cleaned ([`clean_trailers`]) on the way.
+///
+/// Passing the client's stream on untouched is not enough: the host then
+/// hands the app the client's body *with its trailers* and ignores the
+/// trailers future warden supplies (wasmtime-wasi-http unwraps a host body
+/// stream it gets back). So each chunk is read and written on as it comes,
+/// one chunk at a time (never the whole body), and the trailers, which
+/// arrive after the last byte, are cleaned before the app sees them. A
+/// request without a body costs the task one read and one wait on the
+/// trailers.
+fn relayed(
+    mut contents: StreamReader<u8>,
+    trailers: FutureReader<BodyResult>,
+) -> (StreamReader<u8>, FutureReader<BodyResult>) {
+    let (mut contents_tx, contents_rx) = wit_stream::new::<u8>();
+    let (trailers_tx, trailers_rx) = wit_future::new::<BodyResult>(|| Ok(None));
+    spawn(async move {
+        loop {
+            let (result, chunk) = contents.read(Vec::with_capacity(64 * 1024)).await;
+            // Unwritten bytes come back only when the app dropped the body.
+            if !chunk.is_empty() && !contents_tx.write_all(chunk).await.is_empty() {
+                break;
+            }
+            match result {
+                StreamResult::Complete(_) => continue,
+                StreamResult::Dropped | StreamResult::Cancelled => break,
+            }
+        }
+        // Dropping the client's stream ends it in the host, which then
+        // settles its trailers future (with none, if the app stopped early).
+        drop(contents);
+        drop(contents_tx);
+        match trailers.await {
+            // Unwritten, the writer sends its default: no trailers.
+            Ok(None) => drop(trailers_tx),
+            Ok(Some(fields)) => {
+                let _ = trailers_tx.write(Ok(Some(clean_trailers(fields)))).await;
+            }
+            Err(e) => {
+                let _ = trailers_tx.write(Err(e)).await;
+            }
+        }
+    });
+    (contents_rx, trailers_rx)
+}
+
+/// Request trailers minus warden's own names (any `x-warden-*` spelling,
+/// `x-request-id`) and hop-by-hop fields, by the same predicate as headers
+/// (`warden_core::headers::strip_request_trailer`). Trailers with nothing to
+/// remove are passed on as they are.
+fn clean_trailers(trailers: Trailers) -> Trailers {
+    let list = trailers.copy_all();
+    let strip =
+        |name: &str| warden_core::headers::strip_request_trailer(&name.to_ascii_lowercase());
+    if !list.iter().any(|(name, _)| strip(name)) {
+        return trailers;
+    }
+    let kept: HeaderList = list.into_iter().filter(|(name, _)| !strip(name)).collect();
+    fields(&kept)
 }
 
 /// Sets what differs from a new request's defaults (GET, and no scheme,
@@ -361,7 +433,7 @@ async fn read_body(incoming: Request, declared: Option<u64>, limit: u64) -> Body
     }
     drop(contents);
     let trailers = match trailers.await {
-        Ok(trailers) => trailers,
+        Ok(trailers) => trailers.map(clean_trailers),
         Err(e) => return BodyRead::Failed(format!("{e:?}")),
     };
     // The body was read whole; the default ("done") tells the host so.

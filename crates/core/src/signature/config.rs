@@ -433,7 +433,7 @@ fn header_name(value: &Value, field: &str, problems: &mut Vec<ConfigProblem>) ->
         Some(format!(
             "must be a header name of 1 to {MAX_HEADER_NAME} token characters"
         ))
-    } else if name.to_ascii_lowercase().starts_with("x-warden-") {
+    } else if crate::headers::is_identity_header(name) {
         Some("must not start with x-warden- (warden removes those from requests)".to_string())
     } else {
         None
