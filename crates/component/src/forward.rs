@@ -1,8 +1,10 @@
 //! Moving requests and responses through warden without copying what it
 //! does not need to read.
 //!
-//! The request body is handed to the inner app as the same stream the client
-//! opened: warden never buffers it unless a layer needs the bytes. Responses
+//! A request body with a `content-length` is handed to the inner app as the
+//! same stream the client opened; one that may carry trailers is relayed
+//! chunk by chunk so that they can be cleaned (see `relayed`). Either way
+//! warden never buffers a body unless a layer needs the bytes. Responses
 //! take one of two paths (DESIGN §1): a small response with a known
 //! `content-length` is collected and sent on whole, because a streamed
 //! pass-through stalls 20–45 ms per request on keep-alive connections under
