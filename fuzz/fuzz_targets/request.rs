@@ -50,6 +50,9 @@ fuzz_target!(|data: &[u8]| {
     let secret = Secret::new(SECRET.into());
     let _ = token::extract(&policy.session, Some(&secret), &[b, c], &[c, b]);
     let _ = token::extract(&policy.session, None, &[b], &[]);
+    let _ = token::credentials(&policy.session, Some(&secret), &[b, c, d], &[], true);
+    let _ = warden_core::headers::strip_request_header(&text(a).to_ascii_lowercase(), &[]);
+    let _ = warden_core::headers::is_identity_header(&text(b));
     let _ = Origin::parse(&text(a));
     let _ = OriginPattern::parse(&text(b));
     let _ = client_address(&policy.rate_limit.client_ip, 64, |_| Some(text(c)));
@@ -88,5 +91,12 @@ fuzz_target!(|data: &[u8]| {
             headers: &headers,
         };
         let _ = signature::verify(&policy.worker, &rule, &view, body, &keys, 1_795_364_495);
+        // The second window check, with the body complete later (or the
+        // clock gone back).
+        if let Ok(pending) = signature::check_headers(&policy.worker, &rule, &view, 1_795_364_495) {
+            let later = 1_795_364_495 + u64::from(body.first().copied().unwrap_or(0));
+            let _ = pending.verify(&view, body, &keys, later);
+            let _ = pending.verify(&view, body, &keys, 0);
+        }
     }
 });

@@ -54,11 +54,14 @@ fn the_component_matches_its_world() {
 /// Most bytes the release `warden.wasm` (stripped, as `cargo build --release`
 /// writes it) may have, so that its size never grows unnoticed.
 ///
-/// The project's target is 512 KiB (524 288 bytes). The component is 662 970
+/// The project's target is 512 KiB (524 288 bytes). The component is 676 971
 /// bytes (rustc 1.95); this ceiling is that rounded up to the next 16 KiB, so
-/// about 135 KiB remain to be cut before the target is met. Lower it whenever
-/// the component shrinks; raise it only with a reason in the commit.
-const SIZE_CEILING: u64 = 671_744;
+/// about 150 KiB remain to be cut before the target is met. Lower it whenever
+/// the component shrinks; raise it only with a reason in the commit. (Raised
+/// from 671 744 for issue 12: the signed-body timer and second window check,
+/// trailer cleaning, cookie fallback and the configurable readiness probe
+/// added about 14 KB.)
+const SIZE_CEILING: u64 = 688_128;
 
 #[test]
 fn the_component_stays_under_its_size_ceiling() {

@@ -296,10 +296,18 @@ async fn readiness_reports_each_store() {
         ok.json(),
         serde_json::json!({"status": "ok", "key_value": "ok", "sqlite": "ok"})
     );
-    let counts = host.counts();
+    // One read and one statement for the probe, one write for its rate
+    // limit (the first request also claims the limit's sweep).
+    let before = host.counts();
+    assert_eq!(host.get("/.warden/ready").await.status, 200);
+    let after = host.counts();
     assert_eq!(
-        (counts.kv_reads, counts.kv_writes, counts.sqlite_statements),
-        (1, 0, 1)
+        (
+            after.kv_reads - before.kv_reads,
+            after.kv_writes - before.kv_writes,
+            after.sqlite_statements - before.sqlite_statements
+        ),
+        (1, 1, 1)
     );
 
     host.host.faults().set_kv_error(true);
@@ -388,5 +396,185 @@ async fn head_answers_keep_their_length_and_broken_framing_never_passes() {
             }
             assert_eq!(host.get("/x").await.status, 200, "{what}: still serving");
         }
+    }
+}
+
+const APP_ROUTE: &str = "[[routes]]\nname = \"app\"\npath = \"/*\"\nrate_limit = \"off\"\n";
+
+#[tokio::test]
+async fn readiness_answers_get_and_head_only() {
+    for mode in MODES {
+        let host = TestHost::start(Setup::default().reuse(mode)).await;
+        for method in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"] {
+            let before = host.counts();
+            let reply = host.send(method, "/.warden/ready", &[], b"{}").await;
+            assert_eq!(reply.status, 405, "{mode:?} {method}");
+            assert_eq!(
+                reply.body,
+                r#"{"error":{"code":"METHOD_NOT_ALLOWED","message":"Method not allowed"}}"#
+            );
+            assert_eq!(reply.header("allow"), Some("GET, HEAD"));
+            assert!(reply.header("x-request-id").is_some());
+            let after = host.counts();
+            assert_eq!(
+                (after.kv_reads, after.sqlite_statements),
+                (before.kv_reads, before.sqlite_statements),
+                "{method}: no store is touched"
+            );
+        }
+        let head = host.send("HEAD", "/.warden/ready", &[], b"").await;
+        assert_eq!(head.status, 200, "{mode:?}");
+        assert!(head.body.is_empty());
+        assert_eq!(host.get("/.warden/ready").await.status, 200);
+    }
+}
+
+#[tokio::test]
+async fn readiness_is_rate_limited_per_address() {
+    for mode in MODES {
+        let policy = format!(
+            "[settings]\nready = {{ rate_limit = {{ requests = 2, window = \"1m\" }} }}\n{APP_ROUTE}"
+        );
+        let host = TestHost::start(Setup::default().policy(&policy).reuse(mode)).await;
+        for _ in 0..2 {
+            let ok = host.get("/.warden/ready").await;
+            assert_eq!(ok.status, 200, "{mode:?}");
+            assert_eq!(ok.header("x-ratelimit-limit"), Some("2"));
+        }
+        let statements = host.counts().sqlite_statements;
+        let over = host.get("/.warden/ready").await;
+        assert_eq!(over.status, 429, "{mode:?}");
+        let body = over.json();
+        let retry = body["retryAfter"].as_u64().expect("retryAfter");
+        assert!((1..=60).contains(&retry), "{retry}");
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "error": "Too many requests",
+                "message": format!("Rate limit exceeded. Try again in {retry} seconds."),
+                "retryAfter": retry,
+            })
+        );
+        assert_eq!(over.header("retry-after"), Some(retry.to_string().as_str()));
+        assert_eq!(
+            host.counts().sqlite_statements,
+            statements,
+            "a refused probe runs no SQL"
+        );
+        // The app's routes have their own limits (here none).
+        assert_eq!(host.get("/x").await.status, 200);
+    }
+}
+
+#[tokio::test]
+async fn readiness_can_be_turned_off_or_moved() {
+    for mode in MODES {
+        let off = TestHost::start(
+            Setup::default()
+                .policy(&format!("[settings]\nready = false\n{APP_ROUTE}"))
+                .reuse(mode),
+        )
+        .await;
+        let reply = off.send("POST", "/.warden/ready", &[], b"").await;
+        assert_eq!(reply.status, 200, "{mode:?}: forwarded to the app");
+        assert_eq!(reply.json()["path"], "/.warden/ready");
+        assert_eq!(reply.echoed_headers()["x-warden-route"], "app");
+
+        let moved = TestHost::start(
+            Setup::default()
+                .policy(&format!(
+                    "[settings]\nready = {{ path = \"/ops/ready\" }}\n{APP_ROUTE}"
+                ))
+                .reuse(mode),
+        )
+        .await;
+        let probe = moved.get("/ops/ready").await;
+        assert_eq!(probe.status, 200);
+        assert_eq!(probe.json()["status"], "ok");
+        assert_eq!(moved.send("POST", "/ops/ready", &[], b"").await.status, 405);
+        let old = moved.get("/.warden/ready").await;
+        assert_eq!(
+            old.json()["path"],
+            "/.warden/ready",
+            "the old path is the app's"
+        );
+    }
+}
+
+#[tokio::test]
+async fn identity_header_spellings_never_reach_the_app() {
+    for mode in MODES {
+        let host = TestHost::start(Setup::default().reuse(mode)).await;
+        let reply = host
+            .get_with(
+                "/api/x",
+                &[
+                    ("x_warden_user_id", "spoof"),
+                    ("X-Warden_User-Role", "admin"),
+                    ("x_warden-auth", "session"),
+                    ("x_request_id", "forged"),
+                    ("x_wardens", "kept"),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, 200);
+        let seen = reply.echoed_headers();
+        for name in [
+            "x_warden_user_id",
+            "x-warden_user-role",
+            "x_warden-auth",
+            "x_request_id",
+        ] {
+            assert!(
+                !seen.contains_key(name),
+                "{mode:?}: {name} reached the app: {seen:?}"
+            );
+        }
+        assert_eq!(seen["x_wardens"], "kept", "only warden's own names go");
+    }
+}
+
+/// A chunked request with trailers, as raw bytes.
+fn chunked_with_trailers(path: &str, trailers: &str) -> Vec<u8> {
+    format!(
+        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ntransfer-encoding: chunked\r\n\
+         trailer: x_warden_user_id, x-warden-role, x-checksum\r\n\r\n\
+         5\r\nhello\r\n0\r\n{trailers}\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn identity_trailers_never_reach_the_app() {
+    let trailers = "x_warden_user_id: spoof\r\nx-warden-role: admin\r\n\
+                    x-request-id: forged\r\nx-checksum: abc\r\n";
+    // Control: without warden the app sees every trailer, so the checks
+    // below can fail.
+    let bare = TestHost::start(Setup {
+        warden: false,
+        ..Setup::default()
+    })
+    .await;
+    let reply = bare
+        .send_raw(vec![Piece::now(chunked_with_trailers("/api/x", trailers))])
+        .await;
+    assert_eq!(reply.json()["trailers"]["x_warden_user_id"], "spoof");
+
+    for mode in MODES {
+        let host = TestHost::start(Setup::default().reuse(mode)).await;
+        let reply = host
+            .send_raw(vec![Piece::now(chunked_with_trailers("/api/x", trailers))])
+            .await;
+        assert_eq!(reply.status, 200, "{mode:?}");
+        let echo = reply.json();
+        assert_eq!(echo["body_len"], 5);
+        assert_eq!(
+            echo["trailers"],
+            serde_json::json!({"x-checksum": "abc"}),
+            "{mode:?}"
+        );
+        // No trailers at all: none arrive.
+        let plain = host.send("POST", "/api/x", &[], b"hello").await;
+        assert_eq!(plain.json()["trailers"], serde_json::json!({}));
     }
 }

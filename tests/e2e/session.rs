@@ -1090,3 +1090,86 @@ async fn revocation_without_a_worker_route_is_a_configuration_error() {
     assert_eq!(reply.json()["error"]["code"], "CONFIGURATION_ERROR");
     assert!(host.log().contains("session.revoke_path"), "{}", host.log());
 }
+
+/// The demo (`spin.toml`): its policy and its DEV ONLY secrets.
+async fn start_demo(mode: Reuse) -> (TestHost, String) {
+    let declared = warden_host::manifest::declared_variables(&root().join("spin.toml")).unwrap();
+    let mut setup = Setup::default().reuse(mode);
+    let mut secret = String::new();
+    for (name, value) in declared {
+        if let Some(value) = value {
+            if name == "session_secret" {
+                secret = value.clone();
+            }
+            setup = setup.var(&name, &value);
+        }
+    }
+    assert!(!secret.is_empty(), "the demo declares a session secret");
+    (TestHost::start(setup).await, secret)
+}
+
+#[tokio::test]
+async fn a_planted_cookie_does_not_shadow_the_real_session() {
+    for mode in MODES {
+        let (host, secret) = start_demo(mode).await;
+        let admin = User::new("user-grace", "Grace Hopper", Some("admin"));
+        let real = login(&host, &admin);
+        let real_cookie = format!(
+            "__Secure-better-auth.session_token={}",
+            signed(&secret, &real)
+        );
+        // Control: the real cookie alone is the admin.
+        let alone = get_as(&host, "/api/admin/panel", &real_cookie).await;
+        assert_eq!(
+            identity_of(&alone).as_deref(),
+            Some("user-grace"),
+            "{mode:?}"
+        );
+
+        // Planted cookies that used to be read first and win though refused:
+        // unsigned junk, and a correctly signed token of no session.
+        let unknown = token("planted");
+        for planted in [
+            "codex-session=junk".to_string(),
+            format!("codex-session={}", signed(&secret, &unknown)),
+            format!("better-auth.session_token={}", signed(&secret, &unknown)),
+        ] {
+            for header in [
+                format!("{planted}; {real_cookie}"),
+                format!("{real_cookie}; {planted}"),
+            ] {
+                let reply = get_as(&host, "/api/admin/panel", &header).await;
+                assert_eq!(
+                    reply.status,
+                    200,
+                    "{mode:?} {header}: {}",
+                    String::from_utf8_lossy(&reply.body)
+                );
+                assert_eq!(
+                    identity_of(&reply).as_deref(),
+                    Some("user-grace"),
+                    "{header}"
+                );
+            }
+        }
+        // A `__Secure-` cookie can be planted too (a sibling subdomain may
+        // set one with `Domain`), and the browser sends it first: a lookup
+        // that finds no session passes it over for the next one.
+        let header = format!(
+            "__Secure-better-auth.session_token={}; {real_cookie}",
+            signed(&secret, &unknown)
+        );
+        let reply = get_as(&host, "/api/admin/panel", &header).await;
+        assert_eq!(
+            identity_of(&reply).as_deref(),
+            Some("user-grace"),
+            "{mode:?}"
+        );
+        assert!(host.log().contains("session_credential_passed_over"));
+        // Junk alone is still no session.
+        assert_unauthorized(
+            &get_as(&host, "/api/admin/panel", "codex-session=junk").await,
+            "junk alone",
+        );
+    }
+}

@@ -1356,3 +1356,78 @@ async fn cli_keygen_and_sign_output_verify() {
         assert_eq!(reply.json()["body_len"], json!(body.len()));
     }
 }
+
+/// A signed POST to `/internal/hook` as raw bytes: the head and the first
+/// half of the body at once, the rest after `pause_ms`.
+fn trickled(headers: &Headers, body: &[u8], pause_ms: u64) -> Vec<Piece> {
+    let mut head = format!(
+        "POST /internal/hook HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut start = head.into_bytes();
+    start.extend_from_slice(first);
+    vec![Piece::now(start), Piece::after(pause_ms, rest.to_vec())]
+}
+
+#[tokio::test]
+async fn a_body_slower_than_body_timeout_is_408() {
+    for mode in MODES {
+        let host = start(mode, "body_timeout = 1").await;
+        let body = br#"{"event":"paid","amount":100}"#;
+        let headers = worker_signed(SECRET, now(), body);
+        // Control: the same request sent at once reaches the app.
+        let fast = host.send_raw(trickled(&headers, body, 0)).await;
+        assert_reached_app(&fast, "worker", "current", "fast body");
+
+        let headers = worker_signed(SECRET, now(), br#"{"event":"paid","amount":200}"#);
+        let started = std::time::Instant::now();
+        let slow = host
+            .send_raw(trickled(
+                &headers,
+                br#"{"event":"paid","amount":200}"#,
+                2500,
+            ))
+            .await;
+        assert_refused(
+            &slow,
+            408,
+            r#"{"error":{"code":"REQUEST_TIMEOUT","message":"Request body timed out"}}"#,
+            "trickled body",
+        );
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(900) && waited < Duration::from_millis(2400),
+            "{mode:?}: answered after the timeout, before the body: {waited:?}"
+        );
+        assert!(host.log().contains("body_timeout"), "the refusal is logged");
+    }
+}
+
+#[tokio::test]
+async fn a_body_completed_after_max_age_is_expired() {
+    for mode in MODES {
+        // The default body_timeout (10 s) is longer than the trickle.
+        let host = start(mode, "max_age = 2\nfuture_skew = 0").await;
+        let body = br#"{"event":"refund","amount":300}"#;
+        // Signed now: the headers arrive well inside the window, the body
+        // is complete only after it closed.
+        let headers = worker_signed(SECRET, now(), body);
+        let reply = host.send_raw(trickled(&headers, body, 3200)).await;
+        assert_eq!(reply.status, 401, "{mode:?}: {}", text(&reply));
+        let refusal = reply.json();
+        assert_eq!(refusal["error"], "Request timestamp expired", "{refusal}");
+        assert_eq!(refusal["maxAge"], 2);
+        assert!(refusal["age"].as_u64().unwrap() >= 3, "{refusal}");
+
+        // Control: a body trickled within the window is accepted.
+        let body = br#"{"event":"refund","amount":301}"#;
+        let headers = worker_signed(SECRET, now(), body);
+        let reply = host.send_raw(trickled(&headers, body, 300)).await;
+        assert_reached_app(&reply, "worker", "current", "body within the window");
+    }
+}

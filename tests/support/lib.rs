@@ -275,3 +275,93 @@ pub fn iso8601_ms(ms: i64) -> String {
         in_day % 1000
     )
 }
+
+/// One piece of a raw request: wait `after`, then write `bytes`.
+pub struct Piece {
+    pub after: std::time::Duration,
+    pub bytes: Vec<u8>,
+}
+
+impl Piece {
+    pub fn now(bytes: impl Into<Vec<u8>>) -> Piece {
+        Piece {
+            after: std::time::Duration::ZERO,
+            bytes: bytes.into(),
+        }
+    }
+    pub fn after(ms: u64, bytes: impl Into<Vec<u8>>) -> Piece {
+        Piece {
+            after: std::time::Duration::from_millis(ms),
+            bytes: bytes.into(),
+        }
+    }
+}
+
+impl TestHost {
+    /// Writes a request as raw bytes over one TCP connection, piece by
+    /// piece (a body trickled in, chunked trailers: what an HTTP client
+    /// library will not send), and reads the response meanwhile, so an
+    /// answer that comes before the request is complete is seen. The
+    /// response must carry a `content-length`.
+    pub async fn send_raw(&self, pieces: Vec<Piece>) -> Reply {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let stream = tokio::net::TcpStream::connect(self.host.addr())
+            .await
+            .expect("connect");
+        let (mut reader, mut writer) = stream.into_split();
+        let writing = tokio::spawn(async move {
+            for piece in pieces {
+                tokio::time::sleep(piece.after).await;
+                // The server may have answered and closed already.
+                if writer.write_all(&piece.bytes).await.is_err() {
+                    return;
+                }
+            }
+            // Keep the connection half open until the answer is read.
+            std::future::pending::<()>().await;
+        });
+        let mut buf = Vec::new();
+        let reply = loop {
+            if let Some(reply) = parse_response(&buf) {
+                break reply;
+            }
+            let mut chunk = [0u8; 8192];
+            let n =
+                tokio::time::timeout(std::time::Duration::from_secs(30), reader.read(&mut chunk))
+                    .await
+                    .expect("a response within 30 s")
+                    .expect("read");
+            assert!(
+                n > 0,
+                "connection closed before a whole response: {}",
+                String::from_utf8_lossy(&buf)
+            );
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        writing.abort();
+        reply
+    }
+}
+
+/// A complete HTTP/1.1 response with a `content-length`, if `buf` holds one.
+fn parse_response(buf: &[u8]) -> Option<Reply> {
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&buf[..end]).expect("ASCII head");
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let mut headers = http::HeaderMap::new();
+    for line in lines {
+        let (name, value) = line.split_once(':')?;
+        headers.append(
+            http::HeaderName::from_bytes(name.trim().as_bytes()).ok()?,
+            http::HeaderValue::from_str(value.trim()).ok()?,
+        );
+    }
+    let length: usize = headers.get("content-length")?.to_str().ok()?.parse().ok()?;
+    let body = buf.get(end + 4..end + 4 + length)?;
+    Some(Reply {
+        status,
+        headers,
+        body: Bytes::copy_from_slice(body),
+    })
+}

@@ -330,6 +330,20 @@ pub fn explain(contents: &str, method: &str, path: &str) -> Output {
             };
         }
     };
+    if let Some(ready) = policy.ready.as_ref().filter(|r| r.is_at(&normalized)) {
+        let answer = if ready.allows(&method.to_ascii_uppercase()) {
+            format!("rate_limit={}", ready.route.rate_limit)
+        } else {
+            let r = Rejection::MethodNotAllowed;
+            format!("refused: {} {} (Allow: GET, HEAD)", r.status(), r.code())
+        };
+        return Output {
+            stdout: format!(
+                "readiness probe ([settings] ready), answered by warden: {answer}\n  normalized path: {normalized}\n"
+            ),
+            ..Output::default()
+        };
+    }
     match policy.match_route(method, &normalized) {
         Some((i, route)) => Output {
             stdout: format!(
@@ -445,6 +459,31 @@ mod tests {
         };
         assert_eq!(check(POLICY, None, &vars).code, 1);
         assert_eq!(check(POLICY, Some("staging".into()), &vars).code, 0);
+    }
+
+    #[test]
+    fn explain_readiness_probe() {
+        let out = explain(POLICY, "GET", "/.warden/ready");
+        assert_eq!(out.code, 0);
+        assert!(
+            out.stdout.starts_with(
+                "readiness probe ([settings] ready), answered by warden: rate_limit=web"
+            ),
+            "{}",
+            out.stdout
+        );
+        let out = explain(POLICY, "POST", "/.warden/ready");
+        assert!(
+            out.stdout.contains("refused: 405 METHOD_NOT_ALLOWED"),
+            "{}",
+            out.stdout
+        );
+        let off = format!("[settings]\nready = false\n{POLICY}");
+        assert!(
+            explain(&off, "GET", "/.warden/ready")
+                .stdout
+                .starts_with("match: ")
+        );
     }
 
     #[test]

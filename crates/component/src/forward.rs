@@ -1,8 +1,10 @@
 //! Moving requests and responses through warden without copying what it
 //! does not need to read.
 //!
-//! The request body is handed to the inner app as the same stream the client
-//! opened: warden never buffers it unless a layer needs the bytes. The app's
+//! A request body with a `content-length` is handed to the inner app as the
+//! same stream the client opened; one that may carry trailers is relayed
+//! chunk by chunk so that they can be cleaned (see `relayed`). Either way
+//! warden never buffers a body unless a layer needs the bytes. The app's
 //! response is streamed through by default: its body stream goes to the host
 //! untouched. (Under real Spin this is also the fast path: see
 //! `docs/performance.md` on the 44 ms stall that collecting a response and
@@ -13,7 +15,7 @@
 use spin_sdk::wasip3::http::types::{
     ErrorCode, Fields, Method, Request, RequestOptions, Response, Scheme, Trailers,
 };
-use spin_sdk::wasip3::wit_bindgen::{FutureReader, StreamResult, StreamWriter};
+use spin_sdk::wasip3::wit_bindgen::{FutureReader, StreamReader, StreamResult, StreamWriter};
 use spin_sdk::wasip3::{spawn, wit_future, wit_stream};
 use std::future::Future;
 use std::pin::Pin;
@@ -46,7 +48,8 @@ pub enum Inbound {
 
 /// Builds the request for the app: `out`'s method, target and headers, the
 /// client's request options, and its body — the client's own stream, or the
-/// bytes a layer read (`body`), exactly as received.
+/// bytes a layer read (`body`), exactly as received — and its trailers, less
+/// the fields warden strips from headers ([`clean_trailers`]).
 pub fn request(
     inbound: Inbound,
     body: Option<Vec<u8>>,
@@ -64,6 +67,15 @@ pub fn request(
             // waiting for the app to finish reading, one host round trip per
             // request saved. The app reads the client's stream itself, so it
             // still sees any error in it.
+            let (contents, trailers) = if content_length(&out.headers).ok().flatten().is_some() {
+                // A length-delimited HTTP/1.1 body cannot carry trailers
+                // (they need chunked coding, and hyper drops a
+                // `content-length` sent next to it), so the client's stream
+                // goes on as it is, read by the app straight from the host.
+                (contents, trailers)
+            } else {
+                relayed(contents, trailers)
+            };
             let (outgoing, _transmitted) = Request::new(headers, Some(contents), trailers, options);
             drop(done_tx);
             outgoing
@@ -96,6 +108,68 @@ pub fn request(
     )
     .map_err(|what| ErrorCode::InternalError(Some(format!("forwarded {what}"))))?;
     Ok(outgoing)
+}
+
+/// The client's body and trailers, passed through a task of warden's so
+/// that the trailers can be cleaned ([`clean_trailers`]) on the way.
+///
+/// Passing the client's stream on untouched is not enough: the host then
+/// hands the app the client's body *with its trailers* and ignores the
+/// trailers future warden supplies (wasmtime-wasi-http unwraps a host body
+/// stream it gets back). So each chunk is read and written on as it comes,
+/// one chunk at a time (never the whole body), and the trailers, which
+/// arrive after the last byte, are cleaned before the app sees them. A
+/// request without a body costs the task one read and one wait on the
+/// trailers.
+fn relayed(
+    mut contents: StreamReader<u8>,
+    trailers: FutureReader<BodyResult>,
+) -> (StreamReader<u8>, FutureReader<BodyResult>) {
+    let (mut contents_tx, contents_rx) = wit_stream::new::<u8>();
+    let (trailers_tx, trailers_rx) = wit_future::new::<BodyResult>(|| Ok(None));
+    spawn(async move {
+        loop {
+            let (result, chunk) = contents.read(Vec::with_capacity(64 * 1024)).await;
+            // Unwritten bytes come back only when the app dropped the body.
+            if !chunk.is_empty() && !contents_tx.write_all(chunk).await.is_empty() {
+                break;
+            }
+            match result {
+                StreamResult::Complete(_) => continue,
+                StreamResult::Dropped | StreamResult::Cancelled => break,
+            }
+        }
+        // Dropping the client's stream ends it in the host, which then
+        // settles its trailers future (with none, if the app stopped early).
+        drop(contents);
+        drop(contents_tx);
+        match trailers.await {
+            // Unwritten, the writer sends its default: no trailers.
+            Ok(None) => drop(trailers_tx),
+            Ok(Some(fields)) => {
+                let _ = trailers_tx.write(Ok(Some(clean_trailers(fields)))).await;
+            }
+            Err(e) => {
+                let _ = trailers_tx.write(Err(e)).await;
+            }
+        }
+    });
+    (contents_rx, trailers_rx)
+}
+
+/// Request trailers minus warden's own names (any `x-warden-*` spelling,
+/// `x-request-id`) and hop-by-hop fields, by the same predicate as headers
+/// (`warden_core::headers::strip_request_trailer`). Trailers with nothing to
+/// remove are passed on as they are.
+fn clean_trailers(trailers: Trailers) -> Trailers {
+    let list = trailers.copy_all();
+    let strip =
+        |name: &str| warden_core::headers::strip_request_trailer(&name.to_ascii_lowercase());
+    if !list.iter().any(|(name, _)| strip(name)) {
+        return trailers;
+    }
+    let kept: HeaderList = list.into_iter().filter(|(name, _)| !strip(name)).collect();
+    fields(&kept)
 }
 
 /// Sets what differs from a new request's defaults (GET, and no scheme,
@@ -331,12 +405,58 @@ pub enum BodyRead {
     TooLarge,
     /// The client's body stream failed.
     Failed(String),
+    /// The whole body (and its trailers) did not arrive within the timeout:
+    /// reading stopped, nothing is forwarded.
+    TimedOut,
 }
 
 /// Reads `incoming`'s body into memory, refusing at more than `limit` bytes
 /// (by the `content-length` the client `declared`, before reading, or while
-/// reading).
-pub async fn buffer_request(incoming: Request, declared: Option<u64>, limit: u64) -> BodyRead {
+/// reading), and giving up when the body and its trailers have not all
+/// arrived within `timeout` of the call: a client that trickles a body in
+/// holds a signed request open no longer than that.
+pub async fn buffer_request(
+    incoming: Request,
+    declared: Option<u64>,
+    limit: u64,
+    timeout: std::time::Duration,
+) -> BodyRead {
+    let read = std::pin::pin!(read_body(incoming, declared, limit));
+    let timer = std::pin::pin!(spin_sdk::time::sleep(timeout));
+    // Whichever finishes first; the other is dropped, which cancels the
+    // pending stream read or the timer wait in the host.
+    match first(read, timer).await {
+        First::A(read) => read,
+        First::B(()) => BodyRead::TimedOut,
+    }
+}
+
+/// Which of two futures finished first.
+enum First<A, B> {
+    A(A),
+    B(B),
+}
+
+/// Polls `a` then `b` each time either may progress and returns the first
+/// output (a two-way select, so as not to pull in a futures crate).
+async fn first<A: std::future::Future, B: std::future::Future>(
+    mut a: std::pin::Pin<&mut A>,
+    mut b: std::pin::Pin<&mut B>,
+) -> First<A::Output, B::Output> {
+    use std::task::Poll;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = a.as_mut().poll(cx) {
+            return Poll::Ready(First::A(out));
+        }
+        if let Poll::Ready(out) = b.as_mut().poll(cx) {
+            return Poll::Ready(First::B(out));
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+async fn read_body(incoming: Request, declared: Option<u64>, limit: u64) -> BodyRead {
     if declared.is_some_and(|len| len > limit) {
         return BodyRead::TooLarge;
     }
@@ -359,7 +479,7 @@ pub async fn buffer_request(incoming: Request, declared: Option<u64>, limit: u64
     }
     drop(contents);
     let trailers = match trailers.await {
-        Ok(trailers) => trailers,
+        Ok(trailers) => trailers.map(clean_trailers),
         Err(e) => return BodyRead::Failed(format!("{e:?}")),
     };
     // The body was read whole; the default ("done") tells the host so.

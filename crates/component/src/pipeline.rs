@@ -96,6 +96,15 @@ impl Ctx<'_> {
         now
     }
 
+    /// Reads the wall clock again and makes that the request's time from
+    /// now on: for layers that waited on the client (a signed body) and
+    /// must not decide with the time the headers arrived.
+    pub fn refresh_now_ms(&self) -> u64 {
+        let now = now_ms();
+        self.now_ms.set(Some(now));
+        now
+    }
+
     /// `len` fresh random bytes, from what the request ID left over if
     /// there is enough, from the host otherwise.
     pub fn random(&mut self, len: usize) -> Vec<u8> {
@@ -189,12 +198,33 @@ pub async fn handle(request: Request) -> Response {
         }
     };
 
-    if path.as_str() == ready::PATH {
-        return ready::check(&request_id).await;
+    // The readiness endpoint, unless the policy turned it off (its path is
+    // then like any other). Only GET and HEAD; its route stands for it in
+    // the rate limit, which it passes before touching a store.
+    let ready_endpoint = policy.ready.as_ref().filter(|ready| ready.is_at(&path));
+    if let Some(ready) = ready_endpoint
+        && !ready.allows(&method)
+    {
+        return respond::json_with(
+            405,
+            Rejection::MethodNotAllowed.body(),
+            &request_id,
+            &[(
+                "allow".to_owned(),
+                warden_core::policy::ready::READY_METHODS
+                    .as_bytes()
+                    .to_vec(),
+            )],
+        );
     }
 
-    let matched = policy.match_route(&method, &path);
-    let route = matched.map(|(_, route)| route);
+    let matched = match ready_endpoint {
+        Some(_) => None,
+        None => policy.match_route(&method, &path),
+    };
+    let route = ready_endpoint
+        .map(|ready| &ready.route)
+        .or(matched.map(|(_, route)| route));
     let route_settings = matched.map(|(index, _)| &config.route_settings[index]);
     let mut ctx = Ctx {
         config,
@@ -214,6 +244,13 @@ pub async fn handle(request: Request) -> Response {
         identity: None,
         body: None,
     };
+
+    if ready_endpoint.is_some() {
+        if let Err(refusal) = rate_limit::check(&mut ctx, Stage::BeforeAuth).await {
+            return refusal;
+        }
+        return ready::check(&ctx).await;
+    }
 
     // Security and CORS headers first, so that every answer below carries
     // them; a CORS preflight is answered here, before any rate limit or

@@ -18,43 +18,48 @@ use crate::pipeline::Ctx;
 use serde_json::Value;
 use spin_sdk::experimental::wasi::keyvalue::{atomics, store as wkv};
 use spin_sdk::wasip3::http::types::Response;
+use spin_sdk::wasip3::http::types::Scheme;
+use warden_core::config::Environment;
 use warden_core::policy::{AuthMode, Route};
-use warden_core::session::flow::{self, Decision, Failure, Outcome, SessionPort};
+use warden_core::session::flow::{self, Attempt, Decision, Failure, Outcome, SessionPort};
 use warden_core::session::record::Cell;
 use warden_core::session::revoke::{self, RevokeRequest};
-use warden_core::session::token::{self, Extracted};
+use warden_core::session::token;
 
 pub async fn check(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> {
     let warden = ctx.config;
     let config = &warden.policy.session;
     let cookies = header_values(&ctx.incoming, "cookie");
     let authorization = header_values(&ctx.incoming, "authorization");
-    let extracted = token::extract(
+    // In production over https, only `__Host-`/`__Secure-` cookies count
+    // unless the policy says otherwise: an unprefixed cookie can be planted
+    // by an http page or a sibling subdomain.
+    let only_prefixed = warden.environment == Environment::Production
+        && matches!(ctx.scheme, Some(Scheme::Https))
+        && !config.allow_unprefixed_on_https;
+    let credentials = token::credentials(
         config,
         warden.session_secret.as_ref(),
         &cookies,
         &authorization,
+        only_prefixed,
     );
-    let (outcome, carrier, fingerprint) = match extracted {
-        Extracted::Missing => (Outcome::Failed(Failure::Missing), None, None),
-        Extracted::Refused {
-            carrier,
-            reason,
-            fingerprint,
-        } => (
-            Outcome::Failed(Failure::Refused(reason)),
-            Some(carrier),
-            Some(fingerprint),
-        ),
-        Extracted::Token(presented) => {
-            let port = Port::new(ctx);
-            let outcome = flow::authenticate(config, &port, &presented.token, ctx.now_ms()).await;
-            (
-                outcome,
-                Some(presented.carrier),
-                Some(token::fingerprint(&presented.token)),
-            )
+    let Attempt {
+        outcome,
+        carrier,
+        fingerprint,
+        passed_over,
+    } = if credentials.is_empty() {
+        // No credential: no store is opened.
+        Attempt {
+            outcome: Outcome::Failed(Failure::Missing),
+            carrier: None,
+            fingerprint: None,
+            passed_over: 0,
         }
+    } else {
+        let port = Port::new(ctx);
+        flow::authenticate_first(config, &port, &credentials, ctx.now_ms()).await
     };
 
     if config.log_failures {
@@ -70,6 +75,13 @@ pub async fn check(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> {
                 fields.push(("user_id", identity.user_id.as_str().into()));
             }
             Outcome::Authenticated(..) => {}
+        }
+        if matches!(outcome, Outcome::Authenticated(..)) && passed_over > 0 {
+            // A stale or planted credential came before the real one.
+            ctx.log(
+                "session_credential_passed_over",
+                &[("count", passed_over.into())],
+            );
         }
         if !fields.is_empty() {
             if let Some(fp) = &fingerprint {

@@ -5,11 +5,16 @@
 //! 1. the header checks (no body read yet; see the core's docs for the
 //!    order per scheme);
 //! 2. the body, read into memory up to `[worker] body_limit` (413 above it,
-//!    and nothing is forwarded) — only on signed routes;
-//! 3. the HMAC (and for RFC 9421 the `Content-Digest`) over those bytes;
-//! 4. the replay cache, when on: one atomic `increment` per key on
-//!    `wasi:keyvalue/atomics`, exact across instances; a store failure
-//!    refuses the request (503: authentication fails closed);
+//!    and nothing is forwarded) within `[worker] body_timeout` (408 after
+//!    it) — only on signed routes;
+//! 3. with the clock read again now that the body is complete, the time
+//!    window once more (a body trickled in must not stretch `max_age` or
+//!    `expires`), then the HMAC (and for RFC 9421 the `Content-Digest`) over
+//!    those bytes;
+//! 4. the replay cache, when on, keyed by that later time: one atomic
+//!    `increment` per key on `wasi:keyvalue/atomics`, exact across
+//!    instances; a store failure refuses the request (503: authentication
+//!    fails closed);
 //! 5. the exact bytes received are kept in `ctx.body`, to be forwarded (and
 //!    read by warden's own endpoints), and `x-warden-auth: worker`
 //!    plus the scheme and key are queued for the app.
@@ -82,10 +87,12 @@ pub async fn check(
         .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
         .filter_map(|(_, v)| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok())
         .max();
+    let timeout = std::time::Duration::from_secs(settings.body_timeout);
     let (buffered, body) =
-        match forward::buffer_request(request, declared, settings.body_limit).await {
+        match forward::buffer_request(request, declared, settings.body_limit, timeout).await {
             BodyRead::Whole(buffered, body) => (buffered, body),
             BodyRead::TooLarge => return Err(deny(ctx, &rule, Denial::PayloadTooLarge)),
+            BodyRead::TimedOut => return Err(deny(ctx, &rule, Denial::BodyTimeout)),
             BodyRead::Failed(error) => {
                 ctx.log(
                     "worker_body_failed",
@@ -98,9 +105,12 @@ pub async fn check(
             }
         };
 
+    // The time the request is complete: the window is checked against it
+    // again, replay keys are bucketed by it, and later layers see it.
+    let now = ctx.refresh_now_ms() / 1000;
     let verified = {
         let view = view(ctx, &scheme, &authority);
-        pending.verify(&view, &body, &keys)
+        pending.verify(&view, &body, &keys, now)
     };
     let verified = match verified {
         Ok(verified) => verified,

@@ -21,6 +21,9 @@ pub enum Rejection {
     BadRequest,
     /// A request header is longer than `settings.max_header_bytes`.
     HeaderTooLarge,
+    /// A method warden's own endpoint does not answer (the readiness
+    /// probe answers `GET` and `HEAD`); sent with `Allow`.
+    MethodNotAllowed,
     /// Warden's configuration is invalid, so it refuses everything.
     ConfigInvalid,
     /// The inner app failed.
@@ -45,6 +48,7 @@ impl Rejection {
         match self {
             Rejection::BadRequest => 400,
             Rejection::HeaderTooLarge => 431,
+            Rejection::MethodNotAllowed => 405,
             Rejection::ConfigInvalid => 500,
             Rejection::BadGateway => 502,
             Rejection::GatewayTimeout => 504,
@@ -60,6 +64,7 @@ impl Rejection {
         match self {
             Rejection::BadRequest => "BAD_REQUEST",
             Rejection::HeaderTooLarge => "REQUEST_HEADER_FIELDS_TOO_LARGE",
+            Rejection::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Rejection::ConfigInvalid => "CONFIGURATION_ERROR",
             Rejection::BadGateway => "BAD_GATEWAY",
             Rejection::GatewayTimeout => "GATEWAY_TIMEOUT",
@@ -75,6 +80,7 @@ impl Rejection {
         match self {
             Rejection::BadRequest => "Malformed request",
             Rejection::HeaderTooLarge => "Request header too large",
+            Rejection::MethodNotAllowed => "Method not allowed",
             Rejection::ConfigInvalid => "Service is misconfigured",
             Rejection::BadGateway => "Upstream application failed",
             Rejection::GatewayTimeout => "Upstream application timed out",
@@ -124,6 +130,11 @@ mod tests {
                 Rejection::HeaderTooLarge,
                 431,
                 r#"{"error":{"code":"REQUEST_HEADER_FIELDS_TOO_LARGE","message":"Request header too large"}}"#,
+            ),
+            (
+                Rejection::MethodNotAllowed,
+                405,
+                r#"{"error":{"code":"METHOD_NOT_ALLOWED","message":"Method not allowed"}}"#,
             ),
             (
                 Rejection::ConfigInvalid,

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! $ curl -s localhost:3000/api/x?a=1 -H 'x-warden-user-id: spoof'
-//! {"method":"GET","path":"/api/x","query":"a=1","headers":{…},"body_len":0,"body_sha256":"e3b0…"}
+//! {"method":"GET","path":"/api/x","query":"a=1","headers":{…},"trailers":{},"body_len":0,"body_sha256":"e3b0…"}
 //! ```
 //!
 //! Test knobs (request headers, all optional; a real app has none of these):
@@ -67,29 +67,18 @@ async fn handle(req: Request) -> Result<Response<BoxBody>, ErrorCode> {
         .collect();
     let stream = knob("x-echo-stream").and_then(|v| v.parse::<usize>().ok());
 
-    let mut headers = Map::new();
-    for (name, value) in req.headers() {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        match headers.get_mut(name.as_str()) {
-            // Repeated fields are reported as one list, as HTTP allows.
-            Some(Value::String(first)) => {
-                first.push_str(", ");
-                first.push_str(&value);
-            }
-            _ => {
-                headers.insert(name.as_str().to_owned(), Value::String(value));
-            }
-        }
-    }
+    let headers = field_map(req.headers());
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
-    let body = req
+    let collected = req
         .into_body()
         .collect()
         .await
-        .map_err(|e| ErrorCode::InternalError(Some(format!("echo: body: {e:?}"))))?
-        .to_bytes();
+        .map_err(|e| ErrorCode::InternalError(Some(format!("echo: body: {e:?}"))))?;
+    // The request's trailers, if the client sent any and they got through.
+    let trailers = collected.trailers().map(field_map).unwrap_or_default();
+    let body = collected.to_bytes();
 
     if let Some(n) = stream {
         let n = n.min(MAX_SIZE);
@@ -119,6 +108,7 @@ async fn handle(req: Request) -> Result<Response<BoxBody>, ErrorCode> {
         "path": path,
         "query": query,
         "headers": headers,
+        "trailers": trailers,
         "body_len": body.len(),
         // So a test can check the body arrived byte for byte, not only its length.
         "body_sha256": sha256_hex(&body),
@@ -136,6 +126,25 @@ async fn handle(req: Request) -> Result<Response<BoxBody>, ErrorCode> {
         .header("content-length", length.to_string())
         .body(box_body(FullBody::new(bytes)))
         .expect("static response parts are valid"))
+}
+
+/// Header or trailer fields as a JSON object; repeated fields are reported
+/// as one list, as HTTP allows.
+fn field_map(fields: &spin_sdk::http::HeaderMap) -> Map<String, Value> {
+    let mut map = Map::new();
+    for (name, value) in fields {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match map.get_mut(name.as_str()) {
+            Some(Value::String(first)) => {
+                first.push_str(", ");
+                first.push_str(&value);
+            }
+            _ => {
+                map.insert(name.as_str().to_owned(), Value::String(value));
+            }
+        }
+    }
+    map
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

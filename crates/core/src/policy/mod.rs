@@ -31,6 +31,7 @@ mod parse;
 mod pattern;
 mod rate_limit;
 mod rate_limit_parse;
+pub mod ready;
 
 pub use parse::parse_policy;
 pub(crate) use parse::{Partial, Problems, parse_partial};
@@ -74,6 +75,8 @@ pub struct Policy {
     pub cors: crate::cors::CorsConfig,
     /// Request signatures of `auth = "worker"` routes (`[worker]`).
     pub worker: crate::signature::WorkerSettings,
+    /// The readiness endpoint (`[settings] ready`); `None` when turned off.
+    pub ready: Option<ready::ReadyEndpoint>,
 }
 
 impl Policy {
@@ -96,6 +99,7 @@ impl Policy {
             headers: crate::security_headers::HeadersConfig::default(),
             cors: crate::cors::CorsConfig::default(),
             worker: crate::signature::WorkerSettings::default(),
+            ready: Some(ready::ReadyEndpoint::default_endpoint()),
             routes: vec![Route {
                 name: "default".to_string(),
                 methods: None,

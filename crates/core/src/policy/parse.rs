@@ -23,7 +23,7 @@ const TOP_FIELDS: &[&str] = &[
     "cors",
     "worker",
 ];
-const SETTINGS_FIELDS: &[&str] = &["response_buffer_limit", "max_header_bytes"];
+const SETTINGS_FIELDS: &[&str] = &["response_buffer_limit", "max_header_bytes", "ready"];
 const ROUTE_FIELDS: &[&str] = &[
     "name",
     "methods",
@@ -113,6 +113,14 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
         }
     };
 
+    let ready = super::ready::parse_ready(
+        match table.get("settings") {
+            Some(Value::Table(t)) => t.get("ready"),
+            _ => None,
+        },
+        &mut problems,
+    );
+
     let rate_limit = match table.get("rate_limit") {
         None => RateLimitSettings::default(),
         Some(Value::Table(t)) => parse_rate_limit_settings(t, &mut problems),
@@ -167,6 +175,14 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
             &session,
             routes.iter().map(|(_, r)| r),
         ));
+    if let (Some(ready), Some(revoke)) = (&ready, &session.revoke_path)
+        && ready.is_at(revoke)
+    {
+        problems.add(
+            "settings.ready.path",
+            "must differ from session.revoke_path",
+        );
+    }
     problems.unknown_fields(&table, "", TOP_FIELDS);
     Partial {
         policy: Policy {
@@ -176,6 +192,7 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
             headers,
             cors,
             worker,
+            ready,
             ..Policy::empty()
         },
         routes,
@@ -648,7 +665,7 @@ mod tests {
             [
                 "settings.response_buffer_limit: must be between 0 and 16777216",
                 "settings.max_header_bytes: must be between 256 and 1048576",
-                "settings.extra: unknown field; expected one of: response_buffer_limit, max_header_bytes",
+                "settings.extra: unknown field; expected one of: response_buffer_limit, max_header_bytes, ready",
             ]
         );
         assert_eq!(

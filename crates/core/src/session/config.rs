@@ -59,6 +59,7 @@ const FIELDS: &[&str] = &[
     "cookie_names",
     "bearer",
     "bearer_require_signature",
+    "allow_unprefixed_on_https",
     "cache",
     "cache_max_age",
     "log_failures",
@@ -109,9 +110,14 @@ impl SessionSource {
 pub struct SessionConfig {
     /// Where sessions are looked up.
     pub source: SessionSource,
-    /// Cookies that may carry the session token, tried in order; the first
-    /// one present is the only one read.
+    /// Cookies that may carry the session token: `__Host-` names first,
+    /// then `__Secure-` names, then the rest, each group in this order; a
+    /// cookie that fails is passed over for the next.
     pub cookie_names: Vec<String>,
+    /// In `environment = "production"`, read unprefixed cookie names on
+    /// https requests too (default `false`: only `__Host-`/`__Secure-`
+    /// names, which no http page or sibling subdomain can plant).
+    pub allow_unprefixed_on_https: bool,
     /// Also read `Authorization: Bearer <token>` (it wins over cookies).
     pub bearer: bool,
     /// Refuse bearer tokens that are not signed (Better Auth's bearer plugin
@@ -139,6 +145,7 @@ impl Default for SessionConfig {
         SessionConfig {
             source: SessionSource::Sqlite,
             cookie_names: DEFAULT_COOKIE_NAMES.iter().map(|s| s.to_string()).collect(),
+            allow_unprefixed_on_https: false,
             bearer: false,
             bearer_require_signature: false,
             cache: true,
@@ -276,6 +283,10 @@ pub(crate) fn parse_section(table: &Table, problems: &mut Problems) -> SessionCo
         ),
         ("cache", &mut config.cache),
         ("log_failures", &mut config.log_failures),
+        (
+            "allow_unprefixed_on_https",
+            &mut config.allow_unprefixed_on_https,
+        ),
     ] {
         match table.get(name) {
             None => {}

@@ -19,16 +19,25 @@
 /// The raw (still percent-encoded) value of the first cookie called `name`
 /// across every `Cookie` header value, in order.
 pub fn find_cookie<'a>(headers: &[&'a [u8]], name: &str) -> Option<&'a [u8]> {
+    find_cookies(headers, name).next()
+}
+
+/// Every raw value of the cookies called `name`, in the order sent. A
+/// browser sends several when cookies of one name were set for different
+/// paths or domains, one of them possibly planted by a sibling subdomain.
+pub fn find_cookies<'a, 'n>(
+    headers: &'n [&'a [u8]],
+    name: &'n str,
+) -> impl Iterator<Item = &'a [u8]> + 'n {
     headers
         .iter()
         .flat_map(|header| header.split(|b| *b == b';'))
-        .filter_map(|pair| {
+        .filter_map(move |pair| {
             let eq = pair.iter().position(|b| *b == b'=')?;
             let (n, v) = (&pair[..eq], &pair[eq + 1..]);
             (trim(n) == name.as_bytes()).then_some(v)
         })
         .map(|v| unquote(trim(v)))
-        .next()
 }
 
 /// Decodes `%XX` escapes, as JavaScript's `decodeURIComponent` does (a `+`
@@ -99,6 +108,9 @@ mod tests {
         let h: [&[u8]; 2] = [b"x=1", b"s=second"];
         assert_eq!(find_cookie(&h, "s"), Some(&b"second"[..]));
         assert_eq!(find_cookie(&[], "s"), None);
+        let h: [&[u8]; 2] = [b"s=1; x=2; s=\"3\"", b"s=4"];
+        let all: Vec<&[u8]> = find_cookies(&h, "s").collect();
+        assert_eq!(all, [&b"1"[..], b"3", b"4"]);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use super::identity::Identity;
 use super::record::{CacheEntry, Cell, Invalid, SessionRecord};
 use super::revoke::{RevokeRequest, UserIndex};
 use super::sql::{lookup_sql, record_from_row};
-use super::token::{Refusal, hex, token_hash};
+use super::token::{Carrier, Extracted, Refusal, fingerprint, hex, token_hash};
 use crate::policy::AuthMode;
 use crate::reject::Rejection;
 
@@ -167,6 +167,86 @@ pub fn decide(mode: AuthMode, roles: &[String], outcome: Outcome) -> Decision {
         }
         Outcome::Failed(_) => Decision::Proceed(None),
     }
+}
+
+/// Most session lookups one request may cause: a planted or stale cookie
+/// may be passed over for the next one, but a request stuffed with tokens
+/// costs at most this many store reads and SQL statements.
+pub const MAX_LOOKUPS: usize = 3;
+
+/// The credential [`authenticate_first`] settled on, and what happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// The identity, or why there is none: the first failure when every
+    /// credential failed.
+    pub outcome: Outcome,
+    /// Where the credential behind `outcome` came from; `None` when the
+    /// request carried none.
+    pub carrier: Option<Carrier>,
+    /// Its fingerprint, for the log.
+    pub fingerprint: Option<String>,
+    /// Credentials refused or not found before the one that authenticated.
+    pub passed_over: usize,
+}
+
+/// Tries the request's [`credentials`](super::token::credentials) in order
+/// until one authenticates: a refused signature, or a token the lookup does
+/// not accept (unknown, expired, banned, unreadable), is passed over for
+/// the next, so a planted junk cookie cannot shadow a valid session. A store
+/// outage stops the search (no other token would fare better), and at most
+/// [`MAX_LOOKUPS`] tokens are looked up.
+pub async fn authenticate_first<P: SessionPort>(
+    config: &SessionConfig,
+    port: &P,
+    credentials: &[Extracted],
+    now_ms: u64,
+) -> Attempt {
+    let mut first_failure: Option<Attempt> = None;
+    let mut failures = 0;
+    let mut lookups = 0;
+    for credential in credentials {
+        let attempt = match credential {
+            Extracted::Missing => continue,
+            Extracted::Refused {
+                carrier,
+                reason,
+                fingerprint,
+            } => Attempt {
+                outcome: Outcome::Failed(Failure::Refused(*reason)),
+                carrier: Some(carrier.clone()),
+                fingerprint: Some(fingerprint.clone()),
+                passed_over: 0,
+            },
+            Extracted::Token(presented) => {
+                if lookups == MAX_LOOKUPS {
+                    break;
+                }
+                lookups += 1;
+                let outcome = authenticate(config, port, &presented.token, now_ms).await;
+                Attempt {
+                    outcome,
+                    carrier: Some(presented.carrier.clone()),
+                    fingerprint: Some(fingerprint(&presented.token)),
+                    passed_over: failures,
+                }
+            }
+        };
+        match attempt.outcome {
+            Outcome::Authenticated(..) | Outcome::Failed(Failure::StoreUnavailable) => {
+                return attempt;
+            }
+            Outcome::Failed(_) => {
+                failures += 1;
+                first_failure.get_or_insert(attempt);
+            }
+        }
+    }
+    first_failure.unwrap_or(Attempt {
+        outcome: Outcome::Failed(Failure::Missing),
+        carrier: None,
+        fingerprint: None,
+        passed_over: 0,
+    })
 }
 
 /// Looks a presented (shape- and signature-checked) token up.

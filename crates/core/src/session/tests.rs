@@ -1028,3 +1028,142 @@ fn bearer_signatures_need_the_secret() {
         .is_ok()
     );
 }
+
+/// Cookies of a request, as `credentials` sees them, signed with `secret`.
+fn cookie_credentials(header: &str, only_prefixed: bool) -> Vec<super::token::Extracted> {
+    let secret = crate::config::Secret::new("better-auth-secret".into());
+    super::token::credentials(
+        &SessionConfig::default(),
+        Some(&secret),
+        &[header.as_bytes()],
+        &[],
+        only_prefixed,
+    )
+}
+
+fn signed_cookie(name: &str, token: &str) -> String {
+    let secret = crate::config::Secret::new("better-auth-secret".into());
+    format!(
+        "{name}={}",
+        super::token::sign(&secret, token).replace('=', "%3D")
+    )
+}
+
+#[test]
+fn a_planted_cookie_does_not_shadow_the_real_session() {
+    let fake = fake_with(valid_row());
+    let config = SessionConfig::default();
+    let real = signed_cookie("__Secure-better-auth.session_token", TOKEN);
+    // Junk (refused by its signature) and a validly signed but unknown
+    // token (refused by the lookup), both under the unprefixed name that
+    // used to be read first.
+    let unknown = signed_cookie("codex-session", "UnknownTokenPlantedByASibling0");
+    for header in [
+        format!("codex-session=junk; {real}"),
+        format!("{unknown}; {real}"),
+        format!("{real}; {unknown}"),
+    ] {
+        let attempt = block_on(authenticate_first(
+            &config,
+            &fake,
+            &cookie_credentials(&header, false),
+            NOW,
+        ));
+        assert_eq!(
+            user_id(&attempt.outcome).map(|u| u.0),
+            Some("user-1"),
+            "{header}"
+        );
+        assert_eq!(
+            attempt.carrier,
+            Some(super::token::Carrier::Cookie(
+                "__Secure-better-auth.session_token".into()
+            ))
+        );
+        // The prefixed cookie is tried first: nothing was passed over.
+        assert_eq!(attempt.passed_over, 0, "{header}");
+    }
+
+    // An unprefixed valid session after a refused one is found too.
+    let plain = signed_cookie("better-auth.session_token", TOKEN);
+    let attempt = block_on(authenticate_first(
+        &config,
+        &fake,
+        &cookie_credentials(&format!("{unknown}; {plain}"), false),
+        NOW,
+    ));
+    assert_eq!(user_id(&attempt.outcome).map(|u| u.0), Some("user-1"));
+    assert_eq!(attempt.passed_over, 1);
+    // ... but not in production over https, where only prefixed names count.
+    let attempt = block_on(authenticate_first(
+        &config,
+        &fake,
+        &cookie_credentials(&format!("{unknown}; {plain}"), true),
+        NOW,
+    ));
+    assert_eq!(attempt.outcome, Outcome::Failed(Failure::Missing));
+}
+
+#[test]
+fn every_credential_failing_reports_the_first_and_lookups_are_bounded() {
+    let fake = Fake::default();
+    let config = SessionConfig::default();
+    let header: Vec<String> = (0..6)
+        .map(|i| signed_cookie("codex-session", &format!("UnknownToken{i}")))
+        .collect();
+    fake.reset();
+    let attempt = block_on(authenticate_first(
+        &config,
+        &fake,
+        &cookie_credentials(&format!("codex-session=junk; {}", header.join("; ")), false),
+        NOW,
+    ));
+    // The first failure is the refused (unsigned) junk.
+    assert_eq!(
+        attempt.outcome,
+        Outcome::Failed(Failure::Refused(super::token::Refusal::Unsigned))
+    );
+    assert_eq!(fake.counts().2, MAX_LOOKUPS, "SQL statements are bounded");
+    // No credential at all.
+    let attempt = block_on(authenticate_first(&config, &fake, &[], NOW));
+    assert_eq!(attempt.outcome, Outcome::Failed(Failure::Missing));
+    assert_eq!(attempt.carrier, None);
+    // A store outage stops the search.
+    fake.db_fails.set(true);
+    fake.reset();
+    let attempt = block_on(authenticate_first(
+        &config,
+        &fake,
+        &cookie_credentials(&header.join("; "), false),
+        NOW,
+    ));
+    assert_eq!(attempt.outcome, Outcome::Failed(Failure::StoreUnavailable));
+    assert_eq!(fake.counts().2, 1);
+}
+
+#[test]
+fn allow_unprefixed_on_https_is_a_session_setting() {
+    let route = "[[routes]]\nname = \"app\"\npath = \"/*\"\nauth = \"optional\"\n";
+    assert!(
+        !parse_policy(route)
+            .unwrap()
+            .session
+            .allow_unprefixed_on_https
+    );
+    let p = parse_policy(&format!(
+        "[session]\nallow_unprefixed_on_https = true\n{route}"
+    ))
+    .unwrap();
+    assert!(p.session.allow_unprefixed_on_https);
+    let problems = parse_policy(&format!(
+        "[session]\nallow_unprefixed_on_https = 1\n{route}"
+    ))
+    .unwrap_err()
+    .iter()
+    .map(ToString::to_string)
+    .collect::<Vec<_>>();
+    assert_eq!(
+        problems,
+        ["session.allow_unprefixed_on_https: must be a boolean, found an integer"]
+    );
+}

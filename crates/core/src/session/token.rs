@@ -22,11 +22,16 @@
 //! ));
 //! ```
 //!
-//! Exactly one credential is read: `Authorization: Bearer` when enabled and
-//! present, else the first configured cookie that is present. A refused
-//! credential is never replaced by another one, so an attacker cannot make
-//! warden try several values, and a request never costs more than one
-//! lookup.
+//! `Authorization: Bearer`, when enabled and present, is the only credential
+//! read. Otherwise the configured cookies are candidates, `__Host-` names
+//! first, then `__Secure-` names, then the rest, each group in configured
+//! order, every occurrence of a name in the order sent ([`credentials`]).
+//! The prefixed names come first because a browser accepts them only from a
+//! secure origin (and `__Host-` only from the exact host), so a sibling
+//! subdomain or an http page can plant an unprefixed cookie but not those.
+//! A planted or stale cookie must not shadow a valid one, so a candidate
+//! refused here (its signature) or by the lookup is passed over for the
+//! next: see `flow::authenticate_first`, which bounds the lookups.
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
@@ -34,11 +39,36 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::config::SessionConfig;
-use super::cookie::{find_cookie, percent_decode};
+use super::cookie::{find_cookies, percent_decode};
 use crate::config::Secret;
 
 /// Longest token accepted, in bytes. Better Auth's are 32 characters.
 pub const MAX_TOKEN_LEN: usize = 256;
+
+/// Most cookie candidates considered per request; any more are ignored, so
+/// a request stuffed with cookies costs a bounded number of HMACs.
+pub const MAX_CANDIDATES: usize = 8;
+
+/// Cookie name prefixes a browser only accepts from a secure origin, most
+/// trusted first (RFC 6265bis §4.1.3).
+const SECURE_PREFIXES: [&str; 2] = ["__Host-", "__Secure-"];
+
+/// Whether a cookie name carries a `__Host-` or `__Secure-` prefix (the
+/// prefixes compare case-insensitively, as browsers do).
+pub fn is_prefixed_cookie(name: &str) -> bool {
+    prefix_rank(name) < SECURE_PREFIXES.len()
+}
+
+/// 0 for `__Host-`, 1 for `__Secure-`, 2 for an unprefixed name.
+fn prefix_rank(name: &str) -> usize {
+    SECURE_PREFIXES
+        .iter()
+        .position(|prefix| {
+            name.get(..prefix.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+        })
+        .unwrap_or(SECURE_PREFIXES.len())
+}
 
 /// Where a credential came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +135,28 @@ pub enum Extracted {
     },
 }
 
-/// Finds the one session credential of a request.
+/// The request's first usable session credential: the first of
+/// [`credentials`] that passes the shape and signature checks, else the
+/// first refused one, else [`Extracted::Missing`]. The session layer tries
+/// them all in turn (`flow::authenticate_first`); this is for callers that
+/// want one answer.
+pub fn extract(
+    config: &SessionConfig,
+    secret: Option<&Secret>,
+    cookies: &[&[u8]],
+    authorization: &[&[u8]],
+) -> Extracted {
+    let all = credentials(config, secret, cookies, authorization, false);
+    let token = all.iter().position(|e| matches!(e, Extracted::Token(_)));
+    all.into_iter()
+        .nth(token.unwrap_or(0))
+        .unwrap_or(Extracted::Missing)
+}
+
+/// The request's session credentials, most trusted first, each already
+/// shape- and signature-checked ([`Extracted::Token`] or
+/// [`Extracted::Refused`]; never [`Extracted::Missing`]: no credential is an
+/// empty list).
 ///
 /// `cookies` and `authorization` are the values of every `Cookie` and
 /// `Authorization` header. With `secret`, a cookie must be signed and its
@@ -113,28 +164,64 @@ pub enum Extracted {
 /// signature and is refused unsigned only with `bearer_require_signature`
 /// (as Better Auth's bearer plugin does). Without `secret`, signatures
 /// cannot be checked and only the token part is kept.
-pub fn extract(
+///
+/// A bearer token, when enabled and sent, is the only credential: the
+/// client chose it, and no page can plant one. Otherwise: the cookies
+/// named in `config.cookie_names`, `__Host-` names first, then `__Secure-`,
+/// then the others (each group in configured order), every occurrence in
+/// the order sent, at most [`MAX_CANDIDATES`]. With `only_prefixed`
+/// (production over https, unless the policy allows otherwise) unprefixed
+/// names are not read at all.
+pub fn credentials(
     config: &SessionConfig,
     secret: Option<&Secret>,
     cookies: &[&[u8]],
     authorization: &[&[u8]],
-) -> Extracted {
+    only_prefixed: bool,
+) -> Vec<Extracted> {
     if config.bearer
         && let Some(raw) = authorization.iter().find_map(|v| bearer_value(v))
     {
-        return check(
+        return vec![check(
             raw,
             Carrier::Bearer,
             secret,
             config.bearer_require_signature,
-        );
+        )];
     }
-    for name in &config.cookie_names {
-        if let Some(raw) = find_cookie(cookies, name) {
-            return check(raw, Carrier::Cookie(name.clone()), secret, secret.is_some());
+    // Rank by rank, configured order within each (a loop rather than a
+    // sort: the list is at most 8 names, and a sort costs the component
+    // kilobytes).
+    let names = (0..=SECURE_PREFIXES.len())
+        .filter(|rank| !only_prefixed || *rank < SECURE_PREFIXES.len())
+        .flat_map(|rank| {
+            config
+                .cookie_names
+                .iter()
+                .filter(move |name| prefix_rank(name) == rank)
+        });
+    let mut seen: Vec<&[u8]> = Vec::new();
+    let mut out = Vec::new();
+    for name in names {
+        for raw in find_cookies(cookies, name) {
+            if out.len() == MAX_CANDIDATES {
+                return out;
+            }
+            // The same value twice (under two names, or sent twice) is
+            // one candidate.
+            if seen.contains(&raw) {
+                continue;
+            }
+            seen.push(raw);
+            out.push(check(
+                raw,
+                Carrier::Cookie(name.clone()),
+                secret,
+                secret.is_some(),
+            ));
         }
     }
-    Extracted::Missing
+    out
 }
 
 /// `Authorization: Bearer <credentials>`; the scheme is case-insensitive.
@@ -398,11 +485,18 @@ mod tests {
     }
 
     #[test]
-    fn cookie_order_and_first_present_only() {
+    fn cookie_order_and_refused_cookies_passed_over() {
         let s = secret();
         let good = sign(&s, TOKEN);
-        // codex-session comes first in the default list, even when later in the header.
+        // A refused codex-session no longer hides a good cookie after it.
         let header = format!("better-auth.session_token={good}; codex-session=bad");
+        let e = extract(&config(), Some(&s), &[header.as_bytes()], &[]);
+        assert_eq!(
+            token_of(e).map(|t| t.1),
+            Some(Carrier::Cookie("better-auth.session_token".into()))
+        );
+        // With nothing usable, the first refusal is the answer.
+        let header = "better-auth.session_token=bad2; codex-session=bad";
         let e = extract(&config(), Some(&s), &[header.as_bytes()], &[]);
         assert_eq!(refusal(&e), Some(Refusal::Unsigned));
         if let Extracted::Refused { carrier, .. } = e {
@@ -420,6 +514,73 @@ mod tests {
             Extracted::Missing
         );
         assert_eq!(extract(&config(), Some(&s), &[], &[]), Extracted::Missing);
+    }
+
+    #[test]
+    fn prefixed_names_first_and_every_occurrence() {
+        let s = secret();
+        let good = sign(&s, TOKEN);
+        let other = sign(&s, "AnotherToken123");
+        let header = format!(
+            "codex-session={other}; __Secure-better-auth.session_token=junk; \
+             __Secure-better-auth.session_token={good}; better-auth.session_token={good}"
+        );
+        let all = credentials(&config(), Some(&s), &[header.as_bytes()], &[], false);
+        let summary: Vec<(String, bool)> = all
+            .iter()
+            .map(|e| match e {
+                Extracted::Token(p) => match &p.carrier {
+                    Carrier::Cookie(n) => (n.clone(), true),
+                    Carrier::Bearer => ("bearer".into(), true),
+                },
+                Extracted::Refused { carrier, .. } => match carrier {
+                    Carrier::Cookie(n) => (n.clone(), false),
+                    Carrier::Bearer => ("bearer".into(), false),
+                },
+                Extracted::Missing => ("missing".into(), false),
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("__Secure-better-auth.session_token".to_string(), false),
+                ("__Secure-better-auth.session_token".to_string(), true),
+                // The same value again under the plain name is not tried twice.
+                ("codex-session".to_string(), true),
+            ]
+        );
+        // Production over https: unprefixed names are not read at all.
+        let strict = credentials(&config(), Some(&s), &[header.as_bytes()], &[], true);
+        assert_eq!(strict.len(), 2);
+        let plain = format!("codex-session={good}");
+        assert!(credentials(&config(), Some(&s), &[plain.as_bytes()], &[], true).is_empty());
+        // __Host- before __Secure-, whatever the configured order.
+        let mut custom = config();
+        custom.cookie_names = vec!["__Secure-a".into(), "b".into(), "__host-c".into()];
+        let header = format!("b={good}; __Secure-a={good}x; __host-c={other}");
+        let order: Vec<String> = credentials(&custom, Some(&s), &[header.as_bytes()], &[], false)
+            .iter()
+            .filter_map(|e| match e {
+                Extracted::Token(Presented {
+                    carrier: Carrier::Cookie(n),
+                    ..
+                })
+                | Extracted::Refused {
+                    carrier: Carrier::Cookie(n),
+                    ..
+                } => Some(n.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(order, ["__host-c", "__Secure-a", "b"]);
+        assert!(is_prefixed_cookie("__HOST-x") && is_prefixed_cookie("__Secure-x"));
+        assert!(!is_prefixed_cookie("_Secure-x") && !is_prefixed_cookie("é"));
+        // Stuffing the request with cookies is bounded.
+        let many: String = (0..50).map(|i| format!("codex-session=t{i}; ")).collect();
+        assert_eq!(
+            credentials(&config(), Some(&s), &[many.as_bytes()], &[], false).len(),
+            MAX_CANDIDATES
+        );
     }
 
     #[test]

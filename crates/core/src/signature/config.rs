@@ -41,6 +41,9 @@ pub const DEFAULT_BODY_LIMIT: u64 = 1024 * 1024;
 pub const MAX_BODY_LIMIT: u64 = 16 * 1024 * 1024;
 /// Largest `max_age` and `future_skew`: one day.
 pub const MAX_WINDOW: u64 = 86_400;
+/// Default `body_timeout`: 10 seconds, well under the default `max_age`, so
+/// a slow client is cut off long before its signature could go stale.
+pub const DEFAULT_BODY_TIMEOUT: u64 = 10;
 /// Seed 000's default signature header.
 pub const DEFAULT_SIGNATURE_HEADER: &str = "X-Worker-Signature";
 /// Seed 000's default timestamp header.
@@ -75,6 +78,7 @@ const FIELDS: &[&str] = &[
     "future_skew",
     "allowed_origins",
     "body_limit",
+    "body_timeout",
     "replay",
     "components",
     "keyids",
@@ -102,6 +106,9 @@ pub struct WorkerSettings {
     pub allowed_origins: Vec<String>,
     /// Largest request body buffered for verification, in bytes.
     pub body_limit: u64,
+    /// Longest a signed route waits for the whole body, in seconds (408
+    /// after that). The window is also checked again once the body is in.
+    pub body_timeout: u64,
     /// Whether signatures and nonces are remembered to refuse replays.
     pub replay: bool,
     /// RFC 9421 components required by default.
@@ -121,6 +128,7 @@ impl Default for WorkerSettings {
             future_skew: DEFAULT_FUTURE_SKEW,
             allowed_origins: Vec::new(),
             body_limit: DEFAULT_BODY_LIMIT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
             replay: true,
             components: DEFAULT_COMPONENTS.iter().map(|c| c.to_string()).collect(),
             keyids: vec![
@@ -269,6 +277,11 @@ pub fn parse_worker_section(
     {
         settings.body_limit = n;
     }
+    if let Some(v) = table.get("body_timeout")
+        && let Some(n) = seconds(v, &field("body_timeout"), MAX_WINDOW, problems)
+    {
+        settings.body_timeout = n;
+    }
     match table.get("replay") {
         None => {}
         Some(Value::Boolean(b)) => settings.replay = *b,
@@ -375,6 +388,41 @@ fn scheme(value: &Value, field: &str, problems: &mut Vec<ConfigProblem>) -> Opti
     }
 }
 
+/// Whole seconds, 1 to `max`: an integer or a duration such as `"10s"`.
+fn seconds(value: &Value, field: &str, max: u64, problems: &mut Vec<ConfigProblem>) -> Option<u64> {
+    let n = match value {
+        Value::Integer(n) if *n >= 1 => n.unsigned_abs(),
+        Value::Integer(_) => {
+            problems.push(ConfigProblem::new(field, "must be at least 1 second"));
+            return None;
+        }
+        Value::String(s) => match crate::policy::parse_duration(s) {
+            Ok(n) => n,
+            Err(message) => {
+                problems.push(ConfigProblem::new(field, message));
+                return None;
+            }
+        },
+        other => {
+            wrong_type(
+                problems,
+                field,
+                "whole seconds or a duration like \"10s\"",
+                other,
+            );
+            return None;
+        }
+    };
+    if n > max {
+        problems.push(ConfigProblem::new(
+            field,
+            format!("must be at most {max} seconds"),
+        ));
+        return None;
+    }
+    Some(n)
+}
+
 fn header_name(value: &Value, field: &str, problems: &mut Vec<ConfigProblem>) -> Option<String> {
     let Value::String(name) = value else {
         wrong_type(problems, field, "a string", value);
@@ -385,7 +433,7 @@ fn header_name(value: &Value, field: &str, problems: &mut Vec<ConfigProblem>) ->
         Some(format!(
             "must be a header name of 1 to {MAX_HEADER_NAME} token characters"
         ))
-    } else if name.to_ascii_lowercase().starts_with("x-warden-") {
+    } else if crate::headers::is_identity_header(name) {
         Some("must not start with x-warden- (warden removes those from requests)".to_string())
     } else {
         None
@@ -593,6 +641,8 @@ mod tests {
         assert_eq!(s.nonce_header, "X-Worker-Nonce");
         assert_eq!((s.max_age, s.future_skew), (300, 60));
         assert_eq!(s.body_limit, 1_048_576);
+        assert_eq!(s.body_timeout, 10);
+        assert!(s.body_timeout < s.max_age);
         assert!(s.replay);
         assert!(s.allowed_origins.is_empty());
         assert_eq!(
@@ -617,6 +667,7 @@ mod tests {
             future_skew = 0
             allowed_origins = ["https://Auth.Example.com", "http://localhost:8080", "https://*.workers.dev"]
             body_limit = 0
+            body_timeout = "2m"
             replay = false
             components = ["@method", "@target-uri", "content-type"]
             keyids = { "svc-a" = "worker_secret", "svc-a-old" = "worker_secret_previous" }
@@ -636,6 +687,8 @@ mod tests {
             (s.max_age, s.future_skew, s.body_limit, s.replay),
             (60, 0, 0, false)
         );
+        assert_eq!(s.body_timeout, 120);
+        assert_eq!(section("[worker]\nbody_timeout = 3").0.body_timeout, 3);
         assert_eq!(
             s.allowed_origins,
             [
@@ -667,6 +720,7 @@ mod tests {
             future_skew = -1
             allowed_origins = ["auth.example.com", "https://a.example.com/path", 3]
             body_limit = 99999999999
+            body_timeout = 0
             replay = "yes"
             components = ["@method", "@status", "Content-Type", "@method"]
             keyids = { current = "session_secret", "bad\"id" = "worker_secret" }
@@ -683,6 +737,7 @@ mod tests {
                 "worker.max_age: must be between 1 and 86400",
                 "worker.future_skew: must be between 0 and 86400",
                 "worker.body_limit: must be between 0 and 16777216",
+                "worker.body_timeout: must be at least 1 second",
                 "worker.replay: must be true or false, found a string",
                 "worker.allowed_origins[0]: must be an origin such as \"https://auth.example.com\" (scheme and host, optional port, no path; \"https://*.example.com\" for any subdomain)",
                 "worker.allowed_origins[1]: must be an origin such as \"https://auth.example.com\" (scheme and host, optional port, no path; \"https://*.example.com\" for any subdomain)",
@@ -691,9 +746,27 @@ mod tests {
                 "worker.components[2]: must be a lowercase header name or a derived component such as \"@path\"",
                 "worker.keyids.bad\"id: key ids must be 1 to 128 printable ASCII characters without '\"' or '\\'",
                 "worker.keyids.current: must name a secret variable: \"worker_secret\" or \"worker_secret_previous\" (secret values never go in the policy)",
-                "worker.extra: unknown field; expected one of: scheme, signature_header, timestamp_header, nonce_header, max_age, future_skew, allowed_origins, body_limit, replay, components, keyids",
+                "worker.extra: unknown field; expected one of: scheme, signature_header, timestamp_header, nonce_header, max_age, future_skew, allowed_origins, body_limit, body_timeout, replay, components, keyids",
             ]
         );
+        for (value, problem) in [
+            (
+                "\"10\"",
+                "worker.body_timeout: missing unit; expected a whole number followed by s, m, h or d, like \"15m\"",
+            ),
+            (
+                "\"2d\"",
+                "worker.body_timeout: must be at most 86400 seconds",
+            ),
+            (
+                "1.5",
+                "worker.body_timeout: must be whole seconds or a duration like \"10s\", found a float",
+            ),
+        ] {
+            let (s, problems) = section(&format!("[worker]\nbody_timeout = {value}"));
+            assert_eq!(problems, [problem], "{value}");
+            assert_eq!(s.body_timeout, DEFAULT_BODY_TIMEOUT);
+        }
         let (_, problems) = section("worker = 3");
         assert_eq!(
             problems,

@@ -18,9 +18,11 @@
 //!     method: "POST", scheme: "https", authority: "api.example.com",
 //!     path_and_query: "/internal/webhook", headers: &headers,
 //! };
-//! // Phase 1 needs only the headers; phase 2 the body and the secrets.
+//! // Phase 1 needs only the headers; phase 2 the body, the secrets and the
+//! // time read again once the body is complete.
 //! let pending = check_headers(&settings, &rule, &request, now).unwrap();
-//! let verified = pending.verify(&request, body, &Keys { current: secret, previous: None }).unwrap();
+//! let keys = Keys { current: secret, previous: None };
+//! let verified = pending.verify(&request, body, &keys, now + 1).unwrap();
 //! assert_eq!(verified.scheme, Scheme::Worker);
 //! ```
 //!
@@ -40,12 +42,14 @@
 //!    timestamp format, age, future skew, origin allowlist, nonce shape; for
 //!    RFC 9421 also the structured-field parsing, key id, `alg`, `created` /
 //!    `expires` and the required components.
-//! 2. [`Pending::verify`] (with the body and the secrets): the HMAC, in
-//!    constant time, with the current secret and then the previous one; for
-//!    RFC 9421 then the `Content-Digest`.
+//! 2. [`Pending::verify`] (with the body, the secrets and the clock read
+//!    again after the body is complete): the time window once more (a body
+//!    trickled in slowly must not carry a signature past `max_age` or
+//!    `expires`), then the HMAC, in constant time, with the current secret
+//!    and then the previous one; for RFC 9421 then the `Content-Digest`.
 //!
 //! The caller then records [`Verified::replay`] in the replay cache (see
-//! [`replay`]) when the cache is on. A refusal is a [`Denial`]: a fixed status
+//! [`replay`]) when the cache is on, keyed by that same later time. A refusal is a [`Denial`]: a fixed status
 //! and public JSON body (seed 000's exact bodies where the seed has one).
 
 pub mod config;
@@ -258,6 +262,8 @@ pub enum Denial {
     DigestMismatch,
     /// 413: the body is larger than `body_limit`.
     PayloadTooLarge,
+    /// 408: the body did not arrive within `body_timeout`.
+    BodyTimeout,
     /// 503: the replay cache could not be consulted (fails closed).
     Unavailable,
 }
@@ -268,6 +274,7 @@ impl Denial {
         match self {
             Denial::UnauthorizedOrigin => 403,
             Denial::PayloadTooLarge => 413,
+            Denial::BodyTimeout => 408,
             Denial::Unavailable => 503,
             _ => 401,
         }
@@ -303,6 +310,9 @@ impl Denial {
                 r#"{"error":{"code":"PAYLOAD_TOO_LARGE","message":"Request body too large"}}"#
                     .into()
             }
+            Denial::BodyTimeout => {
+                r#"{"error":{"code":"REQUEST_TIMEOUT","message":"Request body timed out"}}"#.into()
+            }
             Denial::Unavailable => {
                 r#"{"error":{"code":"SERVICE_UNAVAILABLE","message":"Service temporarily unavailable"}}"#
                     .into()
@@ -325,6 +335,7 @@ impl Denial {
             Denial::SignatureExpired => "signature_expired",
             Denial::DigestMismatch => "digest_mismatch",
             Denial::PayloadTooLarge => "payload_too_large",
+            Denial::BodyTimeout => "body_timeout",
             Denial::Unavailable => "replay_cache_unavailable",
         }
     }
@@ -381,22 +392,62 @@ pub fn check_headers(
 }
 
 impl Pending {
-    /// Phase 2: the signature over the body, with the configured secrets.
+    /// Phase 2: the time window again at `now`, the clock read after the
+    /// body is complete (unix seconds), then the signature over the body
+    /// with the configured secrets.
+    ///
+    /// Phase 1 checked the window when the headers arrived; a client that
+    /// trickles the body in could otherwise present a captured signature
+    /// long after `max_age` (or its RFC 9421 `expires`). The refusals are
+    /// phase 1's: "Request timestamp expired", "… in future", "Signature
+    /// expired".
     pub fn verify(
         &self,
         request: &RequestView<'_>,
         body: &[u8],
         keys: &Keys<'_>,
+        now: u64,
     ) -> Result<Verified, Denial> {
+        self.time_window().check(now)?;
         match self {
             Pending::Worker(p) => p.verify(body, keys),
             Pending::RequestNonce(p) => p.verify(body, keys),
             Pending::Rfc9421(p) => p.verify(request, body, keys),
         }
     }
+
+    fn time_window(&self) -> &TimeWindow {
+        match self {
+            Pending::Worker(p) => &p.time,
+            Pending::RequestNonce(p) => &p.time,
+            Pending::Rfc9421(p) => &p.time,
+        }
+    }
 }
 
-/// Both phases at once.
+/// When a signed request may be accepted: its timestamp (RFC 9421:
+/// `created`) within `max_age` behind and `future_skew` ahead of the clock,
+/// and not past its `expires`, if it has one. Checked when the headers
+/// arrive and again when the body is complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimeWindow {
+    pub(crate) timestamp: u64,
+    pub(crate) max_age: u64,
+    pub(crate) future_skew: u64,
+    pub(crate) expires: Option<u64>,
+}
+
+impl TimeWindow {
+    pub(crate) fn check(&self, now: u64) -> Result<(), Denial> {
+        check_window(self.timestamp, now, self.max_age, self.future_skew)?;
+        if self.expires.is_some_and(|expires| now > expires) {
+            return Err(Denial::SignatureExpired);
+        }
+        Ok(())
+    }
+}
+
+/// Both phases at once, at one time `now`.
 pub fn verify(
     settings: &WorkerSettings,
     rule: &SignatureRule,
@@ -405,7 +456,7 @@ pub fn verify(
     keys: &Keys<'_>,
     now: u64,
 ) -> Result<Verified, Denial> {
-    check_headers(settings, rule, request, now)?.verify(request, body, keys)
+    check_headers(settings, rule, request, now)?.verify(request, body, keys, now)
 }
 
 /// A fingerprint of a credential for logs: the first 8 hex characters of
@@ -532,6 +583,7 @@ mod tests {
             Denial::SignatureExpired,
             Denial::DigestMismatch,
             Denial::PayloadTooLarge,
+            Denial::BodyTimeout,
             Denial::Unavailable,
         ] {
             let v: serde_json::Value = serde_json::from_str(&denial.body()).unwrap();
@@ -539,6 +591,11 @@ mod tests {
             assert!(!denial.kind().is_empty());
         }
         assert_eq!(Denial::PayloadTooLarge.status(), 413);
+        assert_eq!(Denial::BodyTimeout.status(), 408);
+        assert_eq!(
+            Denial::BodyTimeout.body(),
+            r#"{"error":{"code":"REQUEST_TIMEOUT","message":"Request body timed out"}}"#
+        );
         assert_eq!(Denial::Unavailable.status(), 503);
         assert_eq!(
             Denial::input("x").body(),
@@ -607,6 +664,101 @@ mod tests {
             ..view
         };
         assert_eq!(view.origin(), None, "two origins are no origin");
+    }
+
+    /// A body that completes after the window closed is refused with the
+    /// header phase's own errors, in every scheme: the time is read again.
+    #[test]
+    fn the_window_is_checked_again_when_the_body_is_complete() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let keys = Keys {
+            current: secret,
+            previous: None,
+        };
+        let settings = WorkerSettings {
+            max_age: 2,
+            future_skew: 1,
+            ..WorkerSettings::default()
+        };
+        let body = b"slow body";
+        let t: u64 = 1_700_000_000;
+        let ts = t.to_string();
+        let worker_headers = vec![
+            (
+                "X-Worker-Signature".to_string(),
+                sign_worker(secret, &ts, body).into_bytes(),
+            ),
+            ("X-Worker-Timestamp".to_string(), ts.clone().into_bytes()),
+        ];
+        let nonce_headers = vec![
+            (
+                "X-Request-Signature".to_string(),
+                sign_request_nonce(secret, body, &ts, "n-1").into_bytes(),
+            ),
+            ("X-Request-Timestamp".to_string(), ts.clone().into_bytes()),
+            ("X-Request-Nonce".to_string(), b"n-1".to_vec()),
+        ];
+        let view = |headers| RequestView {
+            method: "POST",
+            scheme: "https",
+            authority: "api.example.com",
+            path_and_query: "/internal/hook",
+            headers,
+        };
+        for (scheme, headers) in [
+            (Scheme::Worker, &worker_headers),
+            (Scheme::RequestNonce, &nonce_headers),
+        ] {
+            let rule = SignatureRule {
+                scheme,
+                components: Vec::new(),
+            };
+            let request = view(headers);
+            let pending = check_headers(&settings, &rule, &request, t).unwrap();
+            assert!(pending.verify(&request, body, &keys, t + 2).is_ok());
+            assert_eq!(
+                pending.verify(&request, body, &keys, t + 3),
+                Err(Denial::Expired { max_age: 2, age: 3 }),
+                "{scheme:?}"
+            );
+            // A clock that went back past the skew refuses too.
+            assert_eq!(
+                pending.verify(&request, body, &keys, t - 3),
+                Err(Denial::InFuture),
+                "{scheme:?}"
+            );
+        }
+
+        // RFC 9421: `expires` as well as `created`.
+        let headers: Vec<(String, Vec<u8>)> = Vec::new();
+        let base = view(&headers);
+        let params = SignParams {
+            label: "sig1".into(),
+            keyid: "current".into(),
+            created: t,
+            expires: Some(t + 1),
+            nonce: Some("n-2".into()),
+            alg: false,
+        };
+        let signed = sign_rfc9421(&base, &["@method", "@path"], &params, secret).unwrap();
+        let headers = vec![
+            (
+                "Signature-Input".to_string(),
+                signed.signature_input.into_bytes(),
+            ),
+            ("Signature".to_string(), signed.signature.into_bytes()),
+        ];
+        let request = view(&headers);
+        let rule = SignatureRule {
+            scheme: Scheme::Rfc9421,
+            components: vec!["@method".into(), "@path".into()],
+        };
+        let pending = check_headers(&settings, &rule, &request, t).unwrap();
+        assert!(pending.verify(&request, b"", &keys, t + 1).is_ok());
+        assert_eq!(
+            pending.verify(&request, b"", &keys, t + 2),
+            Err(Denial::SignatureExpired)
+        );
     }
 
     #[test]

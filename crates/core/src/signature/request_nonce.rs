@@ -18,7 +18,7 @@
 
 use super::replay::{ReplayId, hex};
 use super::{
-    Denial, Keys, RequestView, Scheme, Verified, WorkerSettings, check_nonce, check_window,
+    Denial, Keys, RequestView, Scheme, TimeWindow, Verified, WorkerSettings, check_nonce,
     hmac_sha256, hmac_verify, parse_unix_seconds,
 };
 
@@ -44,6 +44,7 @@ pub struct Pending {
     signature: Option<Vec<u8>>,
     nonce: String,
     window: u64,
+    pub(super) time: TimeWindow,
 }
 
 pub(crate) fn check_headers(
@@ -64,7 +65,14 @@ pub(crate) fn check_headers(
         });
     };
     let t = parse_unix_seconds(&timestamp).ok_or(Denial::InvalidTimestamp)?;
-    check_window(t, now, settings.max_age, settings.max_age)?;
+    // Seed 003's window is symmetric: `max_age` either way.
+    let time = TimeWindow {
+        timestamp: t,
+        max_age: settings.max_age,
+        future_skew: settings.max_age,
+        expires: None,
+    };
+    time.check(now)?;
     if !settings.origin_allowed(request.origin().as_deref()) {
         return Err(Denial::UnauthorizedOrigin);
     }
@@ -74,6 +82,7 @@ pub(crate) fn check_headers(
         signature: decode_hex(&signature),
         nonce,
         window: 2 * settings.max_age,
+        time,
     })
 }
 

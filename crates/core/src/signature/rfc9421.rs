@@ -53,8 +53,8 @@ use super::structured_fields::{
     BareItem, Dictionary, Item, Member, Parameters, parse_dictionary, serialize_inner_list,
 };
 use super::{
-    Denial, KeySlot, Keys, RequestView, Scheme, SignatureRule, Verified, WorkerSettings,
-    check_nonce, check_window, hmac_sha256, hmac_verify,
+    Denial, KeySlot, Keys, RequestView, Scheme, SignatureRule, TimeWindow, Verified,
+    WorkerSettings, check_nonce, hmac_sha256, hmac_verify,
 };
 
 /// The only algorithm warden verifies.
@@ -150,6 +150,7 @@ pub struct Pending {
     digest_covered: bool,
     digest_required_with_body: bool,
     window: u64,
+    pub(super) time: TimeWindow,
 }
 
 pub(crate) fn check_headers(
@@ -205,10 +206,13 @@ pub(crate) fn check_headers(
     let created = parsed
         .created
         .ok_or_else(|| Denial::input("created parameter is required"))?;
-    check_window(created, now, settings.max_age, settings.future_skew)?;
-    if parsed.expires.is_some_and(|expires| now > expires) {
-        return Err(Denial::SignatureExpired);
-    }
+    let time = TimeWindow {
+        timestamp: created,
+        max_age: settings.max_age,
+        future_skew: settings.future_skew,
+        expires: parsed.expires,
+    };
+    time.check(now)?;
     if !settings.origin_allowed(request.origin().as_deref()) {
         return Err(Denial::UnauthorizedOrigin);
     }
@@ -243,6 +247,7 @@ pub(crate) fn check_headers(
         digest_covered: covered.iter().any(|c| c == CONTENT_DIGEST),
         digest_required_with_body: rule.components.iter().any(|c| c == CONTENT_DIGEST),
         window: settings.max_age + settings.future_skew,
+        time,
     })
 }
 

@@ -29,7 +29,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STAN
 
 use super::replay::ReplayId;
 use super::{
-    Denial, Keys, RequestView, Scheme, Verified, WorkerSettings, check_nonce, check_window,
+    Denial, Keys, RequestView, Scheme, TimeWindow, Verified, WorkerSettings, check_nonce,
     hmac_sha256, hmac_verify, parse_unix_seconds,
 };
 
@@ -54,6 +54,7 @@ pub struct Pending {
     signature: Option<Vec<u8>>,
     nonce: Option<String>,
     window: u64,
+    pub(super) time: TimeWindow,
 }
 
 pub(crate) fn check_headers(
@@ -74,7 +75,13 @@ pub(crate) fn check_headers(
         });
     };
     let t = parse_unix_seconds(&timestamp).ok_or(Denial::InvalidTimestamp)?;
-    check_window(t, now, settings.max_age, settings.future_skew)?;
+    let time = TimeWindow {
+        timestamp: t,
+        max_age: settings.max_age,
+        future_skew: settings.future_skew,
+        expires: None,
+    };
+    time.check(now)?;
     if !settings.origin_allowed(request.origin().as_deref()) {
         return Err(Denial::UnauthorizedOrigin);
     }
@@ -87,6 +94,7 @@ pub(crate) fn check_headers(
         signature: LENIENT.decode(signature.as_bytes()).ok(),
         nonce,
         window: settings.max_age + settings.future_skew,
+        time,
     })
 }
 
