@@ -341,7 +341,7 @@ async fn latencies(spin: &SpinHost, path: &str, expect: u16, n: usize) -> Vec<Du
 /// not set `TCP_NODELAY`). On keep-alive connections, with instance reuse
 /// (Spin's default) and with one instance per request:
 /// - where no store is touched, warden's median stays within twice the bare
-///   app's plus 5 ms, and at most one request (an instance's first) takes
+///   app's plus 15 ms, and at most one request (an instance's first) takes
 ///   35 ms or more;
 /// - where the route writes to the embedded store (about 10 ms a write
 ///   here, with a long tail), the median stays under 35 ms: a stall on
@@ -363,7 +363,9 @@ async fn no_response_stalls_on_keep_alive_connections() {
     .await;
     let n = 60;
     let floor = latencies(&bare, "/health", 200, n).await;
-    let budget = floor[n / 2] * 2 + Duration::from_millis(5);
+    // A stall costs 40 ms or more; instance creation and configuration
+    // load (one instance per request) cost a few.
+    let budget = floor[n / 2] * 2 + Duration::from_millis(15);
     for per_request in [false, true] {
         let warden = SpinHost::start(
             &spin,

@@ -23,6 +23,16 @@ use std::task::{Context, Waker};
 
 type BodyResult = Result<Option<Trailers>, ErrorCode>;
 
+/// A response, and who wrote its body: the export must give the host a few
+/// turns before returning a body warden wrote (see lib.rs), and none for the
+/// app's own body stream passed through.
+pub enum Answer {
+    /// The app's response body, streamed through untouched.
+    PassedThrough(Response),
+    /// A body warden wrote: its own answer, or an app's response collected.
+    Written(Response),
+}
+
 /// Header fields as a plain list: the layers edit these in the component,
 /// since every `Fields` edit is a call into the host.
 pub type HeaderList = Vec<(String, Vec<u8>)>;
@@ -308,7 +318,7 @@ pub async fn response(
     headers: HeaderList,
     buffer_limit: u64,
     head_request: bool,
-) -> Response {
+) -> Answer {
     let status = inner.get_status_code();
     let bodiless = head_request || status == 204 || status == 304;
     let length = content_length(&headers).ok().flatten();
@@ -335,16 +345,15 @@ pub async fn response(
             // The app's body was taken whole: its writer learns so now.
             drop(done_tx);
             let framed = body.len() as u64 == len || (bodiless && (body.len() as u64) < len);
-            if ended && framed {
+            Answer::Written(if ended && framed {
                 // `headers` carry the app's `content-length`, now checked.
-                // The export yields once before returning it (lib.rs).
                 with_body(status, fields(&headers), body, trailers)
             } else {
                 crate::respond::reject(
                     warden_core::reject::Rejection::BadGateway,
                     &request_id(&headers),
                 )
-            }
+            })
         }
         _ => {
             let (response, transmitted) = Response::new(fields(&headers), Some(contents), trailers);
@@ -355,7 +364,7 @@ pub async fn response(
                 let result = transmitted.await;
                 let _ = done_tx.write(result).await;
             });
-            response
+            Answer::PassedThrough(response)
         }
     }
 }

@@ -32,18 +32,28 @@ spin_sdk::wasip3::http::service::export!(Warden);
 
 impl spin_sdk::wasip3::exports::http::handler::Guest for Warden {
     async fn handle(request: Request) -> Result<Response, ErrorCode> {
-        let response = pipeline::handle(request).await;
-        // A few turns back to the host before the response is returned, so
-        // that a body warden wrote itself (its own answers, a collected
-        // response) is pending when the host starts sending the head.
-        // Measured under Spin 4.1: with none the head often leaves alone and
-        // the body waits ~40 ms for a delayed ACK; one turn fixed answers
-        // given without an earlier host call, three also those given after
-        // one (a store write, a fresh instance's configuration load). The
-        // real-Spin suite (tests/spin) checks it; docs/performance.md.
-        for _ in 0..3 {
-            spin_sdk::wasip3::wit_bindgen::yield_async().await;
+        match pipeline::handle(request).await {
+            forward::Answer::PassedThrough(response) => Ok(response),
+            forward::Answer::Written(response) => {
+                settle_before_returning().await;
+                Ok(response)
+            }
         }
-        Ok(response)
+    }
+}
+
+/// A few turns back to the host before a response whose body warden wrote
+/// (its own answers, a collected response) is returned, so that the body is
+/// pending when the host starts sending the head.
+///
+/// Measured under Spin 4.1: with none, the head often leaves alone and the
+/// body waits ~40 ms for the client's delayed ACK (Spin does not set
+/// `TCP_NODELAY`); one turn fixed answers given without an earlier host
+/// call, three also those given after one (a store write, a fresh instance's
+/// configuration load). The app's own body stream, passed through, needs
+/// none. `tests/spin` checks it; see docs/performance.md, "The stall".
+async fn settle_before_returning() {
+    for _ in 0..3 {
+        spin_sdk::wasip3::wit_bindgen::yield_async().await;
     }
 }

@@ -15,7 +15,7 @@
 //! Nothing here outlives the request: instances serve many requests, some at
 //! once (DESIGN §1), so all request state lives in [`Ctx`], dropped with it.
 
-use crate::forward::HeaderList;
+use crate::forward::{Answer, HeaderList};
 use crate::rate_limit::{self, Stage};
 use crate::{auth, forward, ready, respond, session, settings};
 use spin_sdk::wasip3::http::types::{Method, Request, Response, Scheme};
@@ -158,14 +158,14 @@ impl Ctx<'_> {
     }
 }
 
-pub async fn handle(request: Request) -> Response {
+pub async fn handle(request: Request) -> Answer {
     let incoming = request.get_headers().copy_all();
     let (request_id, spare_random) = request_id(&incoming);
 
     let loaded = settings::get().await;
     let config = match loaded.as_ref() {
         Ok(config) => config,
-        Err(_) => return respond::reject(Rejection::ConfigInvalid, &request_id),
+        Err(_) => return Answer::Written(respond::reject(Rejection::ConfigInvalid, &request_id)),
     };
     let policy = &config.policy;
 
@@ -179,7 +179,7 @@ pub async fn handle(request: Request) -> Response {
             &request_id,
             &[("header", name.as_str().into()), ("bytes", len.into())],
         );
-        return respond::reject(Rejection::HeaderTooLarge, &request_id);
+        return Answer::Written(respond::reject(Rejection::HeaderTooLarge, &request_id));
     }
 
     let http_method = request.get_method();
@@ -194,7 +194,7 @@ pub async fn handle(request: Request) -> Response {
                 &request_id,
                 &[("reason", rejection.reason().into())],
             );
-            return respond::reject(Rejection::BadRequest, &request_id);
+            return Answer::Written(respond::reject(Rejection::BadRequest, &request_id));
         }
     };
 
@@ -205,7 +205,7 @@ pub async fn handle(request: Request) -> Response {
     if let Some(ready) = ready_endpoint
         && !ready.allows(&method)
     {
-        return respond::json_with(
+        return Answer::Written(respond::json_with(
             405,
             Rejection::MethodNotAllowed.body(),
             &request_id,
@@ -215,7 +215,7 @@ pub async fn handle(request: Request) -> Response {
                     .as_bytes()
                     .to_vec(),
             )],
-        );
+        ));
     }
 
     let matched = match ready_endpoint {
@@ -247,9 +247,9 @@ pub async fn handle(request: Request) -> Response {
 
     if ready_endpoint.is_some() {
         if let Err(refusal) = rate_limit::check(&mut ctx, Stage::BeforeAuth).await {
-            return refusal;
+            return Answer::Written(refusal);
         }
-        return ready::check(&ctx).await;
+        return Answer::Written(ready::check(&ctx).await);
     }
 
     // Security and CORS headers first, so that every answer below carries
@@ -257,27 +257,27 @@ pub async fn handle(request: Request) -> Response {
     // authentication, and never reaches the app.
     crate::headers::prepare(&mut ctx);
     if let Err(answer) = crate::cors::check(&mut ctx) {
-        return answer;
+        return Answer::Written(answer);
     }
 
     // Layers. Each either lets the request on (possibly adding headers for
     // the app or the client) or answers it.
     if let Err(refusal) = rate_limit::check(&mut ctx, Stage::BeforeAuth).await {
-        return refusal;
+        return Answer::Written(refusal);
     }
     let inbound = match auth::check(&mut ctx, request).await {
         Ok(inbound) => inbound,
-        Err(refusal) => return refusal,
+        Err(refusal) => return Answer::Written(refusal),
     };
     if let Err(refusal) = rate_limit::check(&mut ctx, Stage::AfterAuth).await {
-        return refusal;
+        return Answer::Written(refusal);
     }
 
     // Session revocation is answered by warden itself, only past the route's
     // layers (the policy requires a worker route for it).
     if ctx.method == "POST" && config.policy.session.revoke_path.as_ref() == Some(&ctx.path) {
         drop(inbound);
-        return session::revoke(&ctx).await;
+        return Answer::Written(session::revoke(&ctx).await);
     }
 
     let mut to_app = std::mem::take(&mut ctx.to_app);
@@ -297,7 +297,7 @@ pub async fn handle(request: Request) -> Response {
         Ok(forwarded) => forwarded,
         Err(e) => {
             ctx.log("forward_failed", &[("error", format!("{e:?}").into())]);
-            return ctx.reject(Rejection::BadRequest);
+            return Answer::Written(ctx.reject(Rejection::BadRequest));
         }
     };
 
@@ -305,7 +305,7 @@ pub async fn handle(request: Request) -> Response {
         Ok(response) => response,
         Err(e) => {
             ctx.log("inner_app_failed", &[("error", format!("{e:?}").into())]);
-            return ctx.reject(Rejection::BadGateway);
+            return Answer::Written(ctx.reject(Rejection::BadGateway));
         }
     };
     let mut headers = inner.get_headers().copy_all();
@@ -323,7 +323,7 @@ pub async fn handle(request: Request) -> Response {
                 .into(),
             )],
         );
-        return ctx.reject(Rejection::BadGateway);
+        return Answer::Written(ctx.reject(Rejection::BadGateway));
     }
     strip_response_headers(&mut headers);
     headers.push((
