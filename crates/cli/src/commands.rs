@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use warden_core::config::{RawSettings, WardenConfig};
-use warden_core::path::normalize_path;
-use warden_core::policy::{Route, parse_policy};
+use warden_core::path::normalize_path_with;
+use warden_core::policy::{Route, Unmatched, parse_policy};
 use warden_core::reject::Rejection;
 
 use crate::args::{Command, SignArgs, USAGE};
@@ -314,7 +314,7 @@ pub fn explain(contents: &str, method: &str, path: &str) -> Output {
             );
         }
     };
-    let normalized = match normalize_path(path) {
+    let normalized = match normalize_path_with(path, policy.settings.path) {
         Ok(normalized) => normalized,
         Err(rejection) => {
             let r = Rejection::BadRequest;
@@ -339,7 +339,14 @@ pub fn explain(contents: &str, method: &str, path: &str) -> Output {
             ..Output::default()
         },
         None => Output {
-            stdout: format!("no route matches {method} {normalized}\n"),
+            stdout: match policy.settings.unmatched {
+                Unmatched::Forward => format!(
+                    "no route matches {method} {normalized}: forwarded with no layer (settings.unmatched = \"forward\")\n"
+                ),
+                Unmatched::Deny => format!(
+                    "no route matches {method} {normalized}: refused: 404 NOT_FOUND (settings.unmatched = \"deny\")\n"
+                ),
+            },
             code: 1,
             ..Output::default()
         },
@@ -474,7 +481,10 @@ mod tests {
         let only = "[[routes]]\nname = \"h\"\npath = \"/health\"\n";
         let out = explain(only, "GET", "/x");
         assert_eq!(out.code, 1);
-        assert_eq!(out.stdout, "no route matches GET /x\n");
+        assert_eq!(
+            out.stdout,
+            "no route matches GET /x: forwarded with no layer (settings.unmatched = \"forward\")\n"
+        );
 
         assert_eq!(explain(POLICY, "GE T", "/").code, 2);
         assert_eq!(explain("routes = []", "GET", "/").code, 1);

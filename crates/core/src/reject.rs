@@ -19,6 +19,8 @@
 pub enum Rejection {
     /// The request could not be understood (for example an ambiguous path).
     BadRequest,
+    /// No policy route matches and `[settings] unmatched = "deny"`.
+    NotFound,
     /// A request header is longer than `settings.max_header_bytes`.
     HeaderTooLarge,
     /// Warden's configuration is invalid, so it refuses everything.
@@ -44,6 +46,7 @@ impl Rejection {
     pub fn status(&self) -> u16 {
         match self {
             Rejection::BadRequest => 400,
+            Rejection::NotFound => 404,
             Rejection::HeaderTooLarge => 431,
             Rejection::ConfigInvalid => 500,
             Rejection::BadGateway => 502,
@@ -59,6 +62,7 @@ impl Rejection {
     pub fn code(&self) -> &'static str {
         match self {
             Rejection::BadRequest => "BAD_REQUEST",
+            Rejection::NotFound => "NOT_FOUND",
             Rejection::HeaderTooLarge => "REQUEST_HEADER_FIELDS_TOO_LARGE",
             Rejection::ConfigInvalid => "CONFIGURATION_ERROR",
             Rejection::BadGateway => "BAD_GATEWAY",
@@ -74,6 +78,7 @@ impl Rejection {
     pub fn message(&self) -> &'static str {
         match self {
             Rejection::BadRequest => "Malformed request",
+            Rejection::NotFound => "Not found",
             Rejection::HeaderTooLarge => "Request header too large",
             Rejection::ConfigInvalid => "Service is misconfigured",
             Rejection::BadGateway => "Upstream application failed",
@@ -119,6 +124,11 @@ mod tests {
                 Rejection::BadRequest,
                 400,
                 r#"{"error":{"code":"BAD_REQUEST","message":"Malformed request"}}"#,
+            ),
+            (
+                Rejection::NotFound,
+                404,
+                r#"{"error":{"code":"NOT_FOUND","message":"Not found"}}"#,
             ),
             (
                 Rejection::HeaderTooLarge,

@@ -127,6 +127,11 @@ pub struct Settings {
     pub response_buffer_limit: u64,
     /// Longest single request header value accepted, in bytes.
     pub max_header_bytes: usize,
+    /// Which app-dependent path spellings are let through
+    /// (`path_semicolons`, `path_double_encoding`; both refused by default).
+    pub path: crate::path::PathOptions,
+    /// What happens to a request that no route matches (`unmatched`).
+    pub unmatched: Unmatched,
 }
 
 impl Default for Settings {
@@ -134,8 +139,22 @@ impl Default for Settings {
         Settings {
             response_buffer_limit: DEFAULT_RESPONSE_BUFFER_LIMIT,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            path: crate::path::PathOptions::default(),
+            unmatched: Unmatched::Forward,
         }
     }
+}
+
+/// What warden does with a request that no route matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unmatched {
+    /// Forward it to the app with only the request ID and header hygiene
+    /// (the default, and the behaviour before this setting existed).
+    #[default]
+    Forward,
+    /// Answer `404 {"error":{"code":"NOT_FOUND","message":"Not found"}}`
+    /// with the global security headers; the app never sees it.
+    Deny,
 }
 
 /// One route of the policy.
