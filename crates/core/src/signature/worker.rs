@@ -209,7 +209,9 @@ mod tests {
     #[test]
     fn the_six_seed_errors_in_order() {
         let s = WorkerSettings {
-            allowed_origins: vec!["https://auth.example.com".into()],
+            allowed_origins: vec![
+                crate::cors::OriginPattern::parse("https://auth.example.com").unwrap(),
+            ],
             ..WorkerSettings::default()
         };
         let body = b"{}";
