@@ -283,8 +283,16 @@ pub fn check(contents: &str, environment: Option<String>, variables: &Variables)
             for (i, route) in routes.iter().enumerate() {
                 let _ = writeln!(stdout, "  [{i}] {}", describe(route));
             }
+            // Valid, so exit 0, but probably not what was meant.
+            let stderr = config
+                .policy
+                .warnings()
+                .iter()
+                .map(|warning| format!("warning: {warning}\n"))
+                .collect();
             Output {
                 stdout,
+                stderr,
                 ..Output::default()
             }
         }
@@ -427,6 +435,33 @@ mod tests {
              \x20 [2] rest  ANY /*  auth=none rate_limit=web(300/60s key=ip)\n"
         );
         assert!(!out.stdout.contains(SECRET));
+    }
+
+    /// POLICY's admin route requires a session for GET and POST only: a
+    /// DELETE to /admin/users lands on `rest`, with no auth at all.
+    #[test]
+    fn check_warns_when_other_methods_fall_through_to_weaker_auth() {
+        let out = check(POLICY, None, &with_secret());
+        assert_eq!(out.code, 0, "a warning is not an error");
+        assert_eq!(
+            out.stderr,
+            "warning: routes[0].methods: route \"admin\" requires auth = \"required\" only for GET, POST; any other method on /admin/* falls through to routes[2] (\"rest\", auth = \"none\"); list every method on the strict route, or add a route for the others\n"
+        );
+        assert_eq!(
+            explain(POLICY, "DELETE", "/admin/users")
+                .stdout
+                .split_whitespace()
+                .nth(2),
+            Some("rest")
+        );
+        // Covering the other methods with a strong route silences it.
+        let fixed = POLICY.replace(
+            "[[routes]]\n        name = \"rest\"",
+            "[[routes]]\n        name = \"admin-other\"\n        path = \"/admin/*\"\n        auth = \"required\"\n\n        [[routes]]\n        name = \"rest\"",
+        );
+        assert_ne!(fixed, POLICY);
+        let out = check(&fixed, None, &with_secret());
+        assert_eq!((out.code, out.stderr.as_str()), (0, ""));
     }
 
     #[test]
