@@ -672,7 +672,8 @@ mod tests {
         let real = ClientIpSource::Header("x-real-ip".into());
         let xff = ClientIpSource::ForwardedFor(2);
         let peer = ("spin-client-addr", "192.0.2.1:1234");
-        let cases: Vec<(&ClientIpSource, Vec<(String, Vec<u8>)>, AddressFallback)> = vec![
+        type Case<'a> = (&'a ClientIpSource, Vec<(String, Vec<u8>)>, AddressFallback);
+        let cases: Vec<Case<'_>> = vec![
             (&real, lines(&[peer]), AddressFallback::Missing),
             (
                 &real,
