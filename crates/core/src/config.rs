@@ -52,6 +52,9 @@ pub const PUBLISHED_SECRETS: &[&str] = &[
     "signature-tests-worker-secret-0123456789",
     "signature-tests-previous-secret-9876543210",
     "some-other-secret-that-is-long-enough-0000",
+    "hostile-input-tests-worker-secret-0123456789",
+    // RFC 9421 Appendix B.1.5's test-shared-secret, also in the tests.
+    "uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ==",
 ];
 
 /// The secret variables, as named in the host.
