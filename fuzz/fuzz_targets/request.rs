@@ -1,14 +1,16 @@
-//! Everything warden parses from a request, fed arbitrary bytes: the path,
-//! cookies and bearer tokens, origins, client addresses, the signature
-//! headers of all three schemes (with the body), a revocation body and a
-//! cached session record. None of it may panic.
+//! Everything warden parses from a request, fed arbitrary bytes: the path
+//! (with every spelling option), cookies and bearer tokens, origins, client
+//! addresses from repeated header lines, timestamps, the signature headers
+//! of all three schemes (with the body), a revocation body and a cached
+//! session record. None of it may panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use warden_core::config::{RawSettings, Secret, WardenConfig};
 use warden_core::cors::{Origin, OriginPattern};
-use warden_core::path::normalize_path;
+use warden_core::path::{PathOptions, normalize_path, normalize_path_with};
+use warden_core::policy::ClientIpSource;
 use warden_core::rate_limit::client_address;
 use warden_core::session::{revoke, time, token};
 use warden_core::signature::{self, Keys, RequestView, structured_fields};
@@ -46,6 +48,14 @@ fuzz_target!(|data: &[u8]| {
 
     if let Ok(path) = normalize_path(&text(a)) {
         let _ = policy.match_route("GET", &path);
+        assert!(!path.as_str().contains([';', '%']), "refused by default");
+    }
+    let everything = PathOptions {
+        allow_semicolons: true,
+        allow_double_encoding: true,
+    };
+    if let Ok(path) = normalize_path_with(&text(a), everything) {
+        let _ = policy.match_route("GET", &path);
     }
     let secret = Secret::new(SECRET.into());
     let _ = token::extract(&policy.session, Some(&secret), &[b, c], &[c, b]);
@@ -55,7 +65,34 @@ fuzz_target!(|data: &[u8]| {
     let _ = warden_core::headers::is_identity_header(&text(b));
     let _ = Origin::parse(&text(a));
     let _ = OriginPattern::parse(&text(b));
-    let _ = client_address(&policy.rate_limit.client_ip, 64, |_| Some(text(c)));
+    // Client addresses from repeated (and non-UTF-8) lines of each header.
+    let lines: Vec<(String, Vec<u8>)> = c
+        .split(|b| *b == b'\n')
+        .zip(
+            [
+                "x-forwarded-for",
+                "X-Forwarded-For",
+                "x-real-ip",
+                "spin-client-addr",
+                "cf-connecting-ip",
+            ]
+            .iter()
+            .cycle(),
+        )
+        .map(|(v, n)| (n.to_string(), v.to_vec()))
+        .collect();
+    for source in [
+        ClientIpSource::Peer,
+        ClientIpSource::Header("x-real-ip".into()),
+        ClientIpSource::Header("cf-connecting-ip".into()),
+        ClientIpSource::ForwardedFor(1),
+        ClientIpSource::ForwardedFor(3),
+    ] {
+        let _ = client_address(&source, 64, &lines);
+    }
+    if let Some(t) = signature::parse_unix_seconds(&text(d)) {
+        assert_eq!(t.to_string(), text(d), "one spelling per timestamp");
+    }
     let _ = time::parse_iso8601_ms(&text(d));
     let _ = revoke::parse_revoke(body);
     let _ = structured_fields::parse_dictionary(&text(c));

@@ -7,6 +7,7 @@ mod bad_input;
 mod component;
 mod cors;
 mod headers;
+mod hostile;
 mod isolation;
 mod pipeline;
 mod rate_limit;

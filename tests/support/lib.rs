@@ -97,6 +97,19 @@ impl Setup {
     pub fn policy(self, policy: &str) -> Self {
         self.var("policy", policy)
     }
+    /// The demo of `spin.toml`: its variables' defaults (the demo policy and
+    /// its DEV ONLY secrets), as `scripts/demo` serves it.
+    pub fn demo() -> Self {
+        let declared = warden_host::manifest::declared_variables(&root().join("spin.toml"))
+            .expect("spin.toml declares its variables");
+        let mut setup = Setup::default();
+        for (name, value) in declared {
+            if let Some(value) = value {
+                setup = setup.var(&name, &value);
+            }
+        }
+        setup
+    }
     pub fn reuse(mut self, reuse: Reuse) -> Self {
         self.reuse = reuse;
         self

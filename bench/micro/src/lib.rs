@@ -160,12 +160,15 @@ pub fn workloads() -> Vec<Workload> {
 
     let quota = Preset::Api.quota();
     let settings = &policy.rate_limit;
+    let peer_headers = vec![(
+        "spin-client-addr".to_string(),
+        b"203.0.113.9:51234".to_vec(),
+    )];
     out.push((
         "rate limit: client key + bucket + verdict + headers",
         Box::new(move || {
-            let address = client_address(&settings.client_ip, settings.ipv6_prefix, |h| {
-                (h == "spin-client-addr").then(|| "203.0.113.9:51234".to_string())
-            });
+            let address =
+                client_address(&settings.client_ip, settings.ipv6_prefix, &peer_headers).address;
             let window = window_of(&quota, now * 1000);
             let key = counter_key(
                 &quota,

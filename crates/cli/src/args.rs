@@ -59,7 +59,9 @@ Usage:
       Validate FILE as warden's policy together with the settings it would run
       with. Secrets come from SPIN_VARIABLE_WORKER_SECRET,
       SPIN_VARIABLE_WORKER_SECRET_PREVIOUS and SPIN_VARIABLE_SESSION_SECRET;
-      ENV defaults to SPIN_VARIABLE_ENVIRONMENT.
+      ENV defaults to SPIN_VARIABLE_ENVIRONMENT. Warns (exit 0) when a
+      method-restricted required/worker route lets other methods fall
+      through to a weaker route for the same paths.
   warden policy explain FILE METHOD PATH
       Show which route of FILE a request would match, or why its path would be
       refused.

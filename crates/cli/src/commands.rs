@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use warden_core::config::{RawSettings, WardenConfig};
-use warden_core::path::normalize_path;
-use warden_core::policy::{Route, parse_policy};
+use warden_core::path::normalize_path_with;
+use warden_core::policy::{Route, Unmatched, parse_policy};
 use warden_core::reject::Rejection;
 
 use crate::args::{Command, SignArgs, USAGE};
@@ -283,8 +283,16 @@ pub fn check(contents: &str, environment: Option<String>, variables: &Variables)
             for (i, route) in routes.iter().enumerate() {
                 let _ = writeln!(stdout, "  [{i}] {}", describe(route));
             }
+            // Valid, so exit 0, but probably not what was meant.
+            let stderr = config
+                .policy
+                .warnings()
+                .iter()
+                .map(|warning| format!("warning: {warning}\n"))
+                .collect();
             Output {
                 stdout,
+                stderr,
                 ..Output::default()
             }
         }
@@ -314,7 +322,7 @@ pub fn explain(contents: &str, method: &str, path: &str) -> Output {
             );
         }
     };
-    let normalized = match normalize_path(path) {
+    let normalized = match normalize_path_with(path, policy.settings.path) {
         Ok(normalized) => normalized,
         Err(rejection) => {
             let r = Rejection::BadRequest;
@@ -353,7 +361,14 @@ pub fn explain(contents: &str, method: &str, path: &str) -> Output {
             ..Output::default()
         },
         None => Output {
-            stdout: format!("no route matches {method} {normalized}\n"),
+            stdout: match policy.settings.unmatched {
+                Unmatched::Forward => format!(
+                    "no route matches {method} {normalized}: forwarded with no layer (settings.unmatched = \"forward\")\n"
+                ),
+                Unmatched::Deny => format!(
+                    "no route matches {method} {normalized}: refused: 404 NOT_FOUND (settings.unmatched = \"deny\")\n"
+                ),
+            },
             code: 1,
             ..Output::default()
         },
@@ -436,6 +451,33 @@ mod tests {
         assert!(!out.stdout.contains(SECRET));
     }
 
+    /// POLICY's admin route requires a session for GET and POST only: a
+    /// DELETE to /admin/users lands on `rest`, with no auth at all.
+    #[test]
+    fn check_warns_when_other_methods_fall_through_to_weaker_auth() {
+        let out = check(POLICY, None, &with_secret());
+        assert_eq!(out.code, 0, "a warning is not an error");
+        assert_eq!(
+            out.stderr,
+            "warning: routes[0].methods: route \"admin\" requires auth = \"required\" only for GET, POST; any other method on /admin/* falls through to routes[2] (\"rest\", auth = \"none\"); list every method on the strict route, or add a route for the others\n"
+        );
+        assert_eq!(
+            explain(POLICY, "DELETE", "/admin/users")
+                .stdout
+                .split_whitespace()
+                .nth(2),
+            Some("rest")
+        );
+        // Covering the other methods with a strong route silences it.
+        let fixed = POLICY.replace(
+            "[[routes]]\n        name = \"rest\"",
+            "[[routes]]\n        name = \"admin-other\"\n        path = \"/admin/*\"\n        auth = \"required\"\n\n        [[routes]]\n        name = \"rest\"",
+        );
+        assert_ne!(fixed, POLICY);
+        let out = check(&fixed, None, &with_secret());
+        assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    }
+
     #[test]
     fn check_reports_every_problem() {
         let out = check(POLICY, Some("prod".into()), &Variables::default());
@@ -513,7 +555,10 @@ mod tests {
         let only = "[[routes]]\nname = \"h\"\npath = \"/health\"\n";
         let out = explain(only, "GET", "/x");
         assert_eq!(out.code, 1);
-        assert_eq!(out.stdout, "no route matches GET /x\n");
+        assert_eq!(
+            out.stdout,
+            "no route matches GET /x: forwarded with no layer (settings.unmatched = \"forward\")\n"
+        );
 
         assert_eq!(explain(POLICY, "GE T", "/").code, 2);
         assert_eq!(explain("routes = []", "GET", "/").code, 1);

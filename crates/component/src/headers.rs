@@ -13,8 +13,9 @@ use warden_core::security_headers::{self, Edit, NONCE_BYTES, NONCE_HEADER, csp};
 
 /// Queues the route's security headers for every answer, and gives the app a
 /// fresh nonce (`x-warden-csp-nonce`) when the route's CSP asks for one.
-/// Requests no route matches get none (README: only the request ID and
-/// header hygiene apply to them).
+/// Requests no route matches get none when they are forwarded (README: only
+/// the request ID and header hygiene apply to them); warden's own 404 for
+/// them (`unmatched = "deny"`) gets the policy's global headers.
 pub fn prepare(ctx: &mut Ctx<'_>) {
     let Some(headers) = ctx.route_settings.and_then(|s| s.headers.as_ref()) else {
         return;

@@ -23,8 +23,8 @@ use std::cell::Cell;
 use warden_core::config::{RouteSettings, WardenConfig};
 use warden_core::headers::{self, IDENTITY_PREFIX, REQUEST_ID_HEADER};
 use warden_core::log;
-use warden_core::path::{MatchPath, normalize_path};
-use warden_core::policy::Route;
+use warden_core::path::{MatchPath, normalize_path_with};
+use warden_core::policy::{Route, Unmatched};
 use warden_core::reject::Rejection;
 use warden_core::request_id::{format_request_id, is_valid_request_id};
 
@@ -32,7 +32,8 @@ use warden_core::request_id::{format_request_id, is_valid_request_id};
 const ROUTE_HEADER: &str = "x-warden-route";
 
 /// Requests that no policy route matches are forwarded with no layer applied
-/// other than the request ID and header hygiene, under this name.
+/// other than the request ID and header hygiene, under this name (or, with
+/// `[settings] unmatched = "deny"`, answered 404 by warden).
 pub const IMPLICIT_ROUTE: &str = "unmatched";
 
 /// Everything one request's layers know and decide. Dropped with the request.
@@ -186,7 +187,7 @@ pub async fn handle(request: Request) -> Answer {
     let method = method_name(&http_method);
     let path_with_query = request.get_path_with_query();
     let raw_path = path_with_query.clone().unwrap_or_else(|| "/".to_owned());
-    let path = match normalize_path(&raw_path) {
+    let path = match normalize_path_with(&raw_path, policy.settings.path) {
         Ok(path) => path,
         Err(rejection) => {
             warn(
@@ -225,7 +226,12 @@ pub async fn handle(request: Request) -> Answer {
     let route = ready_endpoint
         .map(|ready| &ready.route)
         .or(matched.map(|(_, route)| route));
-    let route_settings = matched.map(|(index, _)| &config.route_settings[index]);
+    let route_settings = match matched {
+        Some((index, _)) => Some(&config.route_settings[index]),
+        None if ready_endpoint.is_some() => None,
+        // Only with `unmatched = "deny"`: the global headers for the 404.
+        None => config.unmatched_settings.as_ref(),
+    };
     let mut ctx = Ctx {
         config,
         request_id,
@@ -256,6 +262,13 @@ pub async fn handle(request: Request) -> Answer {
     // them; a CORS preflight is answered here, before any rate limit or
     // authentication, and never reaches the app.
     crate::headers::prepare(&mut ctx);
+    if ctx.route.is_none() && policy.settings.unmatched == Unmatched::Deny {
+        ctx.log(
+            "unmatched_denied",
+            &[("method", ctx.method.as_str().into())],
+        );
+        return Answer::Written(ctx.reject(Rejection::NotFound));
+    }
     if let Err(answer) = crate::cors::check(&mut ctx) {
         return Answer::Written(answer);
     }

@@ -14,7 +14,7 @@ use spin_sdk::experimental::wasi::keyvalue::{atomics, store};
 use spin_sdk::wasip3::http::types::Response;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use warden_core::policy::{Algorithm, FailMode, Layer, Quota};
+use warden_core::policy::{Algorithm, ClientIpSource, FailMode, Layer, Quota};
 use warden_core::rate_limit::{
     Caller, Counted, QuotaState, Verdict, bucket, client_address, client_key, counter_expired,
     counter_key, decode_counter, fingerprint, quotas_for, skipped, sliding_estimate,
@@ -66,7 +66,19 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
         return Ok(());
     }
     let settings = &ctx.config.policy.rate_limit;
-    let address = client_address(&settings.client_ip, settings.ipv6_prefix, header);
+    let resolved = client_address(&settings.client_ip, settings.ipv6_prefix, &ctx.incoming);
+    if let Some(fallback) = resolved.fallback {
+        // Which header and why, never its value.
+        ctx.log(
+            "client_address_fallback",
+            &[
+                ("source", client_ip_source_name(&settings.client_ip).into()),
+                ("reason", fallback.reason().into()),
+                ("peer", resolved.address.is_some().into()),
+            ],
+        );
+    }
+    let address = resolved.address;
     let roles = ctx
         .identity
         .as_ref()
@@ -76,7 +88,7 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
         user_id: ctx.identity.as_ref().map(|i| i.user_id.as_str()),
         roles: &roles,
     };
-    let client = client_key(limit, address.as_deref(), caller, header);
+    let client = client_key(limit, address.as_deref(), caller, &ctx.incoming);
     let now_ms = ctx.now_ms();
 
     let mut states = Vec::new();
@@ -203,6 +215,15 @@ async fn count(
                 previous, current, &window, now_ms,
             )))
         }
+    }
+}
+
+/// The configured address header's name, for logs.
+fn client_ip_source_name(source: &ClientIpSource) -> &str {
+    match source {
+        ClientIpSource::Peer => "peer",
+        ClientIpSource::Header(name) => name,
+        ClientIpSource::ForwardedFor(_) => "x-forwarded-for",
     }
 }
 

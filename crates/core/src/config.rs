@@ -25,10 +25,40 @@
 
 use std::fmt;
 
-use crate::policy::{AuthMode, Partial, Policy, parse_partial};
+use crate::policy::{AuthMode, Partial, Policy, Unmatched, parse_partial};
 
 /// Shortest accepted worker secret, in characters (seed: at least 32).
 pub const MIN_WORKER_SECRET_CHARS: usize = 32;
+
+/// Shortest secret accepted in production, in bytes (any secret variable).
+pub const MIN_PRODUCTION_SECRET_BYTES: usize = 32;
+
+/// Secret values written in this repository: the demo's DEV ONLY defaults
+/// in `spin.toml`, and the secrets of the benchmark, the fuzz targets, the
+/// docs and the tests. Anyone can read them, so production refuses them.
+/// (A test checks that every secret default in `spin.toml` is listed.)
+pub const PUBLISHED_SECRETS: &[&str] = &[
+    "dev-only-worker-secret-0123456789abcdef",
+    "dev-only-session-secret-0123456789abcdef",
+    "bench-only-worker-secret-0123456789abcdef",
+    "fuzz-only-worker-secret-0123456789abcdef",
+    "0123456789abcdef0123456789abcdef",
+    "fedcba9876543210fedcba9876543210",
+    "test-secret-key-at-least-32-chars-long!",
+    "a-better-auth-secret-of-32-chars!",
+    "better-auth-secret-for-the-tests-0123456789",
+    "better-auth-secret-for-the-header-tests-0123",
+    "worker-secret-for-the-session-tests-0123456789",
+    "signature-tests-worker-secret-0123456789",
+    "signature-tests-previous-secret-9876543210",
+    "some-other-secret-that-is-long-enough-0000",
+    "hostile-input-tests-worker-secret-0123456789",
+    // RFC 9421 Appendix B.1.5's test-shared-secret, also in the tests.
+    "uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ==",
+];
+
+/// The secret variables, as named in the host.
+const SECRET_VARIABLES: [&str; 3] = ["worker_secret", "worker_secret_previous", "session_secret"];
 
 /// Where warden runs. Decides, for example, whether HSTS is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -169,6 +199,10 @@ pub struct WardenConfig {
     pub session_secret: Option<Secret>,
     /// Each route's layer settings, index for index with `policy.routes`.
     pub route_settings: Vec<RouteSettings>,
+    /// The security headers of warden's 404 for requests no route matches,
+    /// with `[settings] unmatched = "deny"` (the policy's `[headers]`, no
+    /// CORS); `None` when unmatched requests are forwarded.
+    pub unmatched_settings: Option<RouteSettings>,
 }
 
 /// One route's security-header and CORS settings with its overlays merged
@@ -205,6 +239,16 @@ impl RouteSettings {
             .then(|| policy.cors.for_route(route.cors.as_ref()).into_owned())
             .filter(|cors| cors.is_enabled());
         RouteSettings { headers, cors }
+    }
+
+    /// The global security headers and no CORS: for warden's own 404.
+    fn for_unmatched(policy: &Policy, environment: Environment) -> Self {
+        let config = policy.headers.for_route(None).into_owned();
+        let prepared = config.prepare(environment);
+        RouteSettings {
+            headers: Some(RouteHeaders { config, prepared }),
+            cors: None,
+        }
     }
 }
 
@@ -267,6 +311,21 @@ impl WardenConfig {
         };
         problems.extend(environment_problems);
 
+        // Production's checks apply to every secret variable, read here
+        // before the values move into their checks.
+        let production_secrets: Vec<(&str, String)> = if environment == Environment::Production {
+            SECRET_VARIABLES
+                .into_iter()
+                .zip([
+                    &raw.worker_secret,
+                    &raw.worker_secret_previous,
+                    &raw.session_secret,
+                ])
+                .filter_map(|(field, value)| Some((field, present(value.clone())?)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let worker_secret_raw = present(raw.worker_secret);
         let has_worker_secret = worker_secret_raw.is_some();
         let worker_secret = check_worker_secret(worker_secret_raw, "worker_secret", &mut problems);
@@ -284,6 +343,23 @@ impl WardenConfig {
             problems.push(ConfigProblem::new(
                 "session_secret",
                 "is required by session.bearer_require_signature = true (signatures cannot be checked without it)",
+            ));
+        }
+
+        for (field, value) in &production_secrets {
+            check_production_secret(field, value, &mut problems);
+        }
+        if environment == Environment::Production
+            && session_secret.is_none()
+            && let Some((i, name, _)) = valid_routes
+                .iter()
+                .find(|(_, _, auth)| *auth == AuthMode::Required)
+        {
+            problems.push(ConfigProblem::new(
+                "session_secret",
+                format!(
+                    "is required in production: route \"{name}\" (routes[{i}]) has auth = \"required\", and without the secret session cookies cannot be verified"
+                ),
             ));
         }
 
@@ -308,6 +384,8 @@ impl WardenConfig {
                     .iter()
                     .map(|route| RouteSettings::for_route(&policy, route, environment))
                     .collect(),
+                unmatched_settings: (policy.settings.unmatched == Unmatched::Deny)
+                    .then(|| RouteSettings::for_unmatched(&policy, environment)),
                 policy,
                 policy_source,
                 worker_secret,
@@ -322,6 +400,28 @@ impl WardenConfig {
 /// `None` for unset, empty and whitespace-only values; others unchanged.
 fn present(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.trim().is_empty())
+}
+
+/// Production's rules for any secret variable: not a value published in
+/// this repository, and at least [`MIN_PRODUCTION_SECRET_BYTES`] long. The
+/// problem names the variable, never the value.
+fn check_production_secret(field: &str, value: &str, problems: &mut Vec<ConfigProblem>) {
+    // Compared against public constants once, at load: no timing to hide.
+    if PUBLISHED_SECRETS.contains(&value) {
+        problems.push(ConfigProblem::new(
+            field,
+            "is a value published in warden's repository (a DEV ONLY default or a test secret); set a secret of your own in production",
+        ));
+    } else if value.len() < MIN_PRODUCTION_SECRET_BYTES
+        // Worker secrets need 32 characters in every environment, reported
+        // by their own check (and 32 characters are at least 32 bytes).
+        && !field.starts_with("worker_secret")
+    {
+        problems.push(ConfigProblem::new(
+            field,
+            format!("must be at least {MIN_PRODUCTION_SECRET_BYTES} bytes in production"),
+        ));
+    }
 }
 
 /// Checks a worker secret's length without ever putting the secret in a message.
@@ -646,6 +746,92 @@ mod tests {
         );
         let boxed: Box<dyn std::error::Error> = Box::new(errors);
         assert!(boxed.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn production_refuses_published_and_short_secrets() {
+        const REQUIRED: &str = "[[routes]]\nname = \"me\"\npath = \"/me\"\nauth = \"required\"\n[[routes]]\nname = \"hook\"\npath = \"/hook\"\nauth = \"worker\"\n";
+        let own = "an-operator-chosen-secret-0123456789-xyz";
+        let demo = RawSettings {
+            environment: Some("production".into()),
+            policy: Some(REQUIRED.into()),
+            worker_secret: Some("dev-only-worker-secret-0123456789abcdef".into()),
+            worker_secret_previous: Some("0123456789abcdef0123456789abcdef".into()),
+            session_secret: Some("dev-only-session-secret-0123456789abcdef".into()),
+            ..RawSettings::default()
+        };
+        let found = problems(demo.clone());
+        assert_eq!(
+            found.iter().map(|p| p.field.as_str()).collect::<Vec<_>>(),
+            ["worker_secret", "worker_secret_previous", "session_secret"]
+        );
+        for p in &found {
+            assert!(p.message.contains("published"), "{p}");
+            for secret in PUBLISHED_SECRETS {
+                assert!(!p.to_string().contains(secret), "{p}");
+            }
+        }
+        // The same secrets are fine for development.
+        build(RawSettings {
+            environment: Some("development".into()),
+            ..demo.clone()
+        });
+
+        // A short session secret; worker secrets keep their own message.
+        let found = problems(RawSettings {
+            worker_secret: Some(own.into()),
+            worker_secret_previous: Some("short".into()),
+            session_secret: Some("s3cret".into()),
+            ..demo.clone()
+        });
+        assert_eq!(
+            found.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [
+                "worker_secret_previous: must be at least 32 characters",
+                "session_secret: must be at least 32 bytes in production",
+            ]
+        );
+
+        // A required route with no session secret.
+        let found = problems(RawSettings {
+            worker_secret: Some(own.into()),
+            worker_secret_previous: None,
+            session_secret: None,
+            ..demo.clone()
+        });
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field, "session_secret");
+        assert!(found[0].message.contains("routes[0]"), "{}", found[0]);
+
+        // Secrets of one's own pass.
+        build(RawSettings {
+            worker_secret: Some(own.into()),
+            worker_secret_previous: None,
+            session_secret: Some(format!("{own}-session")),
+            ..demo
+        });
+    }
+
+    /// Every secret default the demo manifest publishes is on the list.
+    #[test]
+    fn the_demo_defaults_are_known_to_be_published() {
+        let manifest: toml::Table = include_str!("../../../spin.toml")
+            .parse()
+            .expect("spin.toml");
+        let variables = manifest["variables"].as_table().expect("[variables]");
+        let mut seen = 0;
+        for (name, declaration) in variables {
+            let Some(declaration) = declaration.as_table() else {
+                continue;
+            };
+            let secret = declaration.get("secret").and_then(toml::Value::as_bool) == Some(true);
+            let default = declaration.get("default").and_then(toml::Value::as_str);
+            if let (true, Some(value)) = (secret, default.filter(|d| !d.is_empty())) {
+                assert!(PUBLISHED_SECRETS.contains(&value), "{name}");
+                seen += 1;
+            }
+        }
+        assert!(seen >= 2, "the demo's secret defaults were found");
     }
 
     #[test]

@@ -39,3 +39,4 @@ pub mod request_id;
 pub mod security_headers;
 pub mod session;
 pub mod signature;
+pub mod text;

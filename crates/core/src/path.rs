@@ -6,14 +6,19 @@
 //! let path = normalize_path("/API//%61dmin/?x=1").unwrap();
 //! assert_eq!(path.as_str(), "/api/admin");
 //! assert!(normalize_path("/api/%2e%2e/admin").is_err());
+//! assert!(normalize_path("/api/admin;x/panel").is_err());
+//! assert!(normalize_path("/api/%2561dmin/panel").is_err());
 //! ```
 //!
 //! The policy must apply to every spelling of a path that an inner app might route
 //! the same way: `/Admin`, `//admin` and `/%61dmin` all have to meet the rules
 //! written for `/admin`. Spellings whose meaning depends on the app (dot segments,
-//! encoded slashes, backslashes, control characters) are refused rather than
-//! guessed. The normalized form is used only to pick a route; the inner app still
-//! receives the original path.
+//! encoded slashes, backslashes, control characters, `;` matrix parameters, and
+//! a percent-encoded `%` that an app decoding twice would read as another
+//! escape) are refused rather than guessed. The last two can be allowed with
+//! [`PathOptions`] (`[settings] path_semicolons` / `path_double_encoding`) for
+//! apps known to treat them as plain characters. The normalized form is used
+//! only to pick a route; the inner app still receives the original path.
 
 use std::fmt;
 
@@ -63,6 +68,23 @@ pub enum PathRejection {
     NulByte,
     /// Any other control character.
     ControlChar,
+    /// A `;` (raw or `%3B`) in a segment: Tomcat, Jetty and Spring cut a
+    /// segment at `;` (matrix parameters), most other routers do not.
+    Semicolon,
+    /// `%25`, a percent-encoded `%`: an app that decodes twice reads
+    /// `%2561` as `a`, one that decodes once as `%61`.
+    DoubleEncoding,
+}
+
+/// Which app-dependent spellings the normalizer lets through
+/// (`[settings] path_semicolons` and `path_double_encoding`). By default
+/// both are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PathOptions {
+    /// Treat `;` in a segment as a plain character.
+    pub allow_semicolons: bool,
+    /// Treat a decoded `%` (from `%25`) as a plain character.
+    pub allow_double_encoding: bool,
 }
 
 impl PathRejection {
@@ -77,6 +99,8 @@ impl PathRejection {
             PathRejection::Backslash => "backslash",
             PathRejection::NulByte => "NUL byte",
             PathRejection::ControlChar => "control character",
+            PathRejection::Semicolon => "semicolon in a segment",
+            PathRejection::DoubleEncoding => "percent-encoded percent sign",
         }
     }
 }
@@ -89,12 +113,21 @@ impl fmt::Display for PathRejection {
 
 impl std::error::Error for PathRejection {}
 
+/// Normalizes a request target (`/path?query`) for route matching, with the
+/// default [`PathOptions`] (everything ambiguous refused).
+pub fn normalize_path(path_with_query: &str) -> Result<MatchPath, PathRejection> {
+    normalize_path_with(path_with_query, PathOptions::default())
+}
+
 /// Normalizes a request target (`/path?query`) for route matching.
 ///
 /// Drops the query and fragment, requires a leading `/` (an empty target counts as
 /// `/`), percent-decodes each segment, refuses ambiguous segments (see
 /// [`PathRejection`]), collapses empty segments and lowercases ASCII letters.
-pub fn normalize_path(path_with_query: &str) -> Result<MatchPath, PathRejection> {
+pub fn normalize_path_with(
+    path_with_query: &str,
+    options: PathOptions,
+) -> Result<MatchPath, PathRejection> {
     let end = path_with_query
         .find(['?', '#'])
         .unwrap_or(path_with_query.len());
@@ -112,7 +145,7 @@ pub fn normalize_path(path_with_query: &str) -> Result<MatchPath, PathRejection>
         if raw_segment.is_empty() {
             continue;
         }
-        let mut segment = decode_segment(raw_segment)?;
+        let mut segment = decode_segment(raw_segment, options)?;
         segment.make_ascii_lowercase();
         segments.push(segment);
     }
@@ -130,7 +163,7 @@ pub fn normalize_path(path_with_query: &str) -> Result<MatchPath, PathRejection>
 
 /// Percent-decodes one non-empty segment and refuses what an app could read
 /// differently from us.
-fn decode_segment(raw: &str) -> Result<String, PathRejection> {
+fn decode_segment(raw: &str, options: PathOptions) -> Result<String, PathRejection> {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -155,6 +188,8 @@ fn decode_segment(raw: &str) -> Result<String, PathRejection> {
             '\\' => return Err(PathRejection::Backslash),
             '\0' => return Err(PathRejection::NulByte),
             c if c.is_control() => return Err(PathRejection::ControlChar),
+            ';' if !options.allow_semicolons => return Err(PathRejection::Semicolon),
+            '%' if !options.allow_double_encoding => return Err(PathRejection::DoubleEncoding),
             _ => {}
         }
     }
@@ -289,7 +324,8 @@ mod tests {
     fn arbitrary_inputs_keep_invariants() {
         const PIECES: &[&str] = &[
             "/", "//", "%", "%2", "%2e", "%2E", "%2f", "%5c", "%00", "%ff", "%c3", "%a9", ".",
-            "..", "a", "A", "é", "\\", "\0", "\t", "?", "#", "%zz", "%25", " ", "*",
+            "..", "a", "A", "é", "\\", "\0", "\t", "?", "#", "%zz", "%25", " ", "*", ";", "%3b",
+            "%2561",
         ];
         let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = || {
@@ -310,7 +346,7 @@ mod tests {
                 for segment in path.segments() {
                     assert!(!segment.is_empty(), "{input:?}");
                     assert!(segment != "." && segment != "..", "{input:?}");
-                    assert!(!segment.contains(['/', '\\']), "{input:?}");
+                    assert!(!segment.contains(['/', '\\', ';', '%']), "{input:?}");
                     assert!(!segment.chars().any(|c| c.is_control()), "{input:?}");
                     assert!(
                         !segment.chars().any(|c| c.is_ascii_uppercase()),
@@ -321,6 +357,67 @@ mod tests {
             let _ = crate::policy::PathPattern::parse(&input);
             let _ = crate::policy::parse_policy(&input);
         }
+    }
+
+    /// The review's two bypasses of `/api/admin/*` in the demo policy: an
+    /// app that strips matrix parameters, or decodes twice, routes them to
+    /// admin, while warden matched them as other segments.
+    #[test]
+    fn matrix_parameters_and_double_encoding_are_refused() {
+        assert_eq!(rejected("/api/admin;x/panel"), PathRejection::Semicolon);
+        assert_eq!(rejected("/api/admin;/panel"), PathRejection::Semicolon);
+        assert_eq!(rejected("/api/;/panel"), PathRejection::Semicolon);
+        assert_eq!(rejected("/api/admin%3bx"), PathRejection::Semicolon);
+        assert_eq!(
+            rejected("/api/%2561dmin/panel"),
+            PathRejection::DoubleEncoding
+        );
+        assert_eq!(rejected("/api/%25"), PathRejection::DoubleEncoding);
+        assert_eq!(rejected("/api/%252e%252e/x"), PathRejection::DoubleEncoding);
+        // In the query they are the app's business.
+        assert_eq!(norm("/api/admin?a=1;b=%25"), "/api/admin");
+        // A raw `%` is still an invalid escape, whatever the options.
+        let all = PathOptions {
+            allow_semicolons: true,
+            allow_double_encoding: true,
+        };
+        assert_eq!(
+            normalize_path_with("/a%zz", all),
+            Err(PathRejection::InvalidEscape)
+        );
+    }
+
+    #[test]
+    fn options_allow_each_spelling_alone() {
+        let semicolons = PathOptions {
+            allow_semicolons: true,
+            ..PathOptions::default()
+        };
+        assert_eq!(
+            normalize_path_with("/api/admin;x/panel", semicolons)
+                .unwrap()
+                .as_str(),
+            "/api/admin;x/panel"
+        );
+        assert_eq!(
+            normalize_path_with("/api/%2561dmin", semicolons),
+            Err(PathRejection::DoubleEncoding)
+        );
+        let double = PathOptions {
+            allow_double_encoding: true,
+            ..PathOptions::default()
+        };
+        // Decoded once, as the request line says: `%61dmin` is not `admin`.
+        assert_eq!(
+            normalize_path_with("/api/%2561dmin", double)
+                .unwrap()
+                .as_str(),
+            "/api/%61dmin"
+        );
+        assert_eq!(
+            normalize_path_with("/api/a;b", double),
+            Err(PathRejection::Semicolon)
+        );
     }
 
     #[test]

@@ -101,33 +101,141 @@ fn parse_counter_key(key: &str, prefix: &str) -> Option<(u64, u64)> {
     (digest.len() == 32 && digest.bytes().all(|b| b.is_ascii_hexdigit())).then_some((end, len))
 }
 
+/// The header the host sets to the connection's peer address.
+pub const PEER_ADDRESS_HEADER: &str = "spin-client-addr";
+
+/// The client's address as the policy counts it, and whether the configured
+/// source had to be passed over for the peer address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAddress {
+    /// The address (IPv6 cut to its prefix); `None` when not even the peer
+    /// address is usable.
+    pub address: Option<String>,
+    /// Why the configured header gave no trustworthy address, so the peer
+    /// address was used instead. Worth a log line; never carries a value.
+    pub fallback: Option<AddressFallback>,
+}
+
+/// Why a configured client-address header was not used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressFallback {
+    /// The request has no line of that header.
+    Missing,
+    /// A single-value header (`x-real-ip`, `cf-connecting-ip`) came as more
+    /// than one field line: one of them is not the proxy's.
+    RepeatedField,
+    /// A field line is not UTF-8.
+    NotUtf8,
+    /// `X-Forwarded-For` has fewer entries than `x_forwarded_for = N`.
+    TooFewEntries,
+    /// The chosen entry is not an IP address.
+    NotAnAddress,
+}
+
+impl AddressFallback {
+    /// A short fixed reason for logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AddressFallback::Missing => "header missing",
+            AddressFallback::RepeatedField => "single-value header sent more than once",
+            AddressFallback::NotUtf8 => "header not UTF-8",
+            AddressFallback::TooFewEntries => "fewer x-forwarded-for entries than configured",
+            AddressFallback::NotAnAddress => "entry is not an IP address",
+        }
+    }
+}
+
 /// The client's address as the policy counts it: the peer from
 /// `spin-client-addr` by default, or what a trusted proxy says. IPv6
 /// addresses are cut to `ipv6_prefix` bits, so one subscriber's /64 cannot
-/// mint fresh buckets. `None` when the source gives nothing usable.
+/// mint fresh buckets.
+///
+/// `headers` are the request's field lines as received. `X-Forwarded-For`
+/// is read from all of its lines, combined in order (RFC 9110 §5.3), before
+/// counting from the right: a proxy may append its own line after the
+/// client's. When the configured header gives no trustworthy address (see
+/// [`AddressFallback`]), the peer address is used, so that clients are never
+/// pooled into one shared bucket (or handed a fresh one) by what they send.
 pub fn client_address(
     source: &ClientIpSource,
     ipv6_prefix: u8,
-    header: impl Fn(&str) -> Option<String>,
-) -> Option<String> {
-    let raw = match source {
-        ClientIpSource::Peer => header("spin-client-addr")?,
-        ClientIpSource::Header(name) => header(name)?,
-        ClientIpSource::ForwardedFor(n) => {
-            let list = header("x-forwarded-for")?;
-            let entries: Vec<&str> = list.split(',').map(str::trim).collect();
-            let index = entries.len().checked_sub(usize::from(*n))?;
-            entries[index].to_owned()
-        }
+    headers: &[(String, Vec<u8>)],
+) -> ClientAddress {
+    let from_header = match source {
+        ClientIpSource::Peer => None,
+        ClientIpSource::Header(name) => Some(single_value_address(headers, name)),
+        ClientIpSource::ForwardedFor(n) => Some(forwarded_for_address(headers, *n)),
     };
-    let ip = parse_ip(raw.trim())?;
-    Some(match ip {
+    let fallback = match from_header {
+        Some(Ok(ip)) => {
+            return ClientAddress {
+                address: Some(counted_address(ip, ipv6_prefix)),
+                fallback: None,
+            };
+        }
+        Some(Err(why)) => Some(why),
+        None => None,
+    };
+    let peer = match crate::text::field_lines(headers, PEER_ADDRESS_HEADER).as_slice() {
+        [line] => std::str::from_utf8(line)
+            .ok()
+            .and_then(|v| parse_ip(v.trim())),
+        _ => None,
+    };
+    ClientAddress {
+        address: peer.map(|ip| counted_address(ip, ipv6_prefix)),
+        fallback,
+    }
+}
+
+/// A header that carries one address: exactly one line, UTF-8, an address.
+fn single_value_address(
+    headers: &[(String, Vec<u8>)],
+    name: &str,
+) -> Result<IpAddr, AddressFallback> {
+    match crate::text::field_lines(headers, name).as_slice() {
+        [] => Err(AddressFallback::Missing),
+        [line] => {
+            let text = std::str::from_utf8(line).map_err(|_| AddressFallback::NotUtf8)?;
+            parse_ip(text.trim()).ok_or(AddressFallback::NotAnAddress)
+        }
+        _ => Err(AddressFallback::RepeatedField),
+    }
+}
+
+/// The `n`th entry from the right of every `X-Forwarded-For` line combined,
+/// empty list elements ignored (RFC 9110 §5.6.1).
+fn forwarded_for_address(headers: &[(String, Vec<u8>)], n: u8) -> Result<IpAddr, AddressFallback> {
+    let lines = crate::text::field_lines(headers, "x-forwarded-for");
+    if lines.is_empty() {
+        return Err(AddressFallback::Missing);
+    }
+    let mut entries = Vec::new();
+    for line in lines {
+        let text = std::str::from_utf8(line).map_err(|_| AddressFallback::NotUtf8)?;
+        entries.extend(
+            text.split(',')
+                .map(|e| e.trim_matches([' ', '\t']))
+                .filter(|e| !e.is_empty()),
+        );
+    }
+    let index = entries
+        .len()
+        .checked_sub(usize::from(n))
+        .ok_or(AddressFallback::TooFewEntries)?;
+    parse_ip(entries[index]).ok_or(AddressFallback::NotAnAddress)
+}
+
+/// The address as counted: IPv4-mapped IPv6 as IPv4, other IPv6 cut to
+/// its prefix.
+fn counted_address(ip: IpAddr, ipv6_prefix: u8) -> String {
+    match ip {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => v4.to_string(),
             None => format!("{}/{}", mask_v6(v6, ipv6_prefix), ipv6_prefix),
         },
-    })
+    }
 }
 
 /// Accepts `1.2.3.4`, `1.2.3.4:5678`, `::1`, `[::1]:5678` and `[::1]`.
@@ -163,15 +271,23 @@ pub struct Caller<'a> {
     pub roles: &'a [String],
 }
 
+/// The longest header value a `header:NAME` key part keeps, in bytes.
+pub const MAX_KEY_HEADER_BYTES: usize = 256;
+
 /// The client key: the key parts joined. A `user` part falls back to the
 /// address when nobody is authenticated; a missing header counts as empty.
 /// `None` when an address is needed and there is none (counted as unknown
 /// clients together rather than not at all).
+///
+/// A `header:NAME` part is the header's lines combined (RFC 9110 §5.3),
+/// read as UTF-8 with replacement characters, and cut at a character
+/// boundary to at most [`MAX_KEY_HEADER_BYTES`]: whatever the client sends,
+/// building the key never panics.
 pub fn client_key(
     limit: &RateLimit,
     address: Option<&str>,
     caller: Caller<'_>,
-    header: impl Fn(&str) -> Option<String>,
+    headers: &[(String, Vec<u8>)],
 ) -> String {
     let mut parts = Vec::with_capacity(limit.key.len());
     for part in &limit.key {
@@ -182,9 +298,10 @@ pub fn client_key(
                 None => format!("ip={}", address.unwrap_or("unknown")),
             },
             KeyPart::Header(name) => {
-                let mut v = header(name).unwrap_or_default();
-                v.truncate(256);
-                format!("h:{name}={v}")
+                let value = crate::text::combined_field(headers, name).unwrap_or_default();
+                let value = String::from_utf8_lossy(&value);
+                let value = crate::text::truncate_at_char_boundary(&value, MAX_KEY_HEADER_BYTES);
+                format!("h:{name}={value}")
             }
         });
     }
@@ -442,66 +559,180 @@ mod tests {
         assert_eq!(a.len(), 32);
     }
 
+    fn lines(pairs: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    fn address(source: &ClientIpSource, prefix: u8, pairs: &[(&str, &str)]) -> Option<String> {
+        client_address(source, prefix, &lines(pairs)).address
+    }
+
     #[test]
     fn client_addresses() {
-        let peer =
-            |v: &'static str| move |h: &str| (h == "spin-client-addr").then(|| v.to_string());
+        let peer = |v: &str| vec![("spin-client-addr".to_string(), v.as_bytes().to_vec())];
         let src = ClientIpSource::Peer;
+        let at = |v: &str, prefix: u8| client_address(&src, prefix, &peer(v)).address;
+        assert_eq!(at("10.0.0.7:5555", 64).as_deref(), Some("10.0.0.7"));
         assert_eq!(
-            client_address(&src, 64, peer("10.0.0.7:5555")).as_deref(),
-            Some("10.0.0.7")
-        );
-        assert_eq!(
-            client_address(&src, 64, peer("[2001:db8:1:2:3:4:5:6]:443")).as_deref(),
+            at("[2001:db8:1:2:3:4:5:6]:443", 64).as_deref(),
             Some("2001:db8:1:2::/64")
         );
         assert_eq!(
-            client_address(&src, 64, peer("2001:db8:1:2:ffff::1")),
-            client_address(&src, 64, peer("2001:db8:1:2::9")),
+            at("2001:db8:1:2:ffff::1", 64),
+            at("2001:db8:1:2::9", 64),
             "one /64, one client"
         );
-        assert_ne!(
-            client_address(&src, 64, peer("2001:db8:1:3::1")),
-            client_address(&src, 64, peer("2001:db8:1:2::1"))
-        );
+        assert_ne!(at("2001:db8:1:3::1", 64), at("2001:db8:1:2::1", 64));
         assert_eq!(
-            client_address(&src, 48, peer("2001:db8:1:2::1")).as_deref(),
+            at("2001:db8:1:2::1", 48).as_deref(),
             Some("2001:db8:1::/48")
         );
-        assert_eq!(
-            client_address(&src, 64, peer("::ffff:1.2.3.4")).as_deref(),
-            Some("1.2.3.4")
-        );
-        assert_eq!(client_address(&src, 64, peer("garbage")), None);
-        assert_eq!(client_address(&src, 64, |_: &str| None), None);
+        assert_eq!(at("::ffff:1.2.3.4", 64).as_deref(), Some("1.2.3.4"));
+        assert_eq!(at("garbage", 64), None);
+        assert_eq!(client_address(&src, 64, &[]).address, None);
 
         // The default never reads client-supplied headers.
-        let spoof = |h: &str| match h {
-            "spin-client-addr" => Some("10.0.0.7:1".to_string()),
-            "x-forwarded-for" | "x-real-ip" | "cf-connecting-ip" => Some("6.6.6.6".to_string()),
-            _ => None,
-        };
-        assert_eq!(client_address(&src, 64, spoof).as_deref(), Some("10.0.0.7"));
-        let xff = |h: &str| {
-            (h == "x-forwarded-for").then(|| "6.6.6.6, 203.0.113.9, 10.0.0.1".to_string())
-        };
+        let spoof = [
+            ("spin-client-addr", "10.0.0.7:1"),
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-real-ip", "6.6.6.6"),
+            ("cf-connecting-ip", "6.6.6.6"),
+        ];
+        assert_eq!(address(&src, 64, &spoof).as_deref(), Some("10.0.0.7"));
+        let xff = [("x-forwarded-for", "6.6.6.6, 203.0.113.9, 10.0.0.1")];
         assert_eq!(
-            client_address(&ClientIpSource::ForwardedFor(1), 64, xff).as_deref(),
+            address(&ClientIpSource::ForwardedFor(1), 64, &xff).as_deref(),
             Some("10.0.0.1")
         );
         assert_eq!(
-            client_address(&ClientIpSource::ForwardedFor(2), 64, xff).as_deref(),
+            address(&ClientIpSource::ForwardedFor(2), 64, &xff).as_deref(),
             Some("203.0.113.9")
         );
+        let real = [("x-real-ip", "198.51.100.4")];
         assert_eq!(
-            client_address(&ClientIpSource::ForwardedFor(4), 64, xff),
-            None
-        );
-        let real = |h: &str| (h == "x-real-ip").then(|| "198.51.100.4".to_string());
-        assert_eq!(
-            client_address(&ClientIpSource::Header("x-real-ip".into()), 64, real).as_deref(),
+            address(&ClientIpSource::Header("x-real-ip".into()), 64, &real).as_deref(),
             Some("198.51.100.4")
         );
+    }
+
+    /// A proxy that appends its own `X-Forwarded-For` line after the
+    /// client's: the lines combine in order before counting from the right,
+    /// so whatever the client wrote, it is counted by what the proxy saw.
+    #[test]
+    fn forwarded_for_reads_every_line() {
+        let src = ClientIpSource::ForwardedFor(1);
+        for client_line in ["1.1.1.1", "2.2.2.2, 3.3.3.3", "garbage", "", " , ,"] {
+            let got = client_address(
+                &src,
+                64,
+                &lines(&[
+                    ("spin-client-addr", "10.0.0.1:443"),
+                    ("X-Forwarded-For", client_line),
+                    ("x-forwarded-for", "198.51.100.7"),
+                ]),
+            );
+            assert_eq!(
+                got,
+                ClientAddress {
+                    address: Some("198.51.100.7".into()),
+                    fallback: None
+                },
+                "{client_line:?}"
+            );
+        }
+        // Two proxies, each adding a line: the second from the right.
+        assert_eq!(
+            address(
+                &ClientIpSource::ForwardedFor(2),
+                64,
+                &[
+                    ("x-forwarded-for", "6.6.6.6"),
+                    ("x-forwarded-for", "203.0.113.9"),
+                    ("x-forwarded-for", "10.0.0.1"),
+                ]
+            )
+            .as_deref(),
+            Some("203.0.113.9")
+        );
+        // Empty list elements are ignored, not counted.
+        assert_eq!(
+            address(&src, 64, &[("x-forwarded-for", "203.0.113.9,, ,")]).as_deref(),
+            Some("203.0.113.9")
+        );
+    }
+
+    /// When the configured header is no trustworthy source, the peer
+    /// address counts, never a shared "unknown" bucket or a value the client
+    /// picked.
+    #[test]
+    fn untrustworthy_headers_fall_back_to_the_peer() {
+        let real = ClientIpSource::Header("x-real-ip".into());
+        let xff = ClientIpSource::ForwardedFor(2);
+        let peer = ("spin-client-addr", "192.0.2.1:1234");
+        type Case<'a> = (&'a ClientIpSource, Vec<(String, Vec<u8>)>, AddressFallback);
+        let cases: Vec<Case<'_>> = vec![
+            (&real, lines(&[peer]), AddressFallback::Missing),
+            (
+                &real,
+                lines(&[peer, ("x-real-ip", "6.6.6.6"), ("X-Real-IP", "7.7.7.7")]),
+                AddressFallback::RepeatedField,
+            ),
+            (
+                &real,
+                lines(&[peer, ("x-real-ip", "not an address")]),
+                AddressFallback::NotAnAddress,
+            ),
+            (
+                &real,
+                vec![
+                    ("spin-client-addr".into(), b"192.0.2.1:1234".to_vec()),
+                    ("x-real-ip".into(), b"\xff\xfe".to_vec()),
+                ],
+                AddressFallback::NotUtf8,
+            ),
+            (
+                &xff,
+                vec![
+                    ("spin-client-addr".into(), b"192.0.2.1:1234".to_vec()),
+                    ("x-forwarded-for".into(), b"6.6.6.6, \xff".to_vec()),
+                    ("x-forwarded-for".into(), b"10.0.0.1".to_vec()),
+                ],
+                AddressFallback::NotUtf8,
+            ),
+            (
+                &xff,
+                lines(&[peer, ("x-forwarded-for", "10.0.0.1")]),
+                AddressFallback::TooFewEntries,
+            ),
+            (&xff, lines(&[peer]), AddressFallback::Missing),
+        ];
+        for (source, headers, why) in cases {
+            assert_eq!(
+                client_address(source, 64, &headers),
+                ClientAddress {
+                    address: Some("192.0.2.1".into()),
+                    fallback: Some(why)
+                },
+                "{why:?}"
+            );
+            assert!(!why.reason().is_empty());
+        }
+        // Two non-UTF-8 values from two clients are still two clients.
+        let from = |peer: &str| {
+            client_address(
+                &real,
+                64,
+                &[
+                    ("spin-client-addr".into(), peer.as_bytes().to_vec()),
+                    ("x-real-ip".into(), b"\xff".to_vec()),
+                ],
+            )
+            .address
+        };
+        assert_ne!(from("192.0.2.1:1"), from("192.0.2.2:1"));
     }
 
     #[test]
@@ -585,20 +816,84 @@ mod tests {
         assert_eq!(quotas_for(&l, anon)[0].requests, 20);
         assert_eq!(quotas_for(&l, admin)[0].requests, 1000);
         assert_eq!(quotas_for(&l, plain)[0].requests, 100);
-        let tenant = |h: &str| (h == "x-tenant").then(|| "acme".to_string());
+        let tenant = lines(&[("X-Tenant", "acme")]);
         assert_eq!(
-            client_key(&l, Some("1.2.3.4"), plain, tenant),
+            client_key(&l, Some("1.2.3.4"), plain, &tenant),
             "user=u2\u{1f}h:x-tenant=acme"
         );
         assert_eq!(
-            client_key(&l, Some("1.2.3.4"), anon, |_: &str| None),
+            client_key(&l, Some("1.2.3.4"), anon, &[]),
             "ip=1.2.3.4\u{1f}h:x-tenant="
+        );
+        // Repeated lines combine, so a second line makes another client.
+        let two = lines(&[("x-tenant", "acme"), ("x-tenant", "evil")]);
+        assert_eq!(
+            client_key(&l, Some("1.2.3.4"), plain, &two),
+            "user=u2\u{1f}h:x-tenant=acme, evil"
         );
         assert!(skipped(&l, "OPTIONS", |_: &str| None));
         assert!(skipped(&l, "GET", |h: &str| (h == "x-probe")
             .then(|| "secret-value".to_string())));
         assert!(!skipped(&l, "GET", |h: &str| (h == "x-probe")
             .then(|| "secret-valuf".to_string())));
+    }
+
+    /// Header-keyed limits take any header value, multi-byte characters
+    /// across the cut included, without panicking (with `panic = "abort"`
+    /// a panic here would take down the whole instance).
+    #[test]
+    fn header_keys_never_panic_and_stay_bounded() {
+        let l = limit(r#"{ preset = "api", key = ["ip", "header:x-key"] }"#);
+        let check = |value: &[u8]| {
+            let headers = vec![("x-key".to_string(), value.to_vec())];
+            let key = client_key(&l, Some("1.2.3.4"), Caller::default(), &headers);
+            let kept = key
+                .strip_prefix("ip=1.2.3.4\u{1f}h:x-key=")
+                .expect("key shape");
+            assert!(kept.len() <= MAX_KEY_HEADER_BYTES, "{value:?}");
+            let text = String::from_utf8_lossy(value);
+            let trimmed = text.trim_matches([' ', '\t']);
+            assert!(trimmed.starts_with(kept), "{value:?}");
+        };
+        // Every width of character straddling every byte around the cut.
+        for c in ['é', '€', '𝄞', '\u{fffd}'] {
+            for pad in 248..=260 {
+                for tail in 0..4 {
+                    let value = format!(
+                        "{}{}{}",
+                        "a".repeat(pad),
+                        c.to_string().repeat(tail + 1),
+                        "z".repeat(tail)
+                    );
+                    check(value.as_bytes());
+                }
+            }
+        }
+        // Arbitrary UTF-8 (and some not), from a fixed-seed generator.
+        const ALPHABET: &[char] = &[
+            'a', ' ', '\t', ',', 'é', 'ß', '€', '中', '𝄞', '😀', '\u{7f}', '\0',
+        ];
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..5_000 {
+            let len = (next() % 400) as usize;
+            let mut value = String::new();
+            for _ in 0..len {
+                value.push(ALPHABET[(next() % ALPHABET.len() as u64) as usize]);
+            }
+            check(value.as_bytes());
+            let mut bytes = value.into_bytes();
+            if !bytes.is_empty() {
+                let at = (next() % bytes.len() as u64) as usize;
+                bytes[at] = 0xff;
+            }
+            check(&bytes);
+        }
     }
 
     #[test]

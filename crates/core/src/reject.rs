@@ -19,6 +19,8 @@
 pub enum Rejection {
     /// The request could not be understood (for example an ambiguous path).
     BadRequest,
+    /// No policy route matches and `[settings] unmatched = "deny"`.
+    NotFound,
     /// A request header is longer than `settings.max_header_bytes`.
     HeaderTooLarge,
     /// A method warden's own endpoint does not answer (the readiness
@@ -47,6 +49,7 @@ impl Rejection {
     pub fn status(&self) -> u16 {
         match self {
             Rejection::BadRequest => 400,
+            Rejection::NotFound => 404,
             Rejection::HeaderTooLarge => 431,
             Rejection::MethodNotAllowed => 405,
             Rejection::ConfigInvalid => 500,
@@ -63,6 +66,7 @@ impl Rejection {
     pub fn code(&self) -> &'static str {
         match self {
             Rejection::BadRequest => "BAD_REQUEST",
+            Rejection::NotFound => "NOT_FOUND",
             Rejection::HeaderTooLarge => "REQUEST_HEADER_FIELDS_TOO_LARGE",
             Rejection::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Rejection::ConfigInvalid => "CONFIGURATION_ERROR",
@@ -79,6 +83,7 @@ impl Rejection {
     pub fn message(&self) -> &'static str {
         match self {
             Rejection::BadRequest => "Malformed request",
+            Rejection::NotFound => "Not found",
             Rejection::HeaderTooLarge => "Request header too large",
             Rejection::MethodNotAllowed => "Method not allowed",
             Rejection::ConfigInvalid => "Service is misconfigured",
@@ -125,6 +130,11 @@ mod tests {
                 Rejection::BadRequest,
                 400,
                 r#"{"error":{"code":"BAD_REQUEST","message":"Malformed request"}}"#,
+            ),
+            (
+                Rejection::NotFound,
+                404,
+                r#"{"error":{"code":"NOT_FOUND","message":"Not found"}}"#,
             ),
             (
                 Rejection::HeaderTooLarge,

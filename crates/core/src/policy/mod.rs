@@ -115,6 +115,77 @@ impl Policy {
         }
     }
 
+    /// Routes that are valid but probably not what was meant, for
+    /// `warden policy check`: a method-restricted `required` or `worker`
+    /// route followed by a weaker route (`none` or `optional`) for the same
+    /// paths, so that every other method falls through to weaker auth.
+    /// Routes in between that catch those methods with `required` or
+    /// `worker` auth on all of the strict route's paths are taken into
+    /// account.
+    pub fn warnings(&self) -> Vec<crate::config::ConfigProblem> {
+        let strong = |auth: AuthMode| matches!(auth, AuthMode::Required | AuthMode::Worker);
+        let mut out = Vec::new();
+        for (i, strict) in self.routes.iter().enumerate() {
+            let Some(methods) = &strict.methods else {
+                continue;
+            };
+            if !strong(strict.auth) {
+                continue;
+            }
+            // Other methods already caught by strong routes in between.
+            let mut caught: Vec<&str> = Vec::new();
+            let mut caught_all = false;
+            for (j, later) in self.routes.iter().enumerate().skip(i + 1) {
+                if !later.path.overlaps(&strict.path) {
+                    continue;
+                }
+                if strong(later.auth) {
+                    if later.path.covers(&strict.path) {
+                        match &later.methods {
+                            None => caught_all = true,
+                            Some(list) => caught.extend(list.iter().map(String::as_str)),
+                        }
+                    }
+                    if caught_all {
+                        break;
+                    }
+                    continue;
+                }
+                let escaping: Vec<&str> = match &later.methods {
+                    None => vec!["any other method"],
+                    Some(list) => list
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|m| {
+                            !strict.matches_method(m)
+                                && !caught.iter().any(|c| {
+                                    c.eq_ignore_ascii_case(m) || (*c == "GET" && *m == "HEAD")
+                                })
+                        })
+                        .collect(),
+                };
+                if escaping.is_empty() {
+                    continue;
+                }
+                out.push(crate::config::ConfigProblem::new(
+                    format!("routes[{i}].methods"),
+                    format!(
+                        "route \"{}\" requires auth = \"{}\" only for {}; {} on {} falls through to routes[{j}] (\"{}\", auth = \"{}\"); list every method on the strict route, or add a route for the others",
+                        strict.name,
+                        strict.auth.as_str(),
+                        methods.join(", "),
+                        escaping.join(", "),
+                        strict.path,
+                        later.name,
+                        later.auth.as_str(),
+                    ),
+                ));
+                break;
+            }
+        }
+        out
+    }
+
     /// The first route that matches the request, with its index.
     pub fn match_route(&self, method: &str, path: &MatchPath) -> Option<(usize, &Route)> {
         self.routes
@@ -132,6 +203,11 @@ pub struct Settings {
     pub response_buffer_limit: u64,
     /// Longest single request header value accepted, in bytes.
     pub max_header_bytes: usize,
+    /// Which app-dependent path spellings are let through
+    /// (`path_semicolons`, `path_double_encoding`; both refused by default).
+    pub path: crate::path::PathOptions,
+    /// What happens to a request that no route matches (`unmatched`).
+    pub unmatched: Unmatched,
 }
 
 impl Default for Settings {
@@ -139,8 +215,22 @@ impl Default for Settings {
         Settings {
             response_buffer_limit: DEFAULT_RESPONSE_BUFFER_LIMIT,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            path: crate::path::PathOptions::default(),
+            unmatched: Unmatched::Forward,
         }
     }
+}
+
+/// What warden does with a request that no route matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unmatched {
+    /// Forward it to the app with only the request ID and header hygiene
+    /// (the default, and the behaviour before this setting existed).
+    #[default]
+    Forward,
+    /// Answer `404 {"error":{"code":"NOT_FOUND","message":"Not found"}}`
+    /// with the global security headers; the app never sees it.
+    Deny,
 }
 
 /// One route of the policy.
@@ -383,6 +473,96 @@ mod tests {
         );
         assert!(p.match_route("GET", &path("/other")).is_none());
         assert!(p.match_route("POST", &path("/health")).is_none());
+    }
+
+    fn warnings(doc: &str) -> Vec<String> {
+        policy(doc)
+            .warnings()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    const ADMIN_GET_POST: &str = r#"
+        [[routes]]
+        name = "admin"
+        methods = ["GET", "POST"]
+        path = "/api/admin/*"
+        auth = "required"
+        "#;
+
+    #[test]
+    fn other_methods_falling_through_to_weaker_auth_are_warned_about() {
+        let found = warnings(&format!(
+            "{ADMIN_GET_POST}\n[[routes]]\nname = \"api\"\npath = \"/api/*\"\nauth = \"optional\"\n"
+        ));
+        assert_eq!(
+            found,
+            [
+                "routes[0].methods: route \"admin\" requires auth = \"required\" only for GET, POST; any other method on /api/admin/* falls through to routes[1] (\"api\", auth = \"optional\"); list every method on the strict route, or add a route for the others"
+            ]
+        );
+        // A weaker route listing only other methods, on part of the paths.
+        let found = warnings(&format!(
+            "{ADMIN_GET_POST}\n[[routes]]\nname = \"del\"\nmethods = [\"DELETE\", \"GET\"]\npath = \"/api/*/panel\"\n"
+        ));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("DELETE on /api/admin/*"), "{found:?}");
+        // Worker routes too.
+        let found = warnings(
+            "[[routes]]\nname = \"hook\"\nmethods = [\"POST\"]\npath = \"/hook\"\nauth = \"worker\"\n[[routes]]\nname = \"all\"\npath = \"/*\"\n",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("routes[0].methods: route \"hook\" requires auth = \"worker\"")
+        );
+    }
+
+    #[test]
+    fn no_warning_when_nothing_falls_through() {
+        for rest in [
+            // Every other method is caught by a strong route first.
+            "[[routes]]\nname = \"admin-rest\"\npath = \"/api/admin/*\"\nauth = \"required\"\n[[routes]]\nname = \"api\"\npath = \"/api/*\"\n",
+            // The weaker route is for other paths only.
+            "[[routes]]\nname = \"public\"\npath = \"/public/*\"\n",
+            // The weaker route only has methods the strict one covers (HEAD with GET).
+            "[[routes]]\nname = \"api\"\nmethods = [\"HEAD\", \"POST\"]\npath = \"/api/*\"\n",
+            // A strong route in between catches the remaining method.
+            "[[routes]]\nname = \"d\"\nmethods = [\"DELETE\"]\npath = \"/api/admin/*\"\nauth = \"worker\"\n[[routes]]\nname = \"api\"\nmethods = [\"DELETE\"]\npath = \"/api/*\"\n",
+        ] {
+            assert_eq!(
+                warnings(&format!("{ADMIN_GET_POST}\n{rest}")),
+                Vec::<String>::new(),
+                "{rest}"
+            );
+        }
+        // Unrestricted strong routes, and the demo's shape, are fine.
+        assert!(warnings("[[routes]]\nname = \"a\"\npath = \"/a/*\"\nauth = \"required\"\n[[routes]]\nname = \"r\"\npath = \"/*\"\n").is_empty());
+    }
+
+    #[test]
+    fn pattern_overlap() {
+        let p = |s: &str| PathPattern::parse(s).unwrap();
+        for (a, b) in [
+            ("/api/*", "/api/admin/*"),
+            ("/api/admin", "/api/*"),
+            ("/api/*/panel", "/api/admin/*"),
+            ("*", "/x"),
+            ("/a/*/c", "/a/b/c"),
+            ("/a", "/a/*"),
+        ] {
+            assert!(p(a).overlaps(&p(b)), "{a} {b}");
+            assert!(p(b).overlaps(&p(a)), "{b} {a}");
+        }
+        for (a, b) in [
+            ("/api/*", "/public/*"),
+            ("/a/b", "/a/b/c"),
+            ("/a/*/c", "/a/b/d"),
+            ("/a/b/*", "/a"),
+        ] {
+            assert!(!p(a).overlaps(&p(b)), "{a} {b}");
+            assert!(!p(b).overlaps(&p(a)), "{b} {a}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use super::rate_limit_parse::{parse_rate_limit, parse_rate_limit_settings};
 use super::{
     AuthMode, KeyPart, Layer, MAX_MAX_HEADER_BYTES, MAX_RESPONSE_BUFFER_LIMIT,
     MIN_MAX_HEADER_BYTES, PathPattern, Policy, RateLimitRule, RateLimitSettings, Route, Settings,
+    Unmatched,
 };
 use crate::config::ConfigProblem;
 use crate::security_headers::fields;
@@ -23,7 +24,14 @@ const TOP_FIELDS: &[&str] = &[
     "cors",
     "worker",
 ];
-const SETTINGS_FIELDS: &[&str] = &["response_buffer_limit", "max_header_bytes", "ready"];
+const SETTINGS_FIELDS: &[&str] = &[
+    "response_buffer_limit",
+    "max_header_bytes",
+    "ready",
+    "path_semicolons",
+    "path_double_encoding",
+    "unmatched",
+];
 const ROUTE_FIELDS: &[&str] = &[
     "name",
     "methods",
@@ -46,6 +54,9 @@ const MAX_METHOD_LEN: usize = 32;
 /// [settings]
 /// response_buffer_limit = 0       # bytes, 0..=16 MiB (0: stream every response)
 /// max_header_bytes = 16384        # bytes, 256..=1 MiB
+/// path_semicolons = "refuse"      # refuse (default) | allow: `;` in a path segment
+/// path_double_encoding = "refuse" # refuse (default) | allow: `%25` in a path
+/// unmatched = "forward"           # forward (default) | deny: 404 when no route matches
 ///
 /// [[routes]]                      # at least one; tried in order, first match wins
 /// name = "admin"                  # required, unique, [a-z0-9_-]{1,64}
@@ -232,6 +243,25 @@ impl Problems {
         fields::integer(&mut self.0, field, value, min, max)
     }
 
+    /// One of `choices` (a string), or a problem naming them.
+    pub(crate) fn choice<'c>(
+        &mut self,
+        field: &str,
+        value: &Value,
+        choices: &[&'c str],
+    ) -> Option<&'c str> {
+        let Some(text) = value.as_str() else {
+            self.wrong_type(field, "a string", value);
+            return None;
+        };
+        let found = choices.iter().find(|c| **c == text).copied();
+        if found.is_none() {
+            let quoted: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
+            self.add(field, format!("must be {}", quoted.join(" or ")));
+        }
+        found
+    }
+
     /// A list of strings, each checked by `check`; problems name the element.
     pub(crate) fn strings<T>(
         &mut self,
@@ -256,6 +286,26 @@ fn parse_settings(table: &Table, problems: &mut Problems) -> Settings {
         let max = i64::try_from(MAX_MAX_HEADER_BYTES).unwrap_or(i64::MAX);
         if let Some(n) = problems.integer("settings.max_header_bytes", v, min, max) {
             settings.max_header_bytes = usize::try_from(n).unwrap_or(MAX_MAX_HEADER_BYTES);
+        }
+    }
+    let allowed = |problems: &mut Problems, field: &str| {
+        table.get(field).and_then(|v| {
+            problems
+                .choice(&format!("settings.{field}"), v, &["refuse", "allow"])
+                .map(|choice| choice == "allow")
+        })
+    };
+    if let Some(allow) = allowed(problems, "path_semicolons") {
+        settings.path.allow_semicolons = allow;
+    }
+    if let Some(allow) = allowed(problems, "path_double_encoding") {
+        settings.path.allow_double_encoding = allow;
+    }
+    if let Some(v) = table.get("unmatched") {
+        match problems.choice("settings.unmatched", v, &["forward", "deny"]) {
+            Some("deny") => settings.unmatched = Unmatched::Deny,
+            Some(_) => settings.unmatched = Unmatched::Forward,
+            None => {}
         }
     }
     problems.unknown_fields(table, "settings.", SETTINGS_FIELDS);
@@ -641,6 +691,44 @@ mod tests {
     }
 
     #[test]
+    fn path_spellings_and_unmatched_settings() {
+        use crate::path::PathOptions;
+        let p = ok(&route(""));
+        assert_eq!(p.settings.path, PathOptions::default());
+        assert_eq!(p.settings.unmatched, Unmatched::Forward);
+        let p = ok(&format!(
+            "[settings]\npath_semicolons = \"allow\"\npath_double_encoding = \"refuse\"\nunmatched = \"deny\"\n{}",
+            route("")
+        ));
+        assert_eq!(
+            p.settings.path,
+            PathOptions {
+                allow_semicolons: true,
+                allow_double_encoding: false
+            }
+        );
+        assert_eq!(p.settings.unmatched, Unmatched::Deny);
+        let p = ok(&format!(
+            "[settings]\npath_double_encoding = \"allow\"\nunmatched = \"forward\"\n{}",
+            route("")
+        ));
+        assert!(p.settings.path.allow_double_encoding && !p.settings.path.allow_semicolons);
+        assert_eq!(p.settings.unmatched, Unmatched::Forward);
+        let found = problems(&format!(
+            "[settings]\npath_semicolons = \"strip\"\npath_double_encoding = true\nunmatched = \"404\"\n{}",
+            route("")
+        ));
+        assert_eq!(
+            found.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            [
+                "settings.path_semicolons: must be \"refuse\" or \"allow\"",
+                "settings.path_double_encoding: must be a string, found a boolean",
+                "settings.unmatched: must be \"forward\" or \"deny\"",
+            ]
+        );
+    }
+
+    #[test]
     fn settings() {
         let p = ok(&format!(
             "[settings]\nresponse_buffer_limit = 0\nmax_header_bytes = 256\n{}",
@@ -665,7 +753,7 @@ mod tests {
             [
                 "settings.response_buffer_limit: must be between 0 and 16777216",
                 "settings.max_header_bytes: must be between 256 and 1048576",
-                "settings.extra: unknown field; expected one of: response_buffer_limit, max_header_bytes, ready",
+                "settings.extra: unknown field; expected one of: response_buffer_limit, max_header_bytes, ready, path_semicolons, path_double_encoding, unmatched",
             ]
         );
         assert_eq!(

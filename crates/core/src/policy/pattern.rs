@@ -151,6 +151,26 @@ impl PathPattern {
                 (Segment::Literal(_), Segment::One) => false,
             })
     }
+
+    /// Whether some path is matched by both patterns.
+    pub(crate) fn overlaps(&self, other: &PathPattern) -> bool {
+        let (a, b) = (self.segments.len(), other.segments.len());
+        let lengths_fit = match (self.tail, other.tail) {
+            (false, false) => a == b,
+            (true, false) => b >= a,
+            (false, true) => a >= b,
+            (true, true) => true,
+        };
+        lengths_fit
+            && self
+                .segments
+                .iter()
+                .zip(&other.segments)
+                .all(|pair| match pair {
+                    (Segment::Literal(x), Segment::Literal(y)) => x == y,
+                    _ => true,
+                })
+    }
 }
 
 impl fmt::Display for PathPattern {

@@ -30,6 +30,7 @@ use toml::{Table, Value};
 
 use super::{KeySlot, Scheme};
 use crate::config::ConfigProblem;
+use crate::cors::{Origin, OriginPattern};
 
 /// Default `max_age`: seed 000's 300 seconds.
 pub const DEFAULT_MAX_AGE: u64 = 300;
@@ -102,8 +103,9 @@ pub struct WorkerSettings {
     pub max_age: u64,
     /// How far in the future a timestamp may be, in seconds.
     pub future_skew: u64,
-    /// Accepted `Origin` values; empty accepts any (and none).
-    pub allowed_origins: Vec<String>,
+    /// Accepted `Origin` values, parsed by the same rules as CORS origins;
+    /// empty accepts any (and none).
+    pub allowed_origins: Vec<OriginPattern>,
     /// Largest request body buffered for verification, in bytes.
     pub body_limit: u64,
     /// Longest a signed route waits for the whole body, in seconds (408
@@ -159,42 +161,19 @@ impl WorkerSettings {
         }
     }
 
-    /// Whether `origin` (an `Origin` header value) is allowed.
+    /// Whether `origin` (an `Origin` header value) is allowed: compared as
+    /// parsed origins (scheme, host, port), like CORS.
     pub fn origin_allowed(&self, origin: Option<&str>) -> bool {
         if self.allowed_origins.is_empty() {
             return true;
         }
-        let Some(origin) = origin else {
+        let Some(origin) = origin.and_then(|o| Origin::parse(o.trim()).ok()) else {
             return false;
         };
-        let origin = origin.trim().to_ascii_lowercase();
         self.allowed_origins
             .iter()
-            .any(|allowed| origin_matches(allowed, &origin))
+            .any(|allowed| allowed.matches(&origin))
     }
-}
-
-/// `https://*.example.com` matches any subdomain (not the bare domain).
-fn origin_matches(allowed: &str, origin: &str) -> bool {
-    match allowed.split_once("://*.") {
-        Some((scheme, suffix)) => origin
-            .strip_prefix(scheme)
-            .and_then(|rest| rest.strip_prefix("://"))
-            .and_then(|host| host.strip_suffix(suffix))
-            .and_then(|sub| sub.strip_suffix('.'))
-            .is_some_and(is_subdomain_labels),
-        None => allowed == origin,
-    }
-}
-
-fn is_subdomain_labels(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('.').all(|label| {
-            !label.is_empty()
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
 }
 
 /// A route's own `worker` key: overrides of the `[worker]` section.
@@ -447,26 +426,15 @@ fn header_name(value: &Value, field: &str, problems: &mut Vec<ConfigProblem>) ->
     }
 }
 
-fn check_origin(origin: &str) -> Result<String, String> {
-    let lower = origin.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"));
-    let shape_ok = rest.is_some_and(|host| {
-        let host = host.strip_prefix("*.").unwrap_or(host);
-        let (name, port) = match host.rsplit_once(':') {
-            Some((n, p)) => (n, Some(p)),
-            None => (host, None),
-        };
-        is_subdomain_labels(name)
-            && port.is_none_or(|p| {
-                !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
-            })
-    });
-    if shape_ok {
-        Ok(lower)
-    } else {
-        Err("must be an origin such as \"https://auth.example.com\" (scheme and host, optional port, no path; \"https://*.example.com\" for any subdomain)".into())
+/// One allowlist entry, by the CORS origin-pattern rules (one parser for
+/// both: `https://*.com` is refused here as it is there); `*` is refused,
+/// since an empty list already accepts any origin.
+fn check_origin(origin: &str) -> Result<OriginPattern, String> {
+    match OriginPattern::parse(origin)? {
+        OriginPattern::Any => {
+            Err("\"*\" is not an origin; leave allowed_origins empty to accept any origin".into())
+        }
+        pattern => Ok(pattern),
     }
 }
 
@@ -696,6 +664,7 @@ mod tests {
                 "http://localhost:8080",
                 "https://*.workers.dev"
             ]
+            .map(|o| OriginPattern::parse(o).unwrap())
         );
         assert_eq!(s.components, ["@method", "@target-uri", "content-type"]);
         assert_eq!(s.key_for("svc-a"), Some(KeySlot::Current));
@@ -739,8 +708,8 @@ mod tests {
                 "worker.body_limit: must be between 0 and 16777216",
                 "worker.body_timeout: must be at least 1 second",
                 "worker.replay: must be true or false, found a string",
-                "worker.allowed_origins[0]: must be an origin such as \"https://auth.example.com\" (scheme and host, optional port, no path; \"https://*.example.com\" for any subdomain)",
-                "worker.allowed_origins[1]: must be an origin such as \"https://auth.example.com\" (scheme and host, optional port, no path; \"https://*.example.com\" for any subdomain)",
+                "worker.allowed_origins[0]: must look like scheme://host[:port]",
+                "worker.allowed_origins[1]: must not have a path, query or fragment",
                 "worker.allowed_origins[2]: must be a string, found an integer",
                 "worker.components[1]: unsupported derived component; expected a header name or one of: @method, @target-uri, @authority, @scheme, @request-target, @path, @query",
                 "worker.components[2]: must be a lowercase header name or a derived component such as \"@path\"",
@@ -875,15 +844,52 @@ mod tests {
         assert_eq!(settings.rule_for(&none).components, DEFAULT_COMPONENTS);
     }
 
+    /// One origin-pattern parser for CORS and the worker allowlist: what
+    /// one refuses, the other refuses too.
+    #[test]
+    fn allowlist_entries_follow_the_cors_rules() {
+        for bad in [
+            "https://*.com",
+            "https://*.dev",
+            "*",
+            "null",
+            "https://*.127.0.0.1",
+            "https://a.*.example.com",
+            "https://auth.example.com/",
+            "auth.example.com",
+        ] {
+            let doc = format!("[worker]\nallowed_origins = [\"{bad}\"]\n");
+            let (_, problems) = section(&doc);
+            assert_eq!(problems.len(), 1, "{bad}: {problems:?}");
+            assert!(
+                problems[0].starts_with("worker.allowed_origins[0]: "),
+                "{problems:?}"
+            );
+            if bad != "*" {
+                assert!(
+                    OriginPattern::parse(bad).is_err(),
+                    "{bad} is refused by CORS too"
+                );
+            }
+        }
+        let (_, problems) = section("[worker]\nallowed_origins = [\"https://*.com\"]\n");
+        assert_eq!(
+            problems,
+            [
+                "worker.allowed_origins[0]: *.com would match every site under a top-level domain; name a domain with at least two labels"
+            ]
+        );
+    }
+
     #[test]
     fn origins() {
         let s = WorkerSettings {
-            allowed_origins: vec![
-                "https://auth.example.com".into(),
-                "https://*.workers.dev".into(),
-            ],
+            allowed_origins: ["https://auth.example.com", "https://*.workers.dev"]
+                .map(|o| OriginPattern::parse(o).unwrap())
+                .to_vec(),
             ..WorkerSettings::default()
         };
+        assert!(s.origin_allowed(Some("https://auth.example.com:443")));
         assert!(s.origin_allowed(Some("https://auth.example.com")));
         assert!(s.origin_allowed(Some("HTTPS://Auth.Example.com")));
         assert!(s.origin_allowed(Some("https://my-worker.acct.workers.dev")));

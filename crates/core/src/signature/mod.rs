@@ -174,20 +174,7 @@ impl RequestView<'_> {
     /// All values of a header, each trimmed of surrounding spaces and tabs,
     /// joined with `", "` as HTTP combines repeated fields; `None` if absent.
     pub fn header_bytes(&self, name: &str) -> Option<Vec<u8>> {
-        let mut out: Option<Vec<u8>> = None;
-        for (n, value) in self.headers {
-            if n.eq_ignore_ascii_case(name) {
-                let v = trim_ows(value);
-                match &mut out {
-                    None => out = Some(v.to_vec()),
-                    Some(all) => {
-                        all.extend_from_slice(b", ");
-                        all.extend_from_slice(v);
-                    }
-                }
-            }
-        }
-        out
+        crate::text::combined_field(self.headers, name)
     }
 
     /// [`Self::header_bytes`] as text; a value that is not UTF-8 is never
@@ -207,20 +194,10 @@ impl RequestView<'_> {
         if found.next().is_some() {
             return None;
         }
-        std::str::from_utf8(trim_ows(&first.1))
+        std::str::from_utf8(crate::text::trim_ows(&first.1))
             .ok()
             .map(str::to_owned)
     }
-}
-
-fn trim_ows(mut v: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = v {
-        v = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = v {
-        v = rest;
-    }
-    v
 }
 
 /// A request refused: a fixed status and public JSON body.
@@ -491,9 +468,24 @@ fn new_mac(key: &[u8]) -> Hmac<Sha256> {
     }
 }
 
-/// Whole unix seconds: 1 to 15 ASCII digits, nothing else.
-fn parse_unix_seconds(text: &str) -> Option<u64> {
-    if text.is_empty() || text.len() > 15 || !text.bytes().all(|b| b.is_ascii_digit()) {
+/// Whole unix seconds written the one canonical way: 1 to 15 ASCII digits,
+/// nothing else, and no leading zero (except `0` itself).
+///
+/// One spelling per instant matters because the timestamp's text is what is
+/// signed: seed 003 signs `body ‖ timestamp ‖ nonce` with no separators, so
+/// with `0`-padding allowed a digit could move from the end of the body to
+/// the front of the timestamp under the same signature. The worker and
+/// request-nonce schemes both read their timestamps here, and refuse with
+/// their invalid-timestamp error. (RFC 9421's `created`/`expires` are
+/// structured-field integers, re-serialized canonically into the signature
+/// base, so their spelling cannot change what was signed.)
+pub fn parse_unix_seconds(text: &str) -> Option<u64> {
+    let bytes = text.as_bytes();
+    if bytes.is_empty()
+        || bytes.len() > 15
+        || !bytes.iter().all(u8::is_ascii_digit)
+        || (bytes.len() > 1 && bytes[0] == b'0')
+    {
         return None;
     }
     text.parse().ok()
@@ -633,6 +625,10 @@ mod tests {
             "0x10",
             "1234567890123456",
             "١٢",
+            "00",
+            "01",
+            "01700000000",
+            "0001700000000",
         ] {
             assert_eq!(parse_unix_seconds(bad), None, "{bad:?}");
         }

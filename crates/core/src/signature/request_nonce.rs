@@ -171,6 +171,42 @@ mod tests {
         );
     }
 
+    /// Seed 003 signs `body ‖ timestamp ‖ nonce` with no separators: with a
+    /// zero-padded timestamp, a body's last digit could move into the
+    /// timestamp under the same signature. Padding is refused outright.
+    #[test]
+    fn digits_cannot_move_between_body_and_timestamp() {
+        let ts = NOW.to_string();
+        let sig = sign_request_nonce(SECRET, b"amount=10", &ts, "n-1");
+        let ok = [
+            ("X-Request-Signature", sig.as_str()),
+            ("X-Request-Timestamp", ts.as_str()),
+            ("X-Request-Nonce", "n-1"),
+        ];
+        assert!(run(&ok, b"amount=10", &keys()).is_ok());
+        // The same signed bytes, split differently: body `amount=1`, then
+        // `0` + the timestamp. The HMAC matches; the spelling is what is refused.
+        let moved = format!("0{ts}");
+        assert_eq!(
+            sign_request_nonce(SECRET, b"amount=1", &moved, "n-1"),
+            sig,
+            "the malleability this test is about"
+        );
+        assert_eq!(
+            run(
+                &[ok[0], ("X-Request-Timestamp", &moved), ok[2]],
+                b"amount=1",
+                &keys()
+            ),
+            Err(Denial::InvalidTimestamp)
+        );
+        // `0` itself is a (very old) timestamp, not a format error.
+        assert!(matches!(
+            run(&[ok[0], ("X-Request-Timestamp", "0"), ok[2]], b"", &keys()),
+            Err(Denial::Expired { .. })
+        ));
+    }
+
     #[test]
     fn valid_and_tampered() {
         let body = br#"{"clip_ids":["clip123"]}"#;

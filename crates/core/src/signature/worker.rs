@@ -217,7 +217,9 @@ mod tests {
     #[test]
     fn the_six_seed_errors_in_order() {
         let s = WorkerSettings {
-            allowed_origins: vec!["https://auth.example.com".into()],
+            allowed_origins: vec![
+                crate::cors::OriginPattern::parse("https://auth.example.com").unwrap(),
+            ],
             ..WorkerSettings::default()
         };
         let body = b"{}";
@@ -380,21 +382,25 @@ mod tests {
             ),
             Err(Denial::InvalidSignature)
         );
-        // Leading zeros are another timestamp text, so another signature.
+        // A zero-padded timestamp is refused as a format error, even when
+        // correctly signed: each instant has one spelling.
         let padded = format!("0{ts}");
-        assert_eq!(
-            run(
-                &s,
-                &[
-                    ("X-Worker-Signature", &sig),
-                    ("X-Worker-Timestamp", &padded)
-                ],
-                body,
-                &keys(),
-                NOW
-            ),
-            Err(Denial::InvalidSignature)
-        );
+        let padded_sig = sign_worker(SECRET, &padded, body);
+        for signature in [&sig, &padded_sig] {
+            assert_eq!(
+                run(
+                    &s,
+                    &[
+                        ("X-Worker-Signature", signature),
+                        ("X-Worker-Timestamp", &padded)
+                    ],
+                    body,
+                    &keys(),
+                    NOW
+                ),
+                Err(Denial::InvalidTimestamp)
+            );
+        }
         // A signature of the right length with one flipped bit.
         let mut raw = STANDARD.decode(&sig).unwrap();
         raw[0] ^= 1;

@@ -1,4 +1,4 @@
-//! The cookie jar: `Cookie` header values of arbitrary bytes, split into
+//! Session credentials from the cookie jar: `Cookie` header values of arbitrary bytes, split into
 //! several headers, read for the session cookies (every occurrence, prefix
 //! ranking, signature checks), decoded, and checked against properties
 //! that must hold for any input. None of it may panic.
