@@ -109,7 +109,7 @@ class Server:
             cmd += ["--key-value-redis", redis_url]
         env = {k: v for k, v in os.environ.items() if not k.startswith("SPIN_VARIABLE_")}
         self.proc = subprocess.Popen(pinned(cmd, 0), env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
@@ -133,6 +133,12 @@ class Server:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        # `spin up` starts `spin trigger` as a child; the server runs in a
+        # session of its own so that nothing it started outlives it.
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         shutil.rmtree(self.state, ignore_errors=True)
 
 
@@ -174,7 +180,7 @@ class SpinServer(Server):
         env = {k: v for k, v in os.environ.items() if not k.startswith("SPIN_VARIABLE_")}
         env.update({f"SPIN_VARIABLE_{k.upper()}": v for k, v in dict(DEMO_VARS, **variables).items()})
         self.proc = subprocess.Popen(pinned(cmd, 0), env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.time() + 120
         while time.time() < deadline:
             if self.proc.poll() is not None:

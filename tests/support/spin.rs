@@ -11,6 +11,7 @@ use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -70,7 +71,13 @@ pub struct SpinHost {
 }
 
 impl Drop for SpinHost {
+    /// Stops `spin up` and the `spin trigger` process it started (killing
+    /// `spin up` alone would leave the trigger serving): both are in a
+    /// process group of their own.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -114,6 +121,7 @@ impl SpinHost {
         let out = std::fs::File::create(state.path().join("spin.out")).expect("log file");
         let err = out.try_clone().expect("log file");
         let child = cmd
+            .process_group(0)
             .current_dir(root())
             .stdin(Stdio::null())
             .stdout(out)
