@@ -433,3 +433,78 @@ fn bare_app_manifest() -> TempDir {
     std::fs::write(dir.path().join("spin.toml"), manifest).unwrap();
     dir
 }
+
+/// Revocation by user under Spin, on its embedded store and on Redis: a
+/// cached session of a banned user must stop working at once. (Warden's
+/// per-user index of cached sessions lives in the key-value store.)
+#[tokio::test]
+async fn revoking_a_user_ends_their_cached_sessions() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let Some(spin) = binary() else {
+        return;
+    };
+    let mut setups = vec![("embedded store", SpinSetup::default())];
+    if let Ok(redis) = std::env::var("WARDEN_TEST_REDIS") {
+        let url = format!("{}/6", redis.trim_end_matches('/'));
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let _: () = redis::cmd("FLUSHDB").query_async(&mut conn).await.unwrap();
+        let config = format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n");
+        setups.push(("Redis", SpinSetup::default().runtime_config(&config)));
+    }
+    for (store, setup) in setups {
+        let host = SpinHost::start(&spin, setup).await;
+        let db = rusqlite::Connection::open(host.state_dir().join("sqlite_db.db")).unwrap();
+        let now_ms = now_secs() as i64 * 1000;
+        db.execute(
+            r#"INSERT INTO "user" ("id","name","email","emailVerified","createdAt","updatedAt","role")
+               VALUES ('u-ban','Bo','bo@example.com',1,?1,?1,'user')"#,
+            [iso8601_ms(now_ms)],
+        )
+        .unwrap();
+        let token = "SpinRevokeToken0123456789abcdefg";
+        db.execute(
+            r#"INSERT INTO "session" ("id","expiresAt","token","createdAt","updatedAt","userId")
+               VALUES ('s-ban',?1,?2,?3,?3,'u-ban')"#,
+            (iso8601_ms(now_ms + 86_400_000), token, iso8601_ms(now_ms)),
+        )
+        .unwrap();
+        let signed = format!(
+            "{token}.{}",
+            hmac_base64(DEMO_SESSION_SECRET, token.as_bytes())
+        )
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+        let cookie = format!("better-auth.session_token={signed}");
+        for _ in 0..2 {
+            let me = host
+                .get_with("/api/protected/me", &[("cookie", &cookie)])
+                .await;
+            assert_eq!(me.status, 200, "{store}: {}", host.output());
+        }
+        let body = br#"{"user_id":"u-ban"}"#;
+        let ts = now_secs().to_string();
+        let mut signed_over = format!("{ts}:").into_bytes();
+        signed_over.extend_from_slice(body);
+        let signature = hmac_base64(DEMO_WORKER_SECRET, &signed_over);
+        let headers: [(&str, &[u8]); 3] = [
+            ("x-worker-signature", signature.as_bytes()),
+            ("x-worker-timestamp", ts.as_bytes()),
+            ("content-type", b"application/json"),
+        ];
+        let revoked = host
+            .send("POST", "/internal/sessions/revoke", &headers, body)
+            .await;
+        assert_eq!(revoked.status, 200, "{store}: {}", host.output());
+        assert_eq!(revoked.json()["revoked"], 1, "{store}: {}", host.output());
+        // Better Auth deletes the session row on a ban; the cache must not
+        // keep the user in.
+        db.execute(r#"DELETE FROM "session" WHERE "id" = 's-ban'"#, [])
+            .unwrap();
+        let after = host
+            .get_with("/api/protected/me", &[("cookie", &cookie)])
+            .await;
+        assert_eq!(after.status, 401, "{store}: {}", host.output());
+    }
+}

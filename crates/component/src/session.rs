@@ -207,8 +207,15 @@ impl<'c, 'a> Port<'c, 'a> {
     }
 }
 
+/// A pending compare-and-swap and the key it is on (to check a reported
+/// failure; see [`SessionPort::kv_swap`] below).
+pub struct PendingSwap {
+    cas: atomics::Cas,
+    key: String,
+}
+
 impl SessionPort for Port<'_, '_> {
-    type Cas = atomics::Cas;
+    type Cas = PendingSwap;
 
     async fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
         self.bucket()?.get(key).map_err(|e| format!("{e:?}"))
@@ -224,16 +231,32 @@ impl SessionPort for Port<'_, '_> {
         self.bucket()?.delete(key).map_err(|e| format!("{e:?}"))
     }
 
-    async fn kv_cas(&self, key: &str) -> Result<(Option<Vec<u8>>, atomics::Cas), String> {
+    async fn kv_cas(&self, key: &str) -> Result<(Option<Vec<u8>>, PendingSwap), String> {
         let cas = atomics::Cas::new(self.bucket()?, key).map_err(|e| format!("{e:?}"))?;
         let current = cas.current().map_err(|e| format!("{e:?}"))?;
-        Ok((current, cas))
+        let key = key.to_owned();
+        Ok((current, PendingSwap { cas, key }))
     }
 
-    async fn kv_swap(&self, cas: atomics::Cas, value: Vec<u8>) -> Result<bool, String> {
+    /// A swap the store reports as failed counts as done when the key now
+    /// holds exactly the value swapped in.
+    ///
+    /// Why: Spin 4.1.0-pre's Redis store ends every swap with `UNWATCH key`,
+    /// which Redis refuses (UNWATCH takes no argument), and reports the
+    /// refusal as a failed swap after the transaction has written the value.
+    /// Taken at its word, no swap ever succeeds there: the session cache
+    /// never fills and revocation answers 503. Reading the key back tells a
+    /// lost race (another value there: retry) from that false failure. Where
+    /// another writer stored the same bytes, the index already says what this
+    /// swap wanted, so success is the truth either way.
+    async fn kv_swap(&self, pending: PendingSwap, value: Vec<u8>) -> Result<bool, String> {
+        let PendingSwap { cas, key } = pending;
         match atomics::swap(cas, &value) {
             Ok(()) => Ok(true),
-            Err(atomics::CasError::CasFailed(_)) => Ok(false),
+            Err(atomics::CasError::CasFailed(_)) => {
+                let now = self.bucket()?.get(&key).map_err(|e| format!("{e:?}"))?;
+                Ok(now.as_deref() == Some(value.as_slice()))
+            }
             Err(atomics::CasError::StoreError(e)) => Err(format!("{e:?}")),
         }
     }
