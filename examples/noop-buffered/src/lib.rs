@@ -2,8 +2,8 @@
 //! (`[settings] response_buffer_limit > 0`): a middleware that changes
 //! nothing but collects a small response with a known `content-length` and
 //! sends it on whole, written the way warden writes it (the body write
-//! offered before the response is made, one turn back to the host before
-//! returning) so that under Spin head and body leave in one write instead
+//! offered before the response is made, three turns back to the host
+//! before returning) so that under Spin head and body leave in one write instead
 //! of stalling ~40 ms on a delayed ACK (docs/performance.md). It is the hop
 //! plus the copy that collecting costs; warden's own layers are measured
 //! above it.
@@ -34,7 +34,10 @@ impl spin_sdk::wasip3::exports::http::handler::Guest for NoopBuffered {
         match length {
             Some(len) if len <= BUFFER_LIMIT => {
                 let response = whole(inner, len).await;
-                spin_sdk::wasip3::wit_bindgen::yield_async().await;
+                // Three turns back to the host, as warden gives (its lib.rs).
+                for _ in 0..3 {
+                    spin_sdk::wasip3::wit_bindgen::yield_async().await;
+                }
                 Ok(response)
             }
             _ => Ok(inner),
