@@ -83,19 +83,10 @@ async fn warden_headers_and_hop_by_hop_headers_never_reach_the_app() {
     }
 }
 
-/// Collects small responses whole (the opt-in `response_buffer_limit`).
-const COLLECT_SMALL: &str = r#"
-    [settings]
-    response_buffer_limit = 65536
-    [[routes]]
-    name = "all"
-    path = "/*"
-"#;
-
 #[tokio::test]
 async fn responses_stream_through_with_their_framing_in_both_buffer_modes() {
     for mode in MODES {
-        for policy in [None, Some(COLLECT_SMALL)] {
+        for policy in [None, Some(COLLECT_SMALL_RESPONSES)] {
             let mut setup = Setup::default().reuse(mode);
             if let Some(policy) = policy {
                 setup = setup.policy(policy);
@@ -348,7 +339,7 @@ async fn readiness_notices_missing_migrations() {
 #[tokio::test]
 async fn head_answers_keep_their_length_and_broken_framing_never_passes() {
     for mode in MODES {
-        for policy in [None, Some(COLLECT_SMALL)] {
+        for policy in [None, Some(COLLECT_SMALL_RESPONSES)] {
             let mut setup = Setup::default().reuse(mode);
             if let Some(policy) = policy {
                 setup = setup.policy(policy);

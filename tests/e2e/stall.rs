@@ -52,14 +52,6 @@ fn stalled(times: &[Duration]) -> usize {
 
 #[tokio::test]
 async fn no_response_waits_for_a_delayed_ack() {
-    /// Collects small responses (the opt-in buffered mode).
-    const COLLECTING: &str = r#"
-        [settings]
-        response_buffer_limit = 65536
-        [[routes]]
-        name = "all"
-        path = "/*"
-    "#;
     for mode in MODES {
         let floor = TestHost::start(Setup {
             middleware: "noop_middleware",
@@ -67,7 +59,8 @@ async fn no_response_waits_for_a_delayed_ack() {
         })
         .await;
         let streaming = TestHost::start(Setup::default().reuse(mode)).await;
-        let collecting = TestHost::start(Setup::default().reuse(mode).policy(COLLECTING)).await;
+        let collecting =
+            TestHost::start(Setup::default().reuse(mode).policy(COLLECT_SMALL_RESPONSES)).await;
         let cases: [(&str, &TestHost, &str, u16); 4] = [
             (
                 "the app's response, streamed (default)",

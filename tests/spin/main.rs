@@ -43,6 +43,57 @@ fn hmac_base64(secret: &str, data: &[u8]) -> String {
     STANDARD.encode(mac.finalize().into_bytes())
 }
 
+/// A Better Auth user (with `role`) and a day-long session, written into
+/// Spin's own database file as Better Auth writes them; the signed session
+/// cookie that carries the session's token.
+fn seed_session(spin: &SpinHost, user_id: &str, role: &str, token: &str) -> String {
+    let db = rusqlite::Connection::open(spin.state_dir().join("sqlite_db.db")).unwrap();
+    let now_ms = now_secs() as i64 * 1000;
+    db.execute(
+        r#"INSERT INTO "user" ("id","name","email","emailVerified","createdAt","updatedAt","role")
+           VALUES (?1, 'Ada', ?1 || '@example.com', 1, ?2, ?2, ?3)"#,
+        (user_id, iso8601_ms(now_ms), role),
+    )
+    .unwrap();
+    db.execute(
+        r#"INSERT INTO "session" ("id","expiresAt","token","createdAt","updatedAt","userId")
+           VALUES ('s-' || ?4, ?1, ?2, ?3, ?3, ?4)"#,
+        (
+            iso8601_ms(now_ms + 86_400_000),
+            token,
+            iso8601_ms(now_ms),
+            user_id,
+        ),
+    )
+    .unwrap();
+    let signed = format!(
+        "{token}.{}",
+        hmac_base64(DEMO_SESSION_SECRET, token.as_bytes())
+    )
+    .replace('+', "%2B")
+    .replace('/', "%2F")
+    .replace('=', "%3D");
+    format!("better-auth.session_token={signed}")
+}
+
+/// Seed 000's worker signature headers for `body`, signed now with the
+/// demo's worker secret.
+fn worker_signed(body: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let ts = now_secs().to_string();
+    let mut signed_over = format!("{ts}:").into_bytes();
+    signed_over.extend_from_slice(body);
+    let signature = hmac_base64(DEMO_WORKER_SECRET, &signed_over);
+    vec![
+        ("x-worker-signature", signature.into_bytes()),
+        ("x-worker-timestamp", ts.into_bytes()),
+        ("content-type", b"application/json".to_vec()),
+    ]
+}
+
+fn as_headers<'a>(list: &'a [(&'static str, Vec<u8>)]) -> Vec<(&'static str, &'a [u8])> {
+    list.iter().map(|(n, v)| (*n, v.as_slice())).collect()
+}
+
 #[tokio::test]
 async fn request_id_and_header_hygiene() {
     let _serial = ONE_AT_A_TIME.lock().await;
@@ -167,29 +218,7 @@ async fn sessions_from_spins_database() {
     );
 
     // A user and session as Better Auth writes them, in Spin's own file.
-    let db = rusqlite::Connection::open(spin.state_dir().join("sqlite_db.db")).unwrap();
-    let now_ms = now_secs() as i64 * 1000;
-    db.execute(
-        r#"INSERT INTO "user" ("id","name","email","emailVerified","createdAt","updatedAt","role")
-           VALUES ('u-spin','Ada','ada@example.com',1,?1,?1,'admin')"#,
-        [iso8601_ms(now_ms)],
-    )
-    .unwrap();
-    let token = "SpinSuiteToken0123456789abcdefgh";
-    db.execute(
-        r#"INSERT INTO "session" ("id","expiresAt","token","createdAt","updatedAt","userId")
-           VALUES ('s-spin',?1,?2,?3,?3,'u-spin')"#,
-        (iso8601_ms(now_ms + 86_400_000), token, iso8601_ms(now_ms)),
-    )
-    .unwrap();
-    let signed = format!(
-        "{token}.{}",
-        hmac_base64(DEMO_SESSION_SECRET, token.as_bytes())
-    )
-    .replace('+', "%2B")
-    .replace('/', "%2F")
-    .replace('=', "%3D");
-    let cookie = format!("better-auth.session_token={signed}");
+    let cookie = seed_session(&spin, "u-spin", "admin", "SpinSuiteToken0123456789abcdefgh");
     for _ in 0..2 {
         // The first read goes to SQLite, the second to the key-value cache.
         let me = spin
@@ -214,14 +243,8 @@ async fn worker_signatures() {
     assert_eq!(unsigned.status, 401);
     assert_eq!(unsigned.json()["error"], "Missing authentication headers");
 
-    let ts = now_secs().to_string();
-    let mut signed_over = format!("{ts}:").into_bytes();
-    signed_over.extend_from_slice(body);
-    let signature = hmac_base64(DEMO_WORKER_SECRET, &signed_over);
-    let headers: [(&str, &[u8]); 2] = [
-        ("x-worker-signature", signature.as_bytes()),
-        ("x-worker-timestamp", ts.as_bytes()),
-    ];
+    let signed = worker_signed(body);
+    let headers = as_headers(&signed);
     let ok = spin.send("POST", "/internal/hook", &headers, body).await;
     assert_eq!(ok.status, 200, "{}", spin.output());
     assert_eq!(ok.json()["body_len"], body.len());
@@ -454,29 +477,7 @@ async fn revoking_a_user_ends_their_cached_sessions() {
     }
     for (store, setup) in setups {
         let host = SpinHost::start(&spin, setup).await;
-        let db = rusqlite::Connection::open(host.state_dir().join("sqlite_db.db")).unwrap();
-        let now_ms = now_secs() as i64 * 1000;
-        db.execute(
-            r#"INSERT INTO "user" ("id","name","email","emailVerified","createdAt","updatedAt","role")
-               VALUES ('u-ban','Bo','bo@example.com',1,?1,?1,'user')"#,
-            [iso8601_ms(now_ms)],
-        )
-        .unwrap();
-        let token = "SpinRevokeToken0123456789abcdefg";
-        db.execute(
-            r#"INSERT INTO "session" ("id","expiresAt","token","createdAt","updatedAt","userId")
-               VALUES ('s-ban',?1,?2,?3,?3,'u-ban')"#,
-            (iso8601_ms(now_ms + 86_400_000), token, iso8601_ms(now_ms)),
-        )
-        .unwrap();
-        let signed = format!(
-            "{token}.{}",
-            hmac_base64(DEMO_SESSION_SECRET, token.as_bytes())
-        )
-        .replace('+', "%2B")
-        .replace('/', "%2F")
-        .replace('=', "%3D");
-        let cookie = format!("better-auth.session_token={signed}");
+        let cookie = seed_session(&host, "u-ban", "user", "SpinRevokeToken0123456789abcdefg");
         for _ in 0..2 {
             let me = host
                 .get_with("/api/protected/me", &[("cookie", &cookie)])
@@ -484,15 +485,8 @@ async fn revoking_a_user_ends_their_cached_sessions() {
             assert_eq!(me.status, 200, "{store}: {}", host.output());
         }
         let body = br#"{"user_id":"u-ban"}"#;
-        let ts = now_secs().to_string();
-        let mut signed_over = format!("{ts}:").into_bytes();
-        signed_over.extend_from_slice(body);
-        let signature = hmac_base64(DEMO_WORKER_SECRET, &signed_over);
-        let headers: [(&str, &[u8]); 3] = [
-            ("x-worker-signature", signature.as_bytes()),
-            ("x-worker-timestamp", ts.as_bytes()),
-            ("content-type", b"application/json"),
-        ];
+        let signed = worker_signed(body);
+        let headers = as_headers(&signed);
         let revoked = host
             .send("POST", "/internal/sessions/revoke", &headers, body)
             .await;
@@ -500,7 +494,9 @@ async fn revoking_a_user_ends_their_cached_sessions() {
         assert_eq!(revoked.json()["revoked"], 1, "{store}: {}", host.output());
         // Better Auth deletes the session row on a ban; the cache must not
         // keep the user in.
-        db.execute(r#"DELETE FROM "session" WHERE "id" = 's-ban'"#, [])
+        rusqlite::Connection::open(host.state_dir().join("sqlite_db.db"))
+            .unwrap()
+            .execute(r#"DELETE FROM "session" WHERE "id" = 's-u-ban'"#, [])
             .unwrap();
         let after = host
             .get_with("/api/protected/me", &[("cookie", &cookie)])

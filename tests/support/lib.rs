@@ -38,6 +38,16 @@ pub fn wasm(name: &str) -> PathBuf {
     path
 }
 
+/// A policy that collects small responses whole before passing them on
+/// (the opt-in `response_buffer_limit`), with one catch-all route `all`.
+pub const COLLECT_SMALL_RESPONSES: &str = r#"
+    [settings]
+    response_buffer_limit = 65536
+    [[routes]]
+    name = "all"
+    path = "/*"
+"#;
+
 /// A directory removed when dropped.
 pub struct TempDir(PathBuf);
 
@@ -179,36 +189,50 @@ impl TestHost {
             .expect("keys")
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.host.addr(), path)
-    }
-
-    /// Sends a request and reads the whole response.
-    pub async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &[u8])],
-        body: &[u8],
-    ) -> Reply {
-        send(&self.client, &self.url(path), method, headers, body).await
-    }
-
-    pub async fn get(&self, path: &str) -> Reply {
-        self.send("GET", path, &[], b"").await
-    }
-
-    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
-        let headers: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
-        self.send("GET", path, &headers, b"").await
-    }
-
     pub fn log(&self) -> String {
         self.host.guest_log().contents()
     }
 
     pub fn counts(&self) -> OpCounts {
         self.host.faults().counts()
+    }
+}
+
+/// A server the tests talk HTTP to: the local host ([`TestHost`]) or real
+/// Spin ([`spin::SpinHost`]).
+#[allow(async_fn_in_trait)] // only these tests implement and call it
+pub trait HttpTarget {
+    fn client(&self) -> &Client<HttpConnector, Full<Bytes>>;
+    /// The absolute URL of `path` on this server.
+    fn url(&self, path: &str) -> String;
+
+    /// Sends a request and reads the whole response.
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &[u8])],
+        body: &[u8],
+    ) -> Reply {
+        send(self.client(), &self.url(path), method, headers, body).await
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.send("GET", path, &[], b"").await
+    }
+
+    async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let headers: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
+        self.send("GET", path, &headers, b"").await
+    }
+}
+
+impl HttpTarget for TestHost {
+    fn client(&self) -> &Client<HttpConnector, Full<Bytes>> {
+        &self.client
+    }
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.host.addr(), path)
     }
 }
 

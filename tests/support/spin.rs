@@ -5,7 +5,7 @@
 //! the PATH (CI puts `../shared/bin` there) and sets `WARDEN_TEST_SPIN` to
 //! it; without it the real-Spin suite is skipped with one line.
 
-use crate::{Reply, TempDir, root, send};
+use crate::{HttpTarget, TempDir, root};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
@@ -158,10 +158,6 @@ impl SpinHost {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
     /// Everything `spin` and the components printed so far (Spin passes
     /// component stderr through).
     pub fn output(&self) -> String {
@@ -172,23 +168,13 @@ impl SpinHost {
     pub fn state_dir(&self) -> &Path {
         self.state.path()
     }
+}
 
-    pub async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &[u8])],
-        body: &[u8],
-    ) -> Reply {
-        send(&self.client, &self.url(path), method, headers, body).await
+impl HttpTarget for SpinHost {
+    fn client(&self) -> &Client<HttpConnector, Full<Bytes>> {
+        &self.client
     }
-
-    pub async fn get(&self, path: &str) -> Reply {
-        self.send("GET", path, &[], b"").await
-    }
-
-    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
-        let headers: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
-        self.send("GET", path, &headers, b"").await
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
     }
 }
