@@ -333,6 +333,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--redis", default=os.environ.get("WARDEN_BENCH_REDIS"))
+    ap.add_argument("--only", help="measure only configurations whose name matches this regular "
+                    "expression (results go to <date>-partial.md; latest.md is left alone)")
+    ap.add_argument("--hosts", choices=["both", "spin", "local"], default="both")
     args = ap.parse_args()
 
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -340,12 +343,15 @@ def main():
                "connections": args.connections, "cpus": cpus(), "configs": {}}
     spin = spin_binary()
     # Spin first: it is the host users run, and the one the targets are for.
-    hosts = ([(spin, " [Spin]")] if spin else []) + [(None, "")]
+    hosts = ([(spin, " [Spin]")] if spin and args.hosts != "local" else []) + (
+        [(None, "")] if args.hosts != "spin" else [])
     if spin:
         results["spin_version"] = subprocess.run([spin, "--version"], capture_output=True,
                                                  text=True).stdout.strip()
     for host, suffix in hosts:
         for name, middleware, variables, redis_url in configurations(args.redis):
+            if args.only and not re.search(args.only, name):
+                continue
             rows = {}
             full = "full policy" in name
             for group in ["default", "no-cache"]:
@@ -361,7 +367,7 @@ def main():
 
     results["sizes"] = sizes()
     results["startup"] = startup()
-    write(results, started)
+    write(results, started, partial=bool(args.only) or args.hosts != "both")
 
 
 def run_cases(name, middleware, variables, redis_url, cases, rows, args, spin=None):
@@ -446,9 +452,9 @@ def ratio(x, base):
     return x / base if x is not None and base else None
 
 
-def write(results, started):
+def write(results, started, partial=False):
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = started.strftime("%Y-%m-%d-%H%M")
+    stem = started.strftime("%Y-%m-%d-%H%M") + ("-partial" if partial else "")
     (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     configs = results["configs"]
     fmt = lambda v: "–" if v is None else f"{v:.2f}"
@@ -492,8 +498,9 @@ def write(results, started):
     (RESULTS / f"{stem}.md").write_text("\n".join(lines))
     svg = plot(results)
     (RESULTS / f"{stem}.svg").write_text(svg)
-    (RESULTS / "latest.svg").write_text(svg)
-    shutil.copy(RESULTS / f"{stem}.md", RESULTS / "latest.md")
+    if not partial:
+        (RESULTS / "latest.svg").write_text(svg)
+        shutil.copy(RESULTS / f"{stem}.md", RESULTS / "latest.md")
     print(f"wrote {RESULTS / (stem + '.md')} and {stem}.svg")
 
 
