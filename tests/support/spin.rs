@@ -73,11 +73,25 @@ pub struct SpinHost {
 impl Drop for SpinHost {
     /// Stops `spin up` and the `spin trigger` process it started (killing
     /// `spin up` alone would leave the trigger serving): both are in a
-    /// process group of their own.
+    /// process group of their own. Interrupted first, so that Spin removes
+    /// its temporary directory; killed if it has not exited within 2 s.
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
-            .status();
+        let group = format!("-{}", self.child.id());
+        let signal = |name: &str| {
+            let _ = Command::new("kill")
+                .args(["-s", name, "--", &group])
+                .stderr(Stdio::null())
+                .status();
+        };
+        signal("INT");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        signal("KILL");
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
