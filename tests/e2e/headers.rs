@@ -253,7 +253,11 @@ async fn csp_presets_stripe_and_api() {
             .unwrap()
             .starts_with("default-src 'none';")
     );
-    one(&host.get("/x").await, "content-security-policy", DEFAULT_CSP);
+    one(
+        &host.get("/x").await,
+        "content-security-policy",
+        DEFAULT_CSP,
+    );
 }
 
 #[tokio::test]

@@ -554,7 +554,9 @@ async fn the_quick_start_and_a_policy_without_stores_work_under_spin() {
         ready.json(),
         serde_json::json!({"status": "ok", "key_value": "ok", "sqlite": "ok"})
     );
-    let page = host.get_with("/hello", &[("x-warden-user-id", "spoofed")]).await;
+    let page = host
+        .get_with("/hello", &[("x-warden-user-id", "spoofed")])
+        .await;
     assert_eq!(page.status, 200);
     assert_eq!(page.header("x-ratelimit-limit"), Some("100"));
     assert!(!String::from_utf8_lossy(&page.body).contains("spoofed"));
@@ -590,5 +592,9 @@ async fn the_quick_start_and_a_policy_without_stores_work_under_spin() {
         page.header("access-control-allow-origin"),
         Some("https://app.example.com")
     );
-    assert!(page.header("content-security-policy").unwrap().ends_with("object-src 'none'"));
+    assert!(
+        page.header("content-security-policy")
+            .unwrap()
+            .ends_with("object-src 'none'")
+    );
 }

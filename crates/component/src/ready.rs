@@ -103,8 +103,7 @@ fn key_value() -> Result<(), String> {
 async fn sqlite(session_table: &str) -> Result<(), String> {
     let statement = format!("SELECT count(*) FROM \"{session_table}\" WHERE 0");
     match spin_sdk::sqlite::Connection::open_default().await {
-        Ok(db) => match db.execute(&statement, []).await
-        {
+        Ok(db) => match db.execute(&statement, []).await {
             Ok(rows) => rows
                 .collect()
                 .await

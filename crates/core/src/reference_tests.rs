@@ -33,12 +33,18 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>)> {
             "### `rate_limit.limits` (each quota)",
             rate_limit_parse::QUOTA_FIELDS.to_vec(),
         ),
-        ("### `rate_limit.deny`", rate_limit_parse::DENY_FIELDS.to_vec()),
+        (
+            "### `rate_limit.deny`",
+            rate_limit_parse::DENY_FIELDS.to_vec(),
+        ),
         (
             "### `rate_limit.skip_if`",
             rate_limit_parse::SKIP_IF_FIELDS.to_vec(),
         ),
-        ("## `[rate_limit]`", rate_limit_parse::SETTINGS_FIELDS.to_vec()),
+        (
+            "## `[rate_limit]`",
+            rate_limit_parse::SETTINGS_FIELDS.to_vec(),
+        ),
         (
             "### `[rate_limit] client_ip` as a table",
             rate_limit_parse::CLIENT_IP_FIELDS.to_vec(),
@@ -57,7 +63,10 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>)> {
         ("### `[session.session_fields]`", session_fields),
         ("### `[session.user_fields]`", user_fields),
         ("## `[worker]`", worker::FIELDS.to_vec()),
-        ("### A route's `worker` as a table", worker::ROUTE_FIELDS.to_vec()),
+        (
+            "### A route's `worker` as a table",
+            worker::ROUTE_FIELDS.to_vec(),
+        ),
     ]
 }
 
@@ -90,7 +99,9 @@ fn docs_reference_lists_every_policy_key() {
         }
         for key in &documented {
             if !keys.contains(&key.as_str()) {
-                problems.push(format!("{heading}: row for `{key}`, which the parser refuses"));
+                problems.push(format!(
+                    "{heading}: row for `{key}`, which the parser refuses"
+                ));
             }
         }
     }

@@ -140,9 +140,10 @@ impl Policy {
     /// assert_eq!(parse_policy(sessions).unwrap().stores_used(), both);
     /// ```
     pub fn stores_used(&self) -> StoresUsed {
-        let limited = self.routes.iter().any(|r| {
-            !r.skips(Layer::RateLimit) && !matches!(r.rate_limit, RateLimitRule::Off)
-        });
+        let limited = self
+            .routes
+            .iter()
+            .any(|r| !r.skips(Layer::RateLimit) && !matches!(r.rate_limit, RateLimitRule::Off));
         let authenticates = |mode: fn(AuthMode) -> bool| {
             self.routes
                 .iter()

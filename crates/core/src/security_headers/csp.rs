@@ -538,7 +538,9 @@ mod tests {
         let rendered = csp.render(None);
         assert!(rendered.contains("font-src 'self'; connect-src 'self'; frame-ancestors"));
         assert!(rendered.contains("; img-src 'self'; font-src"));
-        assert!(rendered.ends_with("form-action 'self'; object-src 'none'; upgrade-insecure-requests"));
+        assert!(
+            rendered.ends_with("form-action 'self'; object-src 'none'; upgrade-insecure-requests")
+        );
     }
 
     #[test]
