@@ -528,7 +528,10 @@ fn my_app_manifest(policy: &str, grants: &str, inherit: &str) -> TempDir {
 /// `{ path = "warden.wasm" }`, the grants on the app component) and its
 /// five-line policy give a ready probe that finds both stores, and warden
 /// in front of the app. A policy of headers and CORS only needs no store
-/// grant at all: the probe answers 200 and reports both stores unused.
+/// grant and no migrations: the probe answers 200 and reports both stores
+/// unused. (Warden must still inherit `key_value_stores`: without it Spin
+/// 4.1.0-pre refuses to compose, "type mismatch for import
+/// `wasi:keyvalue/atomics@0.2.0-draft2`", as atomics are not gated.)
 #[tokio::test]
 async fn the_quick_start_and_a_policy_without_stores_work_under_spin() {
     let _serial = ONE_AT_A_TIME.lock().await;
@@ -567,7 +570,7 @@ async fn the_quick_start_and_a_policy_without_stores_work_under_spin() {
          [settings]\nready = { rate_limit = \"off\" }\n\
          [[routes]]\nname = \"app\"\npath = \"/*\"\nrate_limit = \"off\"\n",
         "",
-        "\"variables\"",
+        "\"key_value_stores\", \"sqlite_databases\", \"variables\"",
     );
     let host = SpinHost::start(
         &spin,
