@@ -1,17 +1,17 @@
-//! Security response headers through the real component: seed 000's
+//! Security response headers through the real component: the
 //! defaults, CSP merge and presets, HSTS only in production, insert modes,
 //! removal of the app's `X-Powered-By` and `Server`, the per-request CSP
 //! nonce, report-only mode, and configuration errors named by field.
 
 use warden_tests::*;
 
-const SEED_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
     img-src 'self' data: https:; font-src 'self'; connect-src 'self'; frame-src 'none'; \
-    frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+    frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
 
 /// Every default header and its exact value, outside production.
 const DEFAULTS: &[(&str, &str)] = &[
-    ("content-security-policy", SEED_CSP),
+    ("content-security-policy", DEFAULT_CSP),
     ("x-frame-options", "DENY"),
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "strict-origin-when-cross-origin"),
@@ -170,8 +170,43 @@ async fn csp_directives_merge_per_directive() {
             "content-security-policy",
             "default-src 'self'; script-src 'self' https://js.stripe.com; style-src 'self' 'unsafe-inline'; \
              img-src 'self'; font-src 'self'; connect-src 'self'; frame-src 'none'; base-uri 'self'; \
-             form-action 'self'; upgrade-insecure-requests",
+             form-action 'self'; object-src 'none'; upgrade-insecure-requests",
         );
+    }
+}
+
+/// `object-src 'none'` is in the default CSP; a route that sets `object-src`
+/// (to allow plug-ins, or to leave the directive out) gets its own value.
+#[tokio::test]
+async fn default_csp_denies_plugins_unless_a_route_sets_object_src() {
+    let policy = r#"
+        [[routes]]
+        name = "embeds"
+        path = "/embeds/*"
+        rate_limit = "off"
+        headers.content_security_policy.directives.object-src = ["'self'"]
+
+        [[routes]]
+        name = "legacy"
+        path = "/legacy/*"
+        rate_limit = "off"
+        headers.content_security_policy.directives.object-src = false
+
+        [[routes]]
+        name = "app"
+        path = "/*"
+        rate_limit = "off"
+        "#;
+    for mode in MODES {
+        let host = TestHost::start(Setup::default().policy(policy).reuse(mode)).await;
+        let csp = |reply: &Reply| reply.header("content-security-policy").unwrap().to_owned();
+        assert!(csp(&host.get("/page").await).ends_with("; object-src 'none'"));
+        let embeds = csp(&host.get("/embeds/video").await);
+        assert!(embeds.ends_with("; object-src 'self'"), "{embeds}");
+        assert!(!embeds.contains("object-src 'none'"), "{embeds}");
+        let legacy = csp(&host.get("/legacy/x").await);
+        assert!(!legacy.contains("object-src"), "{legacy}");
+        assert!(legacy.ends_with("form-action 'self'"), "{legacy}");
     }
 }
 
@@ -183,12 +218,13 @@ async fn csp_presets_stripe_and_api() {
             "default-src 'self'; script-src 'self' https://js.stripe.com; style-src 'self' 'unsafe-inline'; \
              img-src 'self' data: https:; font-src 'self'; connect-src 'self' https://api.stripe.com; \
              frame-src https://js.stripe.com https://hooks.stripe.com; frame-ancestors 'none'; \
-             base-uri 'self'; form-action 'self'",
+             base-uri 'self'; form-action 'self'; object-src 'none'",
         ),
         (
             "api",
             "default-src 'none'; script-src 'none'; style-src 'none'; img-src 'none'; font-src 'none'; \
-             connect-src 'self'; frame-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+             connect-src 'self'; frame-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; \
+             object-src 'none'",
         ),
     ];
     for (preset, expected) in cases {
@@ -217,7 +253,11 @@ async fn csp_presets_stripe_and_api() {
             .unwrap()
             .starts_with("default-src 'none';")
     );
-    one(&host.get("/x").await, "content-security-policy", SEED_CSP);
+    one(
+        &host.get("/x").await,
+        "content-security-policy",
+        DEFAULT_CSP,
+    );
 }
 
 #[tokio::test]
@@ -238,7 +278,7 @@ async fn insert_modes_override_or_fill() {
         let host = TestHost::start(Setup::default().reuse(mode)).await;
         let reply = host.send("GET", "/page", app_headers, b"").await;
         assert_eq!(reply.status, 200);
-        one(&reply, "content-security-policy", SEED_CSP);
+        one(&reply, "content-security-policy", DEFAULT_CSP);
         one(&reply, "x-frame-options", "DENY");
         one(&reply, "cross-origin-resource-policy", "cross-origin");
         assert!(
@@ -269,7 +309,7 @@ async fn insert_modes_override_or_fill() {
         one(
             &host.get("/page").await,
             "content-security-policy",
-            SEED_CSP,
+            DEFAULT_CSP,
         );
     }
 }
@@ -437,7 +477,7 @@ async fn report_only_mode_with_reporting() {
     one(
         &reply,
         "content-security-policy-report-only",
-        &format!("{SEED_CSP}; report-to csp; report-uri https://reports.example.com/legacy"),
+        &format!("{DEFAULT_CSP}; report-to csp; report-uri https://reports.example.com/legacy"),
     );
     one(
         &reply,

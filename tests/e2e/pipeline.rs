@@ -278,9 +278,18 @@ async fn routes_needing_an_identity_fail_closed() {
     assert_eq!(host.get("/api/public").await.status, 200);
 }
 
+/// A catch-all route with optional sessions and the `web` limit: a policy
+/// that uses both stores.
+const SESSIONS_AND_LIMIT: &str = r#"
+    [[routes]]
+    name = "app"
+    path = "/*"
+    auth = "optional"
+    "#;
+
 #[tokio::test]
 async fn readiness_reports_each_store() {
-    let host = TestHost::start(Setup::default()).await;
+    let host = TestHost::start(Setup::default().policy(SESSIONS_AND_LIMIT)).await;
     let ok = host.get("/.warden/ready").await;
     assert_eq!(ok.status, 200);
     assert_eq!(
@@ -328,12 +337,75 @@ async fn readiness_reports_each_store() {
 async fn readiness_notices_missing_migrations() {
     let host = TestHost::start(Setup {
         migrations: false,
-        ..Setup::default()
+        ..Setup::default().policy(SESSIONS_AND_LIMIT)
     })
     .await;
     let reply = host.get("/.warden/ready").await;
     assert_eq!(reply.status, 503);
     assert_eq!(reply.json()["sqlite"], "unavailable");
+}
+
+/// The probe checks only the stores the policy uses. A policy of security
+/// headers and CORS only needs no store at all: its probe answers 200 with
+/// no migrations and both stores failing, and runs no SQL. A rate-limited
+/// policy without sessions needs the key-value store but not the database.
+#[tokio::test]
+async fn readiness_probes_only_the_stores_the_policy_uses() {
+    let headers_and_cors = r#"
+        [cors]
+        origins = ["https://app.example.com"]
+
+        [[routes]]
+        name = "app"
+        path = "/*"
+        rate_limit = "off"
+        "#;
+    let limited = "[[routes]]\nname = \"app\"\npath = \"/*\"\nrate_limit = \"api\"\n";
+    for mode in MODES {
+        let host = TestHost::start(Setup {
+            migrations: false,
+            ..Setup::default().policy(headers_and_cors).reuse(mode)
+        })
+        .await;
+        host.host.faults().set_kv_error(true);
+        host.host.faults().set_sqlite_error(true);
+        let before = host.counts();
+        let reply = host.get("/.warden/ready").await;
+        assert_eq!(reply.status, 200, "{mode:?}");
+        assert_eq!(
+            reply.json(),
+            serde_json::json!({"status": "ok", "key_value": "unused", "sqlite": "unused"})
+        );
+        assert_eq!(host.counts().sqlite_statements, before.sqlite_statements);
+        assert!(!host.log().contains("store_unavailable"), "{mode:?}");
+        // The app is served too, with its CORS headers.
+        let page = host
+            .get_with("/page", &[("origin", "https://app.example.com")])
+            .await;
+        assert_eq!(page.status, 200);
+        assert_eq!(
+            page.header("access-control-allow-origin"),
+            Some("https://app.example.com")
+        );
+
+        let host = TestHost::start(Setup {
+            migrations: false,
+            ..Setup::default().policy(limited).reuse(mode)
+        })
+        .await;
+        let before = host.counts();
+        let reply = host.get("/.warden/ready").await;
+        assert_eq!(reply.status, 200, "{mode:?}");
+        assert_eq!(
+            reply.json(),
+            serde_json::json!({"status": "ok", "key_value": "ok", "sqlite": "unused"})
+        );
+        assert_eq!(host.counts().sqlite_statements, before.sqlite_statements);
+        host.host.faults().set_kv_error(true);
+        let kv_down = host.get("/.warden/ready").await;
+        assert_eq!(kv_down.status, 503);
+        assert_eq!(kv_down.json()["key_value"], "unavailable");
+    }
 }
 
 #[tokio::test]

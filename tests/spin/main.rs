@@ -504,3 +504,100 @@ async fn revoking_a_user_ends_their_cached_sessions() {
         assert_eq!(after.status, 401, "{store}: {}", host.output());
     }
 }
+
+/// A manifest in a directory of its own: the echo app as "my-app" with
+/// warden in front of it as `{ path = "warden.wasm" }`, the app component
+/// granted `grants` and inheriting `inherit`, and `policy` as the policy.
+fn my_app_manifest(policy: &str, grants: &str, inherit: &str) -> TempDir {
+    let dir = TempDir::new("my-app-manifest");
+    std::fs::copy(wasm("echo_app"), dir.path().join("my_app.wasm")).unwrap();
+    std::fs::copy(wasm("warden"), dir.path().join("warden.wasm")).unwrap();
+    let manifest = format!(
+        "spin_manifest_version = 2\n[application]\nname = \"my-app\"\n\
+         [variables]\npolicy = {{ default = '''\n{policy}''' }}\n\
+         [[trigger.http]]\nroute = \"/...\"\ncomponent = \"my-app\"\n\
+         dependencies.middleware = [\n  {{ path = \"warden.wasm\", inherit_configuration = [{inherit}] }},\n]\n\
+         [component.my-app]\nsource = \"my_app.wasm\"\n{grants}\
+         variables = {{ policy = \"{{{{ policy }}}}\" }}\n"
+    );
+    std::fs::write(dir.path().join("spin.toml"), manifest).unwrap();
+    dir
+}
+
+/// The README's quick start under Spin: its manifest additions (warden as
+/// `{ path = "warden.wasm" }`, the grants on the app component) and its
+/// five-line policy give a ready probe that finds both stores, and warden
+/// in front of the app. A policy of headers and CORS only needs no store
+/// grant and no migrations: the probe answers 200 and reports both stores
+/// unused. (Warden must still inherit `key_value_stores`: without it Spin
+/// 4.1.0-pre refuses to compose, "type mismatch for import
+/// `wasi:keyvalue/atomics@0.2.0-draft2`", as atomics are not gated.)
+#[tokio::test]
+async fn the_quick_start_and_a_policy_without_stores_work_under_spin() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let Some(spin) = binary() else {
+        return;
+    };
+    let quick_start = my_app_manifest(
+        "[[routes]]\nname = \"app\"\npath = \"/*\"\nauth = \"optional\"\nrate_limit = \"api\"\n",
+        "key_value_stores = [\"default\"]\nsqlite_databases = [\"default\"]\n",
+        "\"key_value_stores\", \"sqlite_databases\", \"variables\"",
+    );
+    let host = SpinHost::start(
+        &spin,
+        SpinSetup {
+            manifest: quick_start.path().join("spin.toml"),
+            ..SpinSetup::default()
+        },
+    )
+    .await;
+    let ready = host.get("/.warden/ready").await;
+    assert_eq!(ready.status, 200, "{}", host.output());
+    assert_eq!(
+        ready.json(),
+        serde_json::json!({"status": "ok", "key_value": "ok", "sqlite": "ok"})
+    );
+    let page = host
+        .get_with("/hello", &[("x-warden-user-id", "spoofed")])
+        .await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("x-ratelimit-limit"), Some("100"));
+    assert!(!String::from_utf8_lossy(&page.body).contains("spoofed"));
+    drop(host);
+
+    let headers_only = my_app_manifest(
+        "[cors]\norigins = [\"https://app.example.com\"]\n\
+         [settings]\nready = { rate_limit = \"off\" }\n\
+         [[routes]]\nname = \"app\"\npath = \"/*\"\nrate_limit = \"off\"\n",
+        "",
+        "\"key_value_stores\", \"sqlite_databases\", \"variables\"",
+    );
+    let host = SpinHost::start(
+        &spin,
+        SpinSetup {
+            manifest: headers_only.path().join("spin.toml"),
+            migrations: false,
+            ..SpinSetup::default()
+        },
+    )
+    .await;
+    let ready = host.get("/.warden/ready").await;
+    assert_eq!(ready.status, 200, "{}", host.output());
+    assert_eq!(
+        ready.json(),
+        serde_json::json!({"status": "ok", "key_value": "unused", "sqlite": "unused"})
+    );
+    let page = host
+        .get_with("/hello", &[("origin", "https://app.example.com")])
+        .await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    assert!(
+        page.header("content-security-policy")
+            .unwrap()
+            .ends_with("object-src 'none'")
+    );
+}

@@ -33,6 +33,8 @@ pub struct SpinSetup {
     pub runtime_config: Option<String>,
     /// `--max-instance-reuse-count 1`: one instance per request.
     pub instance_per_request: bool,
+    /// `--sqlite @migrations.sql` (Better Auth's tables).
+    pub migrations: bool,
 }
 
 impl Default for SpinSetup {
@@ -42,6 +44,7 @@ impl Default for SpinSetup {
             variables: Vec::new(),
             runtime_config: None,
             instance_per_request: false,
+            migrations: true,
         }
     }
 }
@@ -106,7 +109,8 @@ fn free_port() -> u16 {
 }
 
 impl SpinHost {
-    /// Starts `spin` with the demo's migrations and waits until it answers.
+    /// Starts `spin` (with the demo's migrations unless `setup` says
+    /// otherwise) and waits until it answers.
     pub async fn start(spin: &Path, setup: SpinSetup) -> SpinHost {
         let state = TempDir::new("spin");
         let port = free_port();
@@ -118,9 +122,11 @@ impl SpinHost {
             .arg("--listen")
             .arg(&addr)
             .arg("--state-dir")
-            .arg(state.path())
-            .arg("--sqlite")
-            .arg(format!("@{}", root().join("migrations.sql").display()));
+            .arg(state.path());
+        if setup.migrations {
+            cmd.arg("--sqlite")
+                .arg(format!("@{}", root().join("migrations.sql").display()));
+        }
         for (name, value) in &setup.variables {
             cmd.arg("--variable").arg(format!("{name}={value}"));
         }

@@ -61,7 +61,7 @@ pub fn workloads() -> Vec<Workload> {
         }),
     ));
 
-    let csp = Csp::seed_default();
+    let csp = Csp::defaults();
     out.push((
         "csp: render the seed default with a nonce",
         Box::new(move || {

@@ -3,7 +3,9 @@
 //! It exports `wasi:http/handler@0.3.0` and imports the same interface for the
 //! inner app ("next"). Spin 4.1+ wires it in front of an app with
 //! `dependencies.middleware`; `wac plug warden.wasm --plug app.wasm` composes
-//! it ahead of time for any other WASI 0.3 host.
+//! it ahead of time. Either way it imports Spin's key-value, SQLite and
+//! variables interfaces, so it runs where those exist (Spin, the project's
+//! local host), not on every WASI 0.3 host.
 //!
 //! All decisions come from `warden_core`; this crate only adapts the host
 //! APIs: it reads configuration ([`settings`]), moves requests and responses

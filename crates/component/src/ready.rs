@@ -1,10 +1,16 @@
 //! `GET /.warden/ready` (or where `[settings] ready` puts it): is warden's
 //! storage reachable from this instance?
 //!
-//! It opens the default key-value store and the default database and runs one
-//! read on each, so that a deployment that forgot `inherit_configuration` (or
-//! the migrations) shows up in a readiness probe instead of in the first
-//! login. The body says which store failed, never why (that is logged).
+//! It probes the stores the policy uses ([`Policy::stores_used`]) and no
+//! others: one read on the default key-value store, one `SELECT` on the
+//! session table of the default database. So a deployment that forgot
+//! `inherit_configuration` (or the migrations) shows up in a readiness probe
+//! instead of in the first login, while a policy of headers and CORS only
+//! needs no store grant at all. A store the policy does not use is reported
+//! as `"unused"`. The body says which store failed, never why (that is
+//! logged).
+//!
+//! [`Policy::stores_used`]: warden_core::policy::Policy::stores_used
 //!
 //! The pipeline answers other methods with 405 and counts the probe against
 //! its rate limit (per client address) before this runs, so the store read
@@ -23,30 +29,19 @@ use spin_sdk::wasip3::http::types::Response;
 /// the layer queued in `ctx`.
 pub async fn check(ctx: &Ctx<'_>) -> Response {
     let request_id = ctx.request_id.as_str();
-    use spin_sdk::experimental::wasi::keyvalue::store;
-    let kv = match store::open("default") {
-        Ok(bucket) => bucket
-            .exists("warden:ready")
-            .map(|_| ())
-            .map_err(|e| format!("{e:?}")),
-        Err(e) => Err(format!("{e:?}")),
+    let used = ctx.config.policy.stores_used();
+    let kv = if used.key_value {
+        Probe::Checked(key_value())
+    } else {
+        Probe::Unused
     };
-    let sqlite = match spin_sdk::sqlite::Connection::open_default().await {
-        Ok(db) => match db
-            .execute("SELECT count(*) FROM \"session\" WHERE 0", [])
-            .await
-        {
-            Ok(rows) => rows
-                .collect()
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("{e:?}")),
-            Err(e) => Err(format!("{e:?}")),
-        },
-        Err(e) => Err(format!("{e:?}")),
+    let sqlite = if used.sqlite {
+        Probe::Checked(sqlite(&ctx.config.policy.session.schema.session_table).await)
+    } else {
+        Probe::Unused
     };
-    for (store, result) in [("key_value", &kv), ("sqlite", &sqlite)] {
-        if let Err(detail) = result {
+    for (store, probe) in [("key_value", &kv), ("sqlite", &sqlite)] {
+        if let Probe::Checked(Err(detail)) = probe {
             eprintln!(
                 "{}",
                 warden_core::log::event(
@@ -60,12 +55,62 @@ pub async fn check(ctx: &Ctx<'_>) -> Response {
             );
         }
     }
-    let word = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "unavailable" };
     let ok = kv.is_ok() && sqlite.is_ok();
     let body = json!({
         "status": if ok { "ok" } else { "unavailable" },
-        "key_value": word(&kv),
-        "sqlite": word(&sqlite),
+        "key_value": kv.word(),
+        "sqlite": sqlite.word(),
     });
     ctx.answer(if ok { 200 } else { 503 }, warden_core::log::json(&body))
+}
+
+/// One store's part of the answer.
+enum Probe {
+    /// The policy does not use the store; it was not touched.
+    Unused,
+    /// The store was probed: reachable, or the error to log.
+    Checked(Result<(), String>),
+}
+
+impl Probe {
+    fn is_ok(&self) -> bool {
+        !matches!(self, Probe::Checked(Err(_)))
+    }
+
+    fn word(&self) -> &'static str {
+        match self {
+            Probe::Unused => "unused",
+            Probe::Checked(Ok(())) => "ok",
+            Probe::Checked(Err(_)) => "unavailable",
+        }
+    }
+}
+
+/// Reads one key of the default key-value store.
+fn key_value() -> Result<(), String> {
+    use spin_sdk::experimental::wasi::keyvalue::store;
+    match store::open("default") {
+        Ok(bucket) => bucket
+            .exists("warden:ready")
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}")),
+        Err(e) => Err(format!("{e:?}")),
+    }
+}
+
+/// Runs one `SELECT` on the session table of the default database (its
+/// name is a validated SQL identifier, `[A-Za-z_][A-Za-z0-9_]{0,63}`).
+async fn sqlite(session_table: &str) -> Result<(), String> {
+    let statement = format!("SELECT count(*) FROM \"{session_table}\" WHERE 0");
+    match spin_sdk::sqlite::Connection::open_default().await {
+        Ok(db) => match db.execute(&statement, []).await {
+            Ok(rows) => rows
+                .collect()
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("{e:?}")),
+            Err(e) => Err(format!("{e:?}")),
+        },
+        Err(e) => Err(format!("{e:?}")),
+    }
 }

@@ -58,7 +58,7 @@ pub const REJECTION_STATUS: u16 = 403;
 /// The status of an answered preflight.
 pub const PREFLIGHT_STATUS: u16 = 204;
 
-const FIELDS: &[&str] = &[
+pub(crate) const FIELDS: &[&str] = &[
     "origins",
     "methods",
     "allow_headers",

@@ -40,3 +40,6 @@ pub mod security_headers;
 pub mod session;
 pub mod signature;
 pub mod text;
+
+#[cfg(test)]
+mod reference_tests;

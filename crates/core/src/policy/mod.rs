@@ -27,10 +27,10 @@
 //! a firewall rule list.
 
 mod document;
-mod parse;
+pub(crate) mod parse;
 mod pattern;
 mod rate_limit;
-mod rate_limit_parse;
+pub(crate) mod rate_limit_parse;
 pub mod ready;
 
 pub use parse::parse_policy;
@@ -79,6 +79,16 @@ pub struct Policy {
     pub ready: Option<ready::ReadyEndpoint>,
 }
 
+/// Which of Spin's stores a policy uses ([`Policy::stores_used`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoresUsed {
+    /// The key-value store `default`: rate-limit counters, the session
+    /// cache or `secondaryStorage`, the signature replay cache, revocation.
+    pub key_value: bool,
+    /// The SQLite database `default`: Better Auth's session and user tables.
+    pub sqlite: bool,
+}
+
 impl Policy {
     /// Every section at its default and no routes: the base a parsed
     /// document fills in.
@@ -112,6 +122,43 @@ impl Policy {
                 cors: None,
                 worker: crate::signature::RouteWorker::default(),
             }],
+        }
+    }
+
+    /// The stores this policy's routes use, so that the readiness probe
+    /// checks those and no others. The probe's own rate limit does not
+    /// count: it fails open, so it never makes the probe depend on a store.
+    ///
+    /// ```
+    /// use warden_core::policy::{StoresUsed, parse_policy};
+    ///
+    /// let headers_only = "[[routes]]\nname = \"app\"\npath = \"/*\"\nrate_limit = \"off\"\n";
+    /// let none = StoresUsed { key_value: false, sqlite: false };
+    /// assert_eq!(parse_policy(headers_only).unwrap().stores_used(), none);
+    /// let sessions = "[[routes]]\nname = \"app\"\npath = \"/*\"\nauth = \"optional\"\n";
+    /// let both = StoresUsed { key_value: true, sqlite: true };
+    /// assert_eq!(parse_policy(sessions).unwrap().stores_used(), both);
+    /// ```
+    pub fn stores_used(&self) -> StoresUsed {
+        let limited = self
+            .routes
+            .iter()
+            .any(|r| !r.skips(Layer::RateLimit) && !matches!(r.rate_limit, RateLimitRule::Off));
+        let authenticates = |mode: fn(AuthMode) -> bool| {
+            self.routes
+                .iter()
+                .any(|r| !r.skips(Layer::Auth) && mode(r.auth))
+        };
+        let sessions = authenticates(|a| matches!(a, AuthMode::Optional | AuthMode::Required));
+        let signed = authenticates(|a| a == AuthMode::Worker);
+        let from_sqlite = self.session.source == crate::session::SessionSource::Sqlite;
+        let session_key_value = sessions && (!from_sqlite || self.session.cache);
+        StoresUsed {
+            key_value: limited
+                || session_key_value
+                || (signed && self.worker.replay)
+                || self.session.revoke_path.is_some(),
+            sqlite: sessions && from_sqlite,
         }
     }
 

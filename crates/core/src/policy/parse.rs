@@ -15,7 +15,7 @@ use super::{
 use crate::config::ConfigProblem;
 use crate::security_headers::fields;
 
-const TOP_FIELDS: &[&str] = &[
+pub(crate) const TOP_FIELDS: &[&str] = &[
     "settings",
     "routes",
     "rate_limit",
@@ -24,7 +24,7 @@ const TOP_FIELDS: &[&str] = &[
     "cors",
     "worker",
 ];
-const SETTINGS_FIELDS: &[&str] = &[
+pub(crate) const SETTINGS_FIELDS: &[&str] = &[
     "response_buffer_limit",
     "max_header_bytes",
     "ready",
@@ -32,7 +32,7 @@ const SETTINGS_FIELDS: &[&str] = &[
     "path_double_encoding",
     "unmatched",
 ];
-const ROUTE_FIELDS: &[&str] = &[
+pub(crate) const ROUTE_FIELDS: &[&str] = &[
     "name",
     "methods",
     "path",

@@ -29,7 +29,7 @@ use super::rate_limit::{
     Preset, Quota, RateLimit, RateLimitRule, RateLimitSettings, Scope, SkipIf, Tier,
 };
 
-const RATE_LIMIT_FIELDS: &[&str] = &[
+pub(crate) const RATE_LIMIT_FIELDS: &[&str] = &[
     "preset",
     "requests",
     "window",
@@ -42,8 +42,11 @@ const RATE_LIMIT_FIELDS: &[&str] = &[
     "deny",
     "skip_if",
 ];
-const QUOTA_FIELDS: &[&str] = &["preset", "requests", "window", "name"];
-const SETTINGS_FIELDS: &[&str] = &[
+pub(crate) const QUOTA_FIELDS: &[&str] = &["preset", "requests", "window", "name"];
+pub(crate) const DENY_FIELDS: &[&str] = &["status", "body"];
+pub(crate) const SKIP_IF_FIELDS: &[&str] = &["methods", "headers"];
+pub(crate) const CLIENT_IP_FIELDS: &[&str] = &["x_forwarded_for"];
+pub(crate) const SETTINGS_FIELDS: &[&str] = &[
     "client_ip",
     "ipv6_prefix",
     "legacy_headers",
@@ -424,7 +427,7 @@ fn parse_tiers(
 
 fn parse_deny(t: &Table, field: &str, problems: &mut Problems) -> Option<Deny> {
     let before = problems.len();
-    problems.unknown_fields(t, &format!("{field}."), &["status", "body"]);
+    problems.unknown_fields(t, &format!("{field}."), DENY_FIELDS);
     let status = match t.get("status") {
         None => Some(429),
         Some(v) => problems
@@ -456,7 +459,7 @@ fn parse_deny(t: &Table, field: &str, problems: &mut Problems) -> Option<Deny> {
 
 fn parse_skip_if(t: &Table, field: &str, problems: &mut Problems) -> Option<SkipIf> {
     let before = problems.len();
-    problems.unknown_fields(t, &format!("{field}."), &["methods", "headers"]);
+    problems.unknown_fields(t, &format!("{field}."), SKIP_IF_FIELDS);
     let methods = match t.get("methods") {
         None => Some(Vec::new()),
         Some(v) => problems.strings(&format!("{field}.methods"), v, |m| {
@@ -588,7 +591,7 @@ pub(crate) fn parse_rate_limit_settings(t: &Table, problems: &mut Problems) -> R
             ),
         },
         Some(Value::Table(x)) => {
-            problems.unknown_fields(x, "rate_limit.client_ip.", &["x_forwarded_for"]);
+            problems.unknown_fields(x, "rate_limit.client_ip.", CLIENT_IP_FIELDS);
             match x.get("x_forwarded_for") {
                 Some(v) => {
                     if let Some(n) =

@@ -42,7 +42,7 @@ pub const READY_ROUTE_NAME: &str = ".warden-ready";
 /// The methods the endpoint answers; anything else gets 405.
 pub const READY_METHODS: &str = "GET, HEAD";
 
-const FIELDS: &[&str] = &["path", "rate_limit"];
+pub(crate) const FIELDS: &[&str] = &["path", "rate_limit"];
 
 /// The readiness endpoint as configured.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,10 +1,10 @@
-//! Content Security Policy: the seed's default directives, its presets, the
+//! Content Security Policy: the default directives, the presets, the
 //! per-directive merge, validation of every source, and rendering.
 //!
 //! ```
 //! use warden_core::security_headers::csp::{Csp, CspPreset};
 //!
-//! let mut csp = Csp::seed_default();
+//! let mut csp = Csp::defaults();
 //! csp.apply_preset(CspPreset::Stripe);
 //! let header = csp.render(None);
 //! assert!(header.starts_with("default-src 'self'; script-src 'self' https://js.stripe.com; "));
@@ -25,8 +25,10 @@ pub const HEADER: &str = "content-security-policy";
 /// The header that only reports violations.
 pub const REPORT_ONLY_HEADER: &str = "content-security-policy-report-only";
 
-/// Seed 000's `DEFAULT_CSP`, in its order.
-pub const SEED_DEFAULT: &[(&str, &[&str])] = &[
+/// The default directives, in order: ten that many Express apps set by hand,
+/// then `object-src 'none'` (helmet's default and OWASP's advice: no plug-in
+/// content). A policy that sets `object-src` replaces it like any directive.
+pub const DEFAULT_DIRECTIVES: &[(&str, &[&str])] = &[
     ("default-src", &["'self'"]),
     ("script-src", &["'self'"]),
     ("style-src", &["'self'", "'unsafe-inline'"]),
@@ -37,6 +39,7 @@ pub const SEED_DEFAULT: &[(&str, &[&str])] = &[
     ("frame-ancestors", &["'none'"]),
     ("base-uri", &["'self'"]),
     ("form-action", &["'self'"]),
+    ("object-src", &["'none'"]),
 ];
 
 /// Directives whose value is a source list.
@@ -164,10 +167,10 @@ impl CspPreset {
 }
 
 impl Csp {
-    /// The seed's ten default directives, enforced, without a nonce.
-    pub fn seed_default() -> Csp {
+    /// The default directives ([`DEFAULT_DIRECTIVES`]), enforced, without a nonce.
+    pub fn defaults() -> Csp {
         Csp {
-            directives: SEED_DEFAULT
+            directives: DEFAULT_DIRECTIVES
                 .iter()
                 .map(|(name, values)| (name.to_string(), strings(values)))
                 .collect(),
@@ -491,35 +494,36 @@ pub fn check_source(v: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    const SEED_HEADER: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    const DEFAULT_HEADER: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
         img-src 'self' data: https:; font-src 'self'; connect-src 'self'; frame-src 'none'; \
-        frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+        frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
 
     #[test]
-    fn seed_default_renders_the_ten_directives() {
-        let csp = Csp::seed_default();
-        assert_eq!(csp.directives.len(), 10);
-        assert_eq!(csp.render(None), SEED_HEADER);
+    fn default_renders_ten_directives_and_object_src_none() {
+        let csp = Csp::defaults();
+        assert_eq!(csp.directives.len(), 11);
+        assert_eq!(csp.render(None), DEFAULT_HEADER);
         assert_eq!(csp.header_name(), "content-security-policy");
     }
 
     #[test]
     fn presets_merge_per_directive() {
-        let mut csp = Csp::seed_default();
+        let mut csp = Csp::defaults();
         csp.apply_preset(CspPreset::Stripe);
         assert_eq!(
             csp.render(None),
             "default-src 'self'; script-src 'self' https://js.stripe.com; style-src 'self' 'unsafe-inline'; \
              img-src 'self' data: https:; font-src 'self'; connect-src 'self' https://api.stripe.com; \
              frame-src https://js.stripe.com https://hooks.stripe.com; frame-ancestors 'none'; \
-             base-uri 'self'; form-action 'self'"
+             base-uri 'self'; form-action 'self'; object-src 'none'"
         );
-        let mut csp = Csp::seed_default();
+        let mut csp = Csp::defaults();
         csp.apply_preset(CspPreset::Api);
         assert_eq!(
             csp.render(None),
             "default-src 'none'; script-src 'none'; style-src 'none'; img-src 'none'; font-src 'none'; \
-             connect-src 'self'; frame-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+             connect-src 'self'; frame-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; \
+             object-src 'none'"
         );
         assert_eq!(CspPreset::from_name("api"), Some(CspPreset::Api));
         assert_eq!(CspPreset::from_name("Stripe"), None);
@@ -527,25 +531,27 @@ mod tests {
 
     #[test]
     fn set_keeps_order_and_appends_new() {
-        let mut csp = Csp::seed_default();
+        let mut csp = Csp::defaults();
         csp.set("img-src", vec!["'self'".into()]);
         csp.set("upgrade-insecure-requests", vec![]);
         csp.remove("frame-src");
         let rendered = csp.render(None);
         assert!(rendered.contains("font-src 'self'; connect-src 'self'; frame-ancestors"));
         assert!(rendered.contains("; img-src 'self'; font-src"));
-        assert!(rendered.ends_with("form-action 'self'; upgrade-insecure-requests"));
+        assert!(
+            rendered.ends_with("form-action 'self'; object-src 'none'; upgrade-insecure-requests")
+        );
     }
 
     #[test]
     fn nonce_rendering() {
-        let mut csp = Csp::seed_default();
+        let mut csp = Csp::defaults();
         csp.nonce = vec!["script-src"];
         let r = csp.render(Some("AAAA"));
         assert!(r.contains("script-src 'self' 'nonce-AAAA';"), "{r}");
         assert!(r.contains("style-src 'self' 'unsafe-inline';"), "{r}");
         // Without a nonce the nonce list changes nothing.
-        assert_eq!(csp.render(None), SEED_HEADER);
+        assert_eq!(csp.render(None), DEFAULT_HEADER);
 
         csp.nonce = vec!["script-src", "style-src"];
         let r = csp.render(Some("AAAA"));
@@ -555,11 +561,11 @@ mod tests {
         );
 
         // 'none' gives way to the nonce; an absent directive starts from default-src.
-        let mut api = Csp::seed_default();
+        let mut api = Csp::defaults();
         api.apply_preset(CspPreset::Api);
         api.nonce = vec!["script-src"];
         assert!(api.render(Some("n")).contains("script-src 'nonce-n';"));
-        let mut csp = Csp::seed_default();
+        let mut csp = Csp::defaults();
         csp.remove("script-src");
         csp.nonce = vec!["script-src"];
         assert!(

@@ -35,7 +35,7 @@
 
 pub mod csp;
 pub(crate) mod fields;
-mod parse;
+pub(crate) mod parse;
 mod prepared;
 mod response;
 
@@ -269,7 +269,7 @@ impl Default for HeadersConfig {
     /// Seed 000's headers and OWASP's current recommendations.
     fn default() -> HeadersConfig {
         HeadersConfig {
-            csp: Some(Csp::seed_default()),
+            csp: Some(Csp::defaults()),
             x_frame_options: Some("DENY"),
             x_content_type_options: true,
             referrer_policy: Some("strict-origin-when-cross-origin"),
@@ -437,7 +437,7 @@ mod tests {
         let expected = [
             (
                 "content-security-policy",
-                "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; font-src 'self'; connect-src 'self'; frame-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+                "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; font-src 'self'; connect-src 'self'; frame-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
             ),
             ("x-frame-options", "DENY"),
             ("x-content-type-options", "nosniff"),

@@ -20,9 +20,9 @@ use super::{HeaderKey, HeadersConfig, InsertMode, default_permissions};
 use crate::config::ConfigProblem;
 use crate::policy::{Layer, Route};
 
-const CSP_FIELDS: &[&str] = &["preset", "directives", "report_only", "nonce"];
-const HSTS_FIELDS: &[&str] = &["max_age", "include_subdomains", "preload"];
-const OTHER_FIELDS: &[&str] = &["remove", "modes"];
+pub(crate) const CSP_FIELDS: &[&str] = &["preset", "directives", "report_only", "nonce"];
+pub(crate) const HSTS_FIELDS: &[&str] = &["max_age", "include_subdomains", "preload"];
+pub(crate) const OTHER_FIELDS: &[&str] = &["remove", "modes"];
 
 const FRAME_OPTIONS: &[&str] = &["DENY", "SAMEORIGIN"];
 const REFERRER_POLICIES: &[&str] = &[
@@ -107,9 +107,9 @@ impl HeadersOverlay {
         if let Some(setting) = &self.csp {
             out.csp = match setting {
                 Setting::Off => None,
-                Setting::On => Some(out.csp.take().unwrap_or_else(Csp::seed_default)),
+                Setting::On => Some(out.csp.take().unwrap_or_else(Csp::defaults)),
                 Setting::Value(overlay) => {
-                    let mut csp = out.csp.take().unwrap_or_else(Csp::seed_default);
+                    let mut csp = out.csp.take().unwrap_or_else(Csp::defaults);
                     if let Some(preset) = overlay.preset {
                         csp.apply_preset(preset);
                     }
@@ -1255,7 +1255,7 @@ mod tests {
         let off = ok("content_security_policy = false");
         let value: Value = toml::from_str("content_security_policy = true").unwrap();
         let overlay = parse_overlay(&value, "r", &mut found).unwrap();
-        assert_eq!(off.with(&overlay).csp, Some(Csp::seed_default()));
+        assert_eq!(off.with(&overlay).csp, Some(Csp::defaults()));
         assert!(found.is_empty());
     }
 }

@@ -54,7 +54,7 @@ pub const MAX_COOKIE_NAMES: usize = 8;
 /// Longest `secondary_storage_prefix`.
 pub const MAX_KEY_PREFIX_LEN: usize = 128;
 
-const FIELDS: &[&str] = &[
+pub(crate) const FIELDS: &[&str] = &[
     "source",
     "cookie_names",
     "bearer",
@@ -432,6 +432,16 @@ impl Slot<'_> {
             Slot::Required(k, _) | Slot::Optional(k, _) => k,
         }
     }
+}
+
+/// The keys of `[session.session_fields]` and `[session.user_fields]`, in
+/// the order the parser knows them.
+#[cfg(test)]
+pub(crate) fn column_keys() -> (Vec<&'static str>, Vec<&'static str>) {
+    let mut schema = Schema::default();
+    let session = schema.session.slots().iter().map(Slot::key).collect();
+    let user = schema.user.slots().iter().map(Slot::key).collect();
+    (session, user)
 }
 
 impl SessionColumns {

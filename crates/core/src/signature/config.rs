@@ -70,7 +70,7 @@ pub const SECRET_VARIABLES: [(&str, KeySlot); 2] = [
     ("worker_secret_previous", KeySlot::Previous),
 ];
 
-const FIELDS: &[&str] = &[
+pub(crate) const FIELDS: &[&str] = &[
     "scheme",
     "signature_header",
     "timestamp_header",
@@ -84,7 +84,7 @@ const FIELDS: &[&str] = &[
     "components",
     "keyids",
 ];
-const ROUTE_FIELDS: &[&str] = &["scheme", "components"];
+pub(crate) const ROUTE_FIELDS: &[&str] = &["scheme", "components"];
 const MAX_HEADER_NAME: usize = 64;
 const MAX_KEYID: usize = 128;
 
