@@ -505,7 +505,7 @@ def write(results, started, partial=False):
 
 
 def targets(configs, fmt):
-    """Issue 11's targets, each a ratio to the streaming no-op measured in
+    """The performance targets, each a ratio to the streaming no-op measured in
     the same run (Spin rows first where Spin was measured)."""
     rows = [("headers only, /health", "warden headers only", "health", "no-op middleware"),
             ("full policy (Redis), anonymous IP-limited", "warden full policy (Redis store)", "api-anonymous",
@@ -535,7 +535,7 @@ def targets(configs, fmt):
         p50 = fmt(ratio(r.get("c1_p50_ms"), n.get("c1_p50_ms")))
         lines.append(f"| {label} | {floor_name} | {fmt(ratio(r['rps'], n['rps']))} | {p50} | "
                      f"{r['p99_ms'] - n['p99_ms']:.2f} / {one} |")
-    lines += ["", "Targets (issue 11, on Spin): headers only ≥ 0.95× the no-op; full policy on Redis ≥ 0.8× "
+    lines += ["", "Targets (on Spin): headers only ≥ 0.95× the no-op; full policy on Redis ≥ 0.8× "
               "with ≤ 0.5 ms added p99 at one connection; over-limit 429 ≥ 1.0×; no stall: every "
               "one-connection p50 within 2× the no-op's.", ""]
     return lines
