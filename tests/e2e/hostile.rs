@@ -40,24 +40,6 @@ fn logged_problems(host: &TestHost) -> Vec<String> {
         .collect()
 }
 
-fn limited_policy(rate_limit: &str, settings: &str) -> String {
-    format!(
-        r#"
-        {settings}
-
-        [[routes]]
-        name = "limited"
-        path = "/limited/*"
-        rate_limit = {rate_limit}
-
-        [[routes]]
-        name = "open"
-        path = "/*"
-        rate_limit = "off"
-        "#
-    )
-}
-
 /// A header-keyed limit used to cut the value with `String::truncate(256)`:
 /// a two-byte character across byte 256 panicked, and with `panic = abort`
 /// the whole instance died (500 for this request and every one in flight).

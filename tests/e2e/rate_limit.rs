@@ -7,19 +7,7 @@ use std::sync::Arc;
 use warden_tests::*;
 
 fn policy(rate_limit: &str) -> String {
-    format!(
-        r#"
-        [[routes]]
-        name = "limited"
-        path = "/limited/*"
-        rate_limit = {rate_limit}
-
-        [[routes]]
-        name = "open"
-        path = "/*"
-        rate_limit = "off"
-        "#
-    )
+    limited_policy(rate_limit, "")
 }
 
 /// Sends `clients` concurrent clients, each making `each` requests; returns

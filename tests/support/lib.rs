@@ -48,6 +48,27 @@ pub const COLLECT_SMALL_RESPONSES: &str = r#"
     path = "/*"
 "#;
 
+/// A policy with `settings` (TOML lines before the routes, may be empty), a
+/// route `limited` for `/limited/*` with `rate_limit` (a TOML value), and a
+/// catch-all route `open` with no limit.
+pub fn limited_policy(rate_limit: &str, settings: &str) -> String {
+    format!(
+        r#"
+        {settings}
+
+        [[routes]]
+        name = "limited"
+        path = "/limited/*"
+        rate_limit = {rate_limit}
+
+        [[routes]]
+        name = "open"
+        path = "/*"
+        rate_limit = "off"
+        "#
+    )
+}
+
 /// A directory removed when dropped.
 pub struct TempDir(PathBuf);
 
