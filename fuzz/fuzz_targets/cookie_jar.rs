@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use warden_core::session::cookie::{find_cookie, percent_decode};
+use warden_core::layers::session::cookie::{find_cookie, percent_decode};
 
 fuzz_target!(|data: &[u8]| {
     // The first line (up to 0xff) is the cookie name; the rest are lines of

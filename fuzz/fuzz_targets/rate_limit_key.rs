@@ -7,8 +7,8 @@
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use warden_core::config::{RawSettings, WardenConfig};
-use warden_core::policy::{ClientIpSource, RateLimit};
-use warden_core::rate_limit::{
+use warden_core::layers::rate_limit::{ClientIpSource, RateLimit};
+use warden_core::layers::rate_limit::{
     Caller, MAX_KEY_HEADER_BYTES, bucket, client_address, client_key, counter_key, quotas_for,
     window_of,
 };

@@ -8,12 +8,12 @@
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use warden_core::config::{RawSettings, Secret, WardenConfig};
-use warden_core::cors::{Origin, OriginPattern};
-use warden_core::path::{PathOptions, normalize_path, normalize_path_with};
-use warden_core::policy::ClientIpSource;
-use warden_core::rate_limit::client_address;
-use warden_core::session::{revoke, time, token};
-use warden_core::signature::{self, Keys, RequestView, structured_fields};
+use warden_core::layers::cors::{Origin, OriginPattern};
+use warden_core::http::path::{PathOptions, normalize_path, normalize_path_with};
+use warden_core::layers::rate_limit::ClientIpSource;
+use warden_core::layers::rate_limit::client_address;
+use warden_core::layers::session::{revoke, time, token};
+use warden_core::layers::signature::{self, Keys, RequestView, structured_fields};
 
 const SECRET: &str = "fuzz-only-worker-secret-0123456789abcdef";
 
@@ -61,8 +61,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = token::extract(&policy.session, Some(&secret), &[b, c], &[c, b]);
     let _ = token::extract(&policy.session, None, &[b], &[]);
     let _ = token::credentials(&policy.session, Some(&secret), &[b, c, d], &[], true);
-    let _ = warden_core::headers::strip_request_header(&text(a).to_ascii_lowercase(), &[]);
-    let _ = warden_core::headers::is_identity_header(&text(b));
+    let _ = warden_core::http::hop_by_hop::strip_request_header(&text(a).to_ascii_lowercase(), &[]);
+    let _ = warden_core::http::hop_by_hop::is_identity_header(&text(b));
     let _ = Origin::parse(&text(a));
     let _ = OriginPattern::parse(&text(b));
     // Client addresses from repeated (and non-UTF-8) lines of each header.

@@ -6,9 +6,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use warden_core::config::Secret;
-use warden_core::session::SessionConfig;
-use warden_core::session::cookie::{find_cookie, find_cookies, percent_decode};
-use warden_core::session::token::{self, Extracted, MAX_CANDIDATES};
+use warden_core::layers::session::SessionConfig;
+use warden_core::layers::session::cookie::{find_cookie, find_cookies, percent_decode};
+use warden_core::layers::session::token::{self, Extracted, MAX_CANDIDATES};
 
 fuzz_target!(|data: &[u8]| {
     // Several `Cookie` header values, split at 0xff bytes.

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use std::time::{SystemTime, UNIX_EPOCH};
-use warden_core::signature::{sign_request_nonce, sign_worker};
+use warden_core::layers::signature::{sign_request_nonce, sign_worker};
 use warden_tests::*;
 
 fn text(reply: &Reply) -> String {

@@ -144,7 +144,7 @@ async fn request_bodies_stream_through_unchanged() {
         assert_eq!(reply.json()["body_len"], body.len());
         assert_eq!(
             reply.json()["body_sha256"],
-            warden_core::digest::sha256_hex(&body),
+            warden_core::base::digest::sha256_hex(&body),
             "the app got other bytes than the client sent"
         );
         assert_eq!(reply.json()["method"], "POST");

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use warden_core::signature::content_digest::{Algorithm, header_value};
-use warden_core::signature::{
+use warden_core::layers::signature::content_digest::{Algorithm, header_value};
+use warden_core::layers::signature::{
     RequestView, SignParams, sign_request_nonce, sign_rfc9421, sign_worker,
 };
 use warden_tests::*;
@@ -305,7 +305,7 @@ async fn a_signed_request_reaches_the_app_with_its_body() {
         assert_eq!(reply.json()["body_len"], body.len());
         assert_eq!(
             reply.json()["body_sha256"],
-            warden_core::digest::sha256_hex(body)
+            warden_core::base::digest::sha256_hex(body)
         );
         assert_eq!(reply.json()["method"], "POST");
         assert_eq!(reply.json()["path"], "/internal/sessions/revoke");
@@ -323,7 +323,7 @@ async fn a_signed_request_reaches_the_app_with_its_body() {
         assert_eq!(reply.json()["body_len"], big.len());
         assert_eq!(
             reply.json()["body_sha256"],
-            warden_core::digest::sha256_hex(&big),
+            warden_core::base::digest::sha256_hex(&big),
             "the app got other bytes than were signed"
         );
 

@@ -7,14 +7,14 @@
 
 use std::hint::black_box;
 use warden_core::config::{RawSettings, Secret, WardenConfig};
-use warden_core::path::normalize_path;
-use warden_core::policy::Preset;
-use warden_core::rate_limit::{
+use warden_core::http::path::normalize_path;
+use warden_core::layers::rate_limit::Preset;
+use warden_core::layers::rate_limit::{
     Counted, QuotaState, Verdict, bucket, client_address, counter_key, window_of,
 };
-use warden_core::security_headers::csp::Csp;
-use warden_core::session::token;
-use warden_core::signature::{self, Keys, RequestView};
+use warden_core::layers::security_headers::csp::Csp;
+use warden_core::layers::session::token;
+use warden_core::layers::signature::{self, Keys, RequestView};
 
 const SECRET: &str = "bench-only-worker-secret-0123456789abcdef";
 
@@ -72,7 +72,7 @@ pub fn workloads() -> Vec<Workload> {
     // A route's full set of security headers with a nonce in script-src:
     // rendered from the settings per request (as warden did) and from the
     // form prepared at configuration load (as it does now).
-    let mut headers = warden_core::security_headers::HeadersConfig::default();
+    let mut headers = warden_core::layers::security_headers::HeadersConfig::default();
     headers.csp.as_mut().unwrap().nonce = vec!["script-src"];
     let env = warden_core::config::Environment::Production;
     let prepared = headers.prepare(env);

@@ -4,9 +4,9 @@
 use std::fmt::Write as _;
 
 use warden_core::config::{RawSettings, WardenConfig};
-use warden_core::path::normalize_path_with;
+use warden_core::http::path::normalize_path_with;
 use warden_core::policy::{Route, Unmatched, parse_policy};
-use warden_core::reject::Rejection;
+use warden_core::base::denial::Rejection;
 
 use crate::args::{Command, SignArgs, USAGE};
 
@@ -130,9 +130,9 @@ pub fn sign(
     random_nonce: &str,
 ) -> Result<String, String> {
     use warden_core::config::MIN_WORKER_SECRET_CHARS;
-    use warden_core::signature::config::{DEFAULT_SIGNATURE_HEADER, DEFAULT_TIMESTAMP_HEADER};
-    use warden_core::signature::content_digest::{Algorithm, header_value};
-    use warden_core::signature::{
+    use warden_core::layers::signature::config::{DEFAULT_SIGNATURE_HEADER, DEFAULT_TIMESTAMP_HEADER};
+    use warden_core::layers::signature::content_digest::{Algorithm, header_value};
+    use warden_core::layers::signature::{
         RequestView, SignParams, request_nonce, sign_request_nonce, sign_rfc9421, sign_worker,
     };
 
@@ -604,7 +604,7 @@ mod tests {
             out,
             format!(
                 "X-Worker-Signature: {}\nX-Worker-Timestamp: 1700000000\n",
-                warden_core::signature::sign_worker(SECRET.as_bytes(), "1700000000", body)
+                warden_core::layers::signature::sign_worker(SECRET.as_bytes(), "1700000000", body)
             )
         );
         let out = sign(&sign_args("request-nonce"), SECRET, body, 0, "abc").unwrap();
@@ -634,7 +634,7 @@ mod tests {
 
     #[test]
     fn sign_output_verifies_with_the_core() {
-        use warden_core::signature::{Keys, RequestView, WorkerSettings, verify};
+        use warden_core::layers::signature::{Keys, RequestView, WorkerSettings, verify};
         let body = b"hello";
         for scheme in ["worker", "request-nonce", "rfc9421"] {
             let out = sign(&sign_args(scheme), SECRET, body, 0, "nonce-1").unwrap();
@@ -646,7 +646,7 @@ mod tests {
                 })
                 .collect();
             let settings = WorkerSettings {
-                scheme: warden_core::signature::Scheme::from_name(scheme).unwrap(),
+                scheme: warden_core::layers::signature::Scheme::from_name(scheme).unwrap(),
                 ..WorkerSettings::default()
             };
             let rule = settings.rule_for(&Default::default());

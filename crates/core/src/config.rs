@@ -25,7 +25,11 @@
 
 use std::fmt;
 
-use crate::policy::{AuthMode, Partial, Policy, Unmatched, parse_partial};
+pub use crate::base::environment::{Environment, Secret};
+pub use crate::base::problem::{ConfigErrors, ConfigProblem};
+use crate::base::auth_mode::AuthMode;
+use crate::base::overlay::Section;
+use crate::policy::{Partial, Policy, Unmatched, parse_partial};
 
 /// Shortest accepted worker secret, in characters (seed: at least 32).
 pub const MIN_WORKER_SECRET_CHARS: usize = 32;
@@ -59,71 +63,6 @@ pub const PUBLISHED_SECRETS: &[&str] = &[
 
 /// The secret variables, as named in the host.
 const SECRET_VARIABLES: [&str; 3] = ["worker_secret", "worker_secret_previous", "session_secret"];
-
-/// Where warden runs. Decides, for example, whether HSTS is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Environment {
-    /// Live traffic.
-    Production,
-    /// A production-like deployment for testing.
-    Staging,
-    /// A per-branch preview deployment.
-    Preview,
-    /// A developer machine (the default).
-    #[default]
-    Development,
-}
-
-impl Environment {
-    /// Every environment.
-    pub const ALL: [Environment; 4] = [
-        Environment::Production,
-        Environment::Staging,
-        Environment::Preview,
-        Environment::Development,
-    ];
-
-    /// The variable value naming this environment.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Environment::Production => "production",
-            Environment::Staging => "staging",
-            Environment::Preview => "preview",
-            Environment::Development => "development",
-        }
-    }
-
-    /// Looks an environment up by name, ignoring ASCII case and surrounding space.
-    pub fn from_name(name: &str) -> Option<Environment> {
-        let name = name.trim();
-        Environment::ALL
-            .into_iter()
-            .find(|e| e.as_str().eq_ignore_ascii_case(name))
-    }
-}
-
-/// A secret value. `Debug` prints `[redacted]` and there is no `Display`, so a
-/// secret cannot reach a log by accident; read it with [`Secret::expose`].
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: String) -> Self {
-        Secret(value)
-    }
-
-    /// The secret itself, for the code that signs or verifies with it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
 
 /// Settings as read from the host's variables, before validation. Empty or
 /// whitespace-only values count as unset. `Debug` redacts the secrets.
@@ -213,20 +152,20 @@ pub struct RouteSettings {
     /// `None` when the route skips the headers layer.
     pub headers: Option<RouteHeaders>,
     /// `None` when the route skips CORS or CORS is off for it.
-    pub cors: Option<crate::cors::CorsConfig>,
+    pub cors: Option<crate::layers::cors::CorsConfig>,
 }
 
 /// A route's security headers: the merged settings, and the header values
 /// rendered for the environment.
 #[derive(Debug, Clone)]
 pub struct RouteHeaders {
-    pub config: crate::security_headers::HeadersConfig,
-    pub prepared: crate::security_headers::Prepared,
+    pub config: crate::layers::security_headers::HeadersConfig,
+    pub prepared: crate::layers::security_headers::Prepared,
 }
 
 impl RouteSettings {
     fn for_route(policy: &Policy, route: &crate::policy::Route, environment: Environment) -> Self {
-        use crate::policy::Layer;
+        use crate::base::layer::Layer;
         let headers = (!route.skips(Layer::Headers)).then(|| {
             let config = policy
                 .headers
@@ -295,10 +234,10 @@ impl WardenConfig {
             .collect();
         // CORS rules that depend on the environment (no "*" in production).
         let mut environment_problems = Vec::new();
-        crate::cors::check_environment(
+        crate::layers::cors::check_environment(
             environment,
             &parsed.policy.cors,
-            &parsed.routes,
+            &crate::policy::cors_overlays(&parsed.routes),
             &mut environment_problems,
         );
         let session_needs_secret = parsed.policy.session.bearer_require_signature;
@@ -441,53 +380,10 @@ fn check_worker_secret(
     Some(Secret::new(value))
 }
 
-/// One configuration problem: the field it concerns and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigProblem {
-    /// A path such as `routes[2].rate_limit.window` or `worker_secret`.
-    pub field: String,
-    /// What is wrong; never contains a secret.
-    pub message: String,
-}
-
-impl ConfigProblem {
-    /// A problem with `field`.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigProblem {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for ConfigProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
-}
-
-/// Every problem found in a configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigErrors(pub Vec<ConfigProblem>);
-
-impl fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, problem) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            write!(f, "{problem}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigErrors {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::Preset;
+    use crate::layers::rate_limit::Preset;
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
     const OTHER_SECRET: &str = "fedcba9876543210fedcba9876543210";
@@ -596,7 +492,7 @@ mod tests {
         assert_eq!(c.policy.routes[0].name, "inline");
         assert_eq!(
             c.policy.routes[0].rate_limit,
-            Preset::Web.rule(crate::policy::KeyPart::Ip)
+            Preset::Web.rule(crate::layers::rate_limit::KeyPart::Ip)
         );
     }
 

@@ -6,7 +6,7 @@
 //!
 //! ```
 //! use warden_core::config::{RawSettings, WardenConfig};
-//! use warden_core::path::normalize_path;
+//! use warden_core::http::path::normalize_path;
 //!
 //! let raw = RawSettings {
 //!     policy: Some(r#"
@@ -26,20 +26,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod base;
 pub mod config;
-pub mod cors;
-pub mod digest;
-pub mod headers;
-pub mod log;
-pub mod path;
+pub mod http;
+pub mod layers;
 pub mod policy;
-pub mod rate_limit;
-pub mod reject;
-pub mod request_id;
-pub mod security_headers;
-pub mod session;
-pub mod signature;
-pub mod text;
 
 #[cfg(test)]
 mod reference_tests;

@@ -3,11 +3,12 @@
 //! unknown-field checks use), so a key added to a parser without a row in
 //! the reference fails here.
 
-use crate::cors;
-use crate::policy::{parse, rate_limit_parse, ready};
-use crate::security_headers::{HeaderKey, parse as headers};
-use crate::session::config as session;
-use crate::signature::config as worker;
+use crate::layers::cors;
+use crate::layers::rate_limit::parse as rate_limit_parse;
+use crate::policy::{parse, ready};
+use crate::layers::security_headers::{HeaderKey, parse as headers};
+use crate::layers::session::config as session;
+use crate::layers::signature::config as worker;
 
 const REFERENCE: &str = include_str!("../../../docs/reference.md");
 

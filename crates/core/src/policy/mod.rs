@@ -1,8 +1,9 @@
 //! The route policy: which layers apply to which requests.
 //!
 //! ```
-//! use warden_core::path::normalize_path;
-//! use warden_core::policy::{parse_policy, AuthMode};
+//! use warden_core::http::path::normalize_path;
+//! use warden_core::base::auth_mode::AuthMode;
+//! use warden_core::policy::parse_policy;
 //!
 //! let policy = parse_policy(r#"
 //!     [[routes]]
@@ -26,23 +27,21 @@
 //! tried in order and the first match wins, so a policy reads top to bottom like
 //! a firewall rule list.
 
+mod checks;
 mod document;
 pub(crate) mod parse;
 mod pattern;
-mod rate_limit;
-pub(crate) mod rate_limit_parse;
 pub mod ready;
 
 pub use parse::parse_policy;
-pub(crate) use parse::{Partial, Problems, parse_partial};
+pub(crate) use checks::cors_overlays;
+pub(crate) use parse::{Partial, parse_partial};
 pub use pattern::PathPattern;
-pub use rate_limit::{
-    Algorithm, ClientIpSource, DEFAULT_KEY_PREFIX, Deny, FailMode, KeyPart, MAX_WINDOW_SECS,
-    Preset, Quota, RateLimit, RateLimitRule, RateLimitSettings, Scope, SkipIf, Tier,
-    parse_duration,
-};
 
-use crate::path::MatchPath;
+use crate::base::auth_mode::AuthMode;
+use crate::base::layer::Layer;
+use crate::http::path::MatchPath;
+use crate::layers::rate_limit::{RateLimitRule, RateLimitSettings};
 
 /// Default of `settings.response_buffer_limit`: 0, every response streamed
 /// through. Measured under Spin 4.1, streaming is the fast path; collecting
@@ -68,13 +67,13 @@ pub struct Policy {
     /// Global rate-limit settings (`[rate_limit]`).
     pub rate_limit: RateLimitSettings,
     /// Session authentication (`[session]`).
-    pub session: crate::session::SessionConfig,
+    pub session: crate::layers::session::SessionConfig,
     /// Security response headers (`[headers]`), for routes without their own.
-    pub headers: crate::security_headers::HeadersConfig,
+    pub headers: crate::layers::security_headers::HeadersConfig,
     /// CORS (`[cors]`), for routes without their own; off without origins.
-    pub cors: crate::cors::CorsConfig,
+    pub cors: crate::layers::cors::CorsConfig,
     /// Request signatures of `auth = "worker"` routes (`[worker]`).
-    pub worker: crate::signature::WorkerSettings,
+    pub worker: crate::layers::signature::WorkerSettings,
     /// The readiness endpoint (`[settings] ready`); `None` when turned off.
     pub ready: Option<ready::ReadyEndpoint>,
 }
@@ -105,10 +104,10 @@ impl Policy {
         Policy {
             settings: Settings::default(),
             rate_limit: RateLimitSettings::default(),
-            session: crate::session::SessionConfig::default(),
-            headers: crate::security_headers::HeadersConfig::default(),
-            cors: crate::cors::CorsConfig::default(),
-            worker: crate::signature::WorkerSettings::default(),
+            session: crate::layers::session::SessionConfig::default(),
+            headers: crate::layers::security_headers::HeadersConfig::default(),
+            cors: crate::layers::cors::CorsConfig::default(),
+            worker: crate::layers::signature::WorkerSettings::default(),
             ready: Some(ready::ReadyEndpoint::default_endpoint()),
             routes: vec![Route {
                 name: "default".to_string(),
@@ -120,7 +119,7 @@ impl Policy {
                 skip: Vec::new(),
                 headers: None,
                 cors: None,
-                worker: crate::signature::RouteWorker::default(),
+                worker: crate::layers::signature::RouteWorker::default(),
             }],
         }
     }
@@ -151,7 +150,7 @@ impl Policy {
         };
         let sessions = authenticates(|a| matches!(a, AuthMode::Optional | AuthMode::Required));
         let signed = authenticates(|a| a == AuthMode::Worker);
-        let from_sqlite = self.session.source == crate::session::SessionSource::Sqlite;
+        let from_sqlite = self.session.source == crate::layers::session::SessionSource::Sqlite;
         let session_key_value = sessions && (!from_sqlite || self.session.cache);
         StoresUsed {
             key_value: limited
@@ -169,7 +168,7 @@ impl Policy {
     /// Routes in between that catch those methods with `required` or
     /// `worker` auth on all of the strict route's paths are taken into
     /// account.
-    pub fn warnings(&self) -> Vec<crate::config::ConfigProblem> {
+    pub fn warnings(&self) -> Vec<crate::base::problem::ConfigProblem> {
         let strong = |auth: AuthMode| matches!(auth, AuthMode::Required | AuthMode::Worker);
         let mut out = Vec::new();
         for (i, strict) in self.routes.iter().enumerate() {
@@ -214,7 +213,7 @@ impl Policy {
                 if escaping.is_empty() {
                     continue;
                 }
-                out.push(crate::config::ConfigProblem::new(
+                out.push(crate::base::problem::ConfigProblem::new(
                     format!("routes[{i}].methods"),
                     format!(
                         "route \"{}\" requires auth = \"{}\" only for {}; {} on {} falls through to routes[{j}] (\"{}\", auth = \"{}\"); list every method on the strict route, or add a route for the others",
@@ -252,7 +251,7 @@ pub struct Settings {
     pub max_header_bytes: usize,
     /// Which app-dependent path spellings are let through
     /// (`path_semicolons`, `path_double_encoding`; both refused by default).
-    pub path: crate::path::PathOptions,
+    pub path: crate::http::path::PathOptions,
     /// What happens to a request that no route matches (`unmatched`).
     pub unmatched: Unmatched,
 }
@@ -262,7 +261,7 @@ impl Default for Settings {
         Settings {
             response_buffer_limit: DEFAULT_RESPONSE_BUFFER_LIMIT,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
-            path: crate::path::PathOptions::default(),
+            path: crate::http::path::PathOptions::default(),
             unmatched: Unmatched::Forward,
         }
     }
@@ -299,12 +298,12 @@ pub struct Route {
     /// Layers this route skips.
     pub skip: Vec<Layer>,
     /// The route's `headers` table, merged over the policy's `[headers]`.
-    pub headers: Option<crate::security_headers::HeadersOverlay>,
+    pub headers: Option<crate::layers::security_headers::HeadersOverlay>,
     /// The route's `cors` table, merged over the policy's `[cors]`.
-    pub cors: Option<crate::cors::CorsOverlay>,
+    pub cors: Option<crate::layers::cors::CorsOverlay>,
     /// The route's `worker` key: its signature scheme and RFC 9421
     /// components, over the policy's `[worker]` section.
-    pub worker: crate::signature::RouteWorker,
+    pub worker: crate::layers::signature::RouteWorker,
 }
 
 impl Route {
@@ -335,88 +334,11 @@ impl Route {
     }
 }
 
-/// How a route authenticates requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AuthMode {
-    /// No authentication.
-    #[default]
-    None,
-    /// Identify the user when a session is present; let others through.
-    Optional,
-    /// A valid session is required (401 otherwise).
-    Required,
-    /// A valid worker-to-worker signature is required.
-    Worker,
-}
-
-impl AuthMode {
-    /// Every mode, in policy-document order.
-    pub const ALL: [AuthMode; 4] = [
-        AuthMode::None,
-        AuthMode::Optional,
-        AuthMode::Required,
-        AuthMode::Worker,
-    ];
-
-    /// The name used in the policy document.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            AuthMode::None => "none",
-            AuthMode::Optional => "optional",
-            AuthMode::Required => "required",
-            AuthMode::Worker => "worker",
-        }
-    }
-
-    /// Looks a mode up by its policy name.
-    pub fn from_name(name: &str) -> Option<AuthMode> {
-        AuthMode::ALL.into_iter().find(|m| m.as_str() == name)
-    }
-
-    /// Whether this mode identifies users, so that roles and per-user limits mean
-    /// something.
-    pub fn identifies_users(&self) -> bool {
-        matches!(self, AuthMode::Optional | AuthMode::Required)
-    }
-}
-
-/// A middleware layer that a route can skip.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layer {
-    /// Security response headers.
-    Headers,
-    /// CORS handling.
-    Cors,
-    /// Rate limiting.
-    RateLimit,
-    /// Authentication and roles.
-    Auth,
-}
-
-impl Layer {
-    /// Every layer, in policy-document order.
-    pub const ALL: [Layer; 4] = [Layer::Headers, Layer::Cors, Layer::RateLimit, Layer::Auth];
-
-    /// The name used in the policy document.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Layer::Headers => "headers",
-            Layer::Cors => "cors",
-            Layer::RateLimit => "rate_limit",
-            Layer::Auth => "auth",
-        }
-    }
-
-    /// Looks a layer up by its policy name.
-    pub fn from_name(name: &str) -> Option<Layer> {
-        Layer::ALL.into_iter().find(|l| l.as_str() == name)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::path::normalize_path;
+    use crate::http::path::normalize_path;
+    use crate::layers::rate_limit::{KeyPart, Preset};
 
     fn path(p: &str) -> MatchPath {
         match normalize_path(p) {

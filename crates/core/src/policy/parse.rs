@@ -6,14 +6,16 @@
 
 use toml::{Table, Value};
 
-use super::rate_limit_parse::{parse_rate_limit, parse_rate_limit_settings};
 use super::{
-    AuthMode, KeyPart, Layer, MAX_MAX_HEADER_BYTES, MAX_RESPONSE_BUFFER_LIMIT,
-    MIN_MAX_HEADER_BYTES, PathPattern, Policy, RateLimitRule, RateLimitSettings, Route, Settings,
-    Unmatched,
+    MAX_MAX_HEADER_BYTES, MAX_RESPONSE_BUFFER_LIMIT, MIN_MAX_HEADER_BYTES, PathPattern, Policy,
+    Route, Settings, Unmatched,
 };
-use crate::config::ConfigProblem;
-use crate::security_headers::fields;
+use crate::base::auth_mode::AuthMode;
+use crate::base::fields::{Problems, is_tchar};
+use crate::base::layer::Layer;
+use crate::base::problem::ConfigProblem;
+use crate::layers::rate_limit::parse::{parse_rate_limit, parse_rate_limit_settings};
+use crate::layers::rate_limit::{KeyPart, RateLimitRule, RateLimitSettings};
 
 pub(crate) const TOP_FIELDS: &[&str] = &[
     "settings",
@@ -142,19 +144,19 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
     };
 
     let session = match table.get("session") {
-        None => crate::session::SessionConfig::default(),
-        Some(Value::Table(t)) => crate::session::config::parse_section(t, &mut problems),
+        None => crate::layers::session::SessionConfig::default(),
+        Some(Value::Table(t)) => crate::layers::session::config::parse_section(t, &mut problems),
         Some(other) => {
             problems.wrong_type("session", "a table ([session])", other);
-            crate::session::SessionConfig::default()
+            crate::layers::session::SessionConfig::default()
         }
     };
 
     let headers =
-        crate::security_headers::parse_headers(table.get("headers"), "headers", &mut problems.0);
-    let cors = crate::cors::parse_cors(table.get("cors"), "cors", &mut problems.0);
+        crate::layers::security_headers::parse_headers(table.get("headers"), "headers", &mut problems.0);
+    let cors = crate::layers::cors::parse_cors(table.get("cors"), "cors", &mut problems.0);
     let worker =
-        crate::signature::config::parse_worker_section(table.get("worker"), &mut problems.0);
+        crate::layers::signature::config::parse_worker_section(table.get("worker"), &mut problems.0);
 
     let mut routes: Vec<(usize, Route)> = Vec::new();
     match table.get("routes") {
@@ -173,19 +175,7 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
         Some(other) => problems.wrong_type("routes", "an array of tables ([[routes]])", other),
     }
     report_shadowed(&routes, &mut problems);
-    crate::security_headers::check_route_headers(&headers, &routes, &mut problems.0);
-    crate::cors::check_route_cors(&cors, &routes, &mut problems.0);
-    let worker_routes: Vec<_> = routes
-        .iter()
-        .map(|(i, r)| (*i, r.auth == AuthMode::Worker, &r.worker))
-        .collect();
-    crate::signature::config::check_routes(&worker, &worker_routes, &mut problems.0);
-    problems
-        .0
-        .extend(crate::session::config::check_revoke_route(
-            &session,
-            routes.iter().map(|(_, r)| r),
-        ));
+    super::checks::check_routes(&routes, &headers, &cors, &worker, &session, &mut problems.0);
     if let (Some(ready), Some(revoke)) = (&ready, &session.revoke_path)
         && ready.is_at(revoke)
     {
@@ -208,68 +198,6 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
         },
         routes,
         problems: problems.0,
-    }
-}
-
-/// The problem list being built, with helpers for the common messages.
-#[derive(Default)]
-pub(crate) struct Problems(pub(crate) Vec<ConfigProblem>);
-
-impl Problems {
-    pub(crate) fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub(crate) fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        fields::add(&mut self.0, field, message);
-    }
-
-    pub(crate) fn wrong_type(&mut self, field: impl Into<String>, expected: &str, found: &Value) {
-        fields::wrong_type(&mut self.0, field, expected, found);
-    }
-
-    pub(crate) fn unknown_fields(&mut self, table: &Table, prefix: &str, allowed: &[&str]) {
-        fields::unknown_fields(&mut self.0, table, prefix, allowed);
-    }
-
-    /// An integer within `min..=max`, or a problem.
-    pub(crate) fn integer(
-        &mut self,
-        field: &str,
-        value: &Value,
-        min: i64,
-        max: i64,
-    ) -> Option<i64> {
-        fields::integer(&mut self.0, field, value, min, max)
-    }
-
-    /// One of `choices` (a string), or a problem naming them.
-    pub(crate) fn choice<'c>(
-        &mut self,
-        field: &str,
-        value: &Value,
-        choices: &[&'c str],
-    ) -> Option<&'c str> {
-        let Some(text) = value.as_str() else {
-            self.wrong_type(field, "a string", value);
-            return None;
-        };
-        let found = choices.iter().find(|c| **c == text).copied();
-        if found.is_none() {
-            let quoted: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
-            self.add(field, format!("must be {}", quoted.join(" or ")));
-        }
-        found
-    }
-
-    /// A list of strings, each checked by `check`; problems name the element.
-    pub(crate) fn strings<T>(
-        &mut self,
-        field: &str,
-        value: &Value,
-        check: impl FnMut(&str) -> Result<T, String>,
-    ) -> Option<Vec<T>> {
-        fields::strings(&mut self.0, field, value, check)
     }
 }
 
@@ -499,14 +427,14 @@ fn parse_route<'a>(
 
     let headers = table
         .get("headers")
-        .map(|v| crate::security_headers::parse_overlay(v, &field("headers"), &mut problems.0));
+        .map(|v| crate::layers::security_headers::parse_overlay(v, &field("headers"), &mut problems.0));
     let cors = table
         .get("cors")
-        .map(|v| crate::cors::parse_overlay(v, &field("cors"), &mut problems.0));
+        .map(|v| crate::layers::cors::parse_overlay(v, &field("cors"), &mut problems.0));
     let worker = match table.get("worker") {
-        None => Some(crate::signature::RouteWorker::default()),
+        None => Some(crate::layers::signature::RouteWorker::default()),
         Some(v) => {
-            crate::signature::config::parse_route_worker(v, &field("worker"), &mut problems.0)
+            crate::layers::signature::config::parse_route_worker(v, &field("worker"), &mut problems.0)
         }
     };
 
@@ -601,11 +529,6 @@ fn check_role(role: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// RFC 9110 §5.6.2 `tchar`.
-pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
 /// One problem for a syntax error, with a line and column but without the
 /// multi-line excerpt that the parser's `Display` draws.
 fn syntax_problem(doc: &str, error: &super::document::TomlError) -> ConfigProblem {
@@ -628,7 +551,7 @@ fn syntax_problem(doc: &str, error: &super::document::TomlError) -> ConfigProble
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::Preset;
+    use crate::layers::rate_limit::Preset;
 
     /// The problems of a document that must not parse, as `field: message` lines.
     fn problems(doc: &str) -> Vec<ConfigProblem> {
@@ -692,7 +615,7 @@ mod tests {
 
     #[test]
     fn path_spellings_and_unmatched_settings() {
-        use crate::path::PathOptions;
+        use crate::http::path::PathOptions;
         let p = ok(&route(""));
         assert_eq!(p.settings.path, PathOptions::default());
         assert_eq!(p.settings.unmatched, Unmatched::Forward);
@@ -791,8 +714,8 @@ mod tests {
                 "auth = \"required\"\nrate_limit = { requests = 10, window = \"15m\", key = \"user\" }"
             )
             .rate_limit,
-            RateLimitRule::Limit(crate::policy::RateLimit::single(
-                crate::policy::Quota {
+            RateLimitRule::Limit(crate::layers::rate_limit::RateLimit::single(
+                crate::layers::rate_limit::Quota {
                     name: "r".into(),
                     requests: 10,
                     window_secs: 900,
@@ -804,8 +727,8 @@ mod tests {
         );
         assert_eq!(
             only_route("rate_limit = { requests = 1, window = 2592000 }").rate_limit,
-            RateLimitRule::Limit(crate::policy::RateLimit::single(
-                crate::policy::Quota {
+            RateLimitRule::Limit(crate::layers::rate_limit::RateLimit::single(
+                crate::layers::rate_limit::Quota {
                     name: "r".into(),
                     requests: 1,
                     window_secs: 2_592_000,

@@ -1,7 +1,7 @@
 //! Route path patterns.
 //!
 //! ```
-//! use warden_core::path::normalize_path;
+//! use warden_core::http::path::normalize_path;
 //! use warden_core::policy::PathPattern;
 //!
 //! let api = PathPattern::parse("/api/*").unwrap();
@@ -16,7 +16,7 @@
 
 use std::fmt;
 
-use crate::path::MatchPath;
+use crate::http::path::MatchPath;
 
 /// A parsed route pattern, matched against a [`MatchPath`].
 ///
@@ -186,7 +186,7 @@ fn forbidden_in_pattern(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::path::normalize_path;
+    use crate::http::path::normalize_path;
 
     fn pattern(s: &str) -> PathPattern {
         match PathPattern::parse(s) {

@@ -1,7 +1,7 @@
 //! The readiness endpoint, `[settings] ready`.
 //!
 //! ```
-//! use warden_core::path::normalize_path;
+//! use warden_core::http::path::normalize_path;
 //! use warden_core::policy::parse_policy;
 //!
 //! let routes = "[[routes]]\nname = \"app\"\npath = \"/*\"\n";
@@ -27,10 +27,12 @@
 
 use toml::Value;
 
-use super::parse::Problems;
-use super::rate_limit_parse::parse_rate_limit;
-use super::{AuthMode, PathPattern, RateLimitRule, Route};
-use crate::path::{MatchPath, normalize_path};
+use super::{PathPattern, Route};
+use crate::base::auth_mode::AuthMode;
+use crate::base::fields::Problems;
+use crate::layers::rate_limit::RateLimitRule;
+use crate::layers::rate_limit::parse::parse_rate_limit;
+use crate::http::path::{MatchPath, normalize_path};
 
 /// Where the readiness endpoint answers unless `[settings] ready` moves it.
 pub const DEFAULT_READY_PATH: &str = "/.warden/ready";
@@ -69,7 +71,7 @@ impl ReadyEndpoint {
                 skip: Vec::new(),
                 headers: None,
                 cors: None,
-                worker: crate::signature::RouteWorker::default(),
+                worker: crate::layers::signature::RouteWorker::default(),
             },
         })
     }

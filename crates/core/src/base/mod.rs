@@ -1,0 +1,24 @@
+//! The shared vocabulary every other module speaks. Nothing in `base`
+//! imports anything else in the crate, so any module may use it.
+//!
+//! - [`problem`]: a configuration problem, named by field;
+//! - [`fields`]: the typed TOML readers every section parser uses (one
+//!   `tchar`, one duration parser, one problem collector);
+//! - [`environment`]: where warden runs, and [`environment::Secret`];
+//! - [`auth_mode`], [`layer`], [`fail_mode`]: what a route can say;
+//! - [`identity`]: who a request was authenticated as;
+//! - [`denial`]: warden's refusals, a fixed status and public body each;
+//! - [`overlay`]: how a route's table overrides a section, for every layer;
+//! - [`digest`], [`text`], [`log`]: hashing and hex, byte-safe text, log lines.
+
+pub mod auth_mode;
+pub mod denial;
+pub mod digest;
+pub mod environment;
+pub mod fail_mode;
+pub mod fields;
+pub mod layer;
+pub mod log;
+pub mod overlay;
+pub mod problem;
+pub mod text;
