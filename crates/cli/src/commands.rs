@@ -256,9 +256,7 @@ fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use warden_core::base::digest::hex;
 
 fn read(file: &str) -> Result<String, Output> {
     std::fs::read_to_string(file)

@@ -23,6 +23,30 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// The value of one hex digit, either case: the one hex decoder, for
+/// percent-encoding and hex-encoded signatures alike.
+pub fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Bytes from hex text of exactly `len` bytes (`2 * len` digits, either
+/// case); `None` for any other length or a non-hex digit.
+pub fn decode_hex(text: &str, len: usize) -> Option<Vec<u8>> {
+    let digits = text.as_bytes();
+    if digits.len() != len.checked_mul(2)? {
+        return None;
+    }
+    digits
+        .chunks_exact(2)
+        .map(|pair| Some(hex_value(pair[0])? << 4 | hex_value(pair[1])?))
+        .collect()
+}
+
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))

@@ -17,6 +17,7 @@ pub mod digest;
 pub mod environment;
 pub mod fail_mode;
 pub mod fields;
+pub mod identity;
 pub mod layer;
 pub mod log;
 pub mod overlay;

@@ -22,6 +22,8 @@
 
 use std::fmt;
 
+use crate::base::digest::hex_value;
+
 /// A request path in the canonical form that route patterns are matched against:
 /// percent-decoded, lowercased (ASCII), without empty segments, query or fragment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,15 +199,6 @@ fn decode_segment(raw: &str, options: PathOptions) -> Result<String, PathRejecti
         return Err(PathRejection::DotSegment);
     }
     Ok(decoded)
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,8 @@
 //! name appears more than once, the first occurrence wins, as browsers send
 //! the cookie with the most specific path first.
 
+use crate::base::digest::hex_value;
+
 /// The raw (still percent-encoded) value of the first cookie called `name`
 /// across every `Cookie` header value, in order.
 pub fn find_cookie<'a>(headers: &[&'a [u8]], name: &str) -> Option<&'a [u8]> {
@@ -57,15 +59,6 @@ pub fn percent_decode(raw: &[u8]) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 fn trim(b: &[u8]) -> &[u8] {

@@ -24,7 +24,7 @@
 use serde_json::Value;
 
 use super::config::{SessionConfig, SessionSource};
-use super::identity::Identity;
+use super::identity::SessionUser;
 use super::record::{CacheEntry, Cell, Invalid, SessionRecord};
 use super::revoke::{RevokeRequest, UserIndex};
 use super::sql::{lookup_sql, record_from_row};
@@ -136,7 +136,7 @@ impl From<Invalid> for Failure {
 /// The result of a lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Authenticated(Identity, Via),
+    Authenticated(SessionUser, Via),
     Failed(Failure),
 }
 
@@ -144,7 +144,7 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Go on to the app, as this user or anonymously.
-    Proceed(Option<Identity>),
+    Proceed(Option<SessionUser>),
     /// Answer with this rejection.
     Refuse(Rejection),
 }
@@ -158,8 +158,8 @@ pub enum Decision {
 ///   answers 401, since no anonymous request holds a role.
 pub fn decide(mode: AuthMode, roles: &[String], outcome: Outcome) -> Decision {
     match outcome {
-        Outcome::Authenticated(identity, _) if identity.has_any_role(roles) => {
-            Decision::Proceed(Some(identity))
+        Outcome::Authenticated(user, _) if user.identity().has_any_role(roles) => {
+            Decision::Proceed(Some(user))
         }
         Outcome::Authenticated(..) => Decision::Refuse(Rejection::Forbidden),
         Outcome::Failed(_) if mode == AuthMode::Required || !roles.is_empty() => {
@@ -276,7 +276,7 @@ async fn from_sqlite<P: SessionPort>(
             Ok(Some(bytes)) => match CacheEntry::from_slice(&bytes) {
                 Ok(entry) if entry.is_fresh(now_ms) => {
                     return Outcome::Authenticated(
-                        Identity::from_record(&entry.record),
+                        SessionUser::from_record(&entry.record),
                         Via::Cache,
                     );
                 }
@@ -328,7 +328,7 @@ async fn from_sqlite<P: SessionPort>(
     if config.cache {
         cache_write(config, port, token, &hash, &record, now_ms).await;
     }
-    Outcome::Authenticated(Identity::from_record(&record), Via::Database)
+    Outcome::Authenticated(SessionUser::from_record(&record), Via::Database)
 }
 
 /// Lists the entry in the user's index, then writes it. Any failure leaves
@@ -433,7 +433,7 @@ async fn from_secondary<P: SessionPort>(
         }
     };
     match record.check(now_ms) {
-        Ok(()) => Outcome::Authenticated(Identity::from_record(&record), Via::SecondaryStorage),
+        Ok(()) => Outcome::Authenticated(SessionUser::from_record(&record), Via::SecondaryStorage),
         Err(invalid) => Outcome::Failed(invalid.into()),
     }
 }

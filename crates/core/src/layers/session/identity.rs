@@ -1,7 +1,7 @@
 //! Who a request was authenticated as, and the headers that tell the app.
 //!
 //! ```
-//! use warden_core::layers::session::identity::{Identity, USER_ID_HEADER, USER_HEADER};
+//! use warden_core::layers::session::identity::{SessionUser, USER_ID_HEADER, USER_HEADER};
 //! # use warden_core::layers::session::record::*;
 //! # let record = SessionRecord {
 //! #     session: SessionData { id: "s1".into(), user_id: "u1".into(), expires_at: 2, created_at: 0,
@@ -11,9 +11,9 @@
 //! #         created_at: 0, updated_at: 0 },
 //! #     ban: Ban::default(),
 //! # };
-//! let identity = Identity::from_record(&record);
-//! assert!(identity.has_any_role(&["creator".to_string()]));
-//! assert!(!identity.has_any_role(&["editor".to_string()]));
+//! let identity = SessionUser::from_record(&record);
+//! assert!(identity.identity().has_any_role(&["creator".to_string()]));
+//! assert!(!identity.identity().has_any_role(&["editor".to_string()]));
 //! let headers = identity.headers();
 //! assert_eq!(headers[0], (USER_ID_HEADER.to_string(), b"u1".to_vec()));
 //! assert!(headers.iter().any(|(name, _)| name == USER_HEADER));
@@ -26,6 +26,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::record::{SessionRecord, UserData};
+use crate::base::identity::{AuthMethod, Identity};
 
 /// The user's id.
 pub const USER_ID_HEADER: &str = "x-warden-user-id";
@@ -47,37 +48,20 @@ pub const USER_HEADER: &str = "x-warden-user";
 /// sent as `null`.
 pub const MAX_HEADER_IMAGE_LEN: usize = 2048;
 
-/// How a request was authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMethod {
-    /// A Better Auth session (cookie or bearer token).
-    Session,
-}
-
-impl AuthMethod {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            AuthMethod::Session => "session",
-        }
-    }
-}
-
-/// An authenticated user, for the app's headers and for later layers (the
-/// per-user rate limit keys on `user_id`).
+/// A user authenticated by a session: the record's user and session id, for
+/// the app's headers; [`SessionUser::identity`] is what later layers read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
+pub struct SessionUser {
     pub user_id: String,
     pub session_id: String,
-    pub method: AuthMethod,
     pub user: UserData,
 }
 
-impl Identity {
-    pub fn from_record(record: &SessionRecord) -> Identity {
-        Identity {
+impl SessionUser {
+    pub fn from_record(record: &SessionRecord) -> SessionUser {
+        SessionUser {
             user_id: record.user.id.clone(),
             session_id: record.session.id.clone(),
-            method: AuthMethod::Session,
             user: record.user.clone(),
         }
     }
@@ -93,10 +77,13 @@ impl Identity {
             .filter(|r| !r.is_empty())
     }
 
-    /// Whether the user holds at least one of `required` (true when
-    /// `required` is empty). Roles compare exactly.
-    pub fn has_any_role(&self, required: &[String]) -> bool {
-        required.is_empty() || self.roles().any(|r| required.iter().any(|q| q == r))
+    /// Who this is, as every layer after authentication sees it.
+    pub fn identity(&self) -> Identity {
+        Identity {
+            user_id: self.user_id.clone(),
+            roles: self.roles().map(str::to_owned).collect(),
+            method: AuthMethod::Session,
+        }
     }
 
     /// The headers for the inner app. A text field containing control
@@ -116,7 +103,7 @@ impl Identity {
             add(USER_ROLE_HEADER, role);
         }
         add(SESSION_ID_HEADER, &self.session_id);
-        add(AUTH_HEADER, self.method.as_str());
+        add(AUTH_HEADER, AuthMethod::Session.as_str());
         let json = crate::base::log::json(&self.user.to_json(Some(MAX_HEADER_IMAGE_LEN)));
         add(USER_HEADER, &URL_SAFE_NO_PAD.encode(json));
         out

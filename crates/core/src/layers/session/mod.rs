@@ -44,4 +44,4 @@ pub mod token;
 mod tests;
 
 pub use config::{SessionConfig, SessionSource};
-pub use identity::Identity;
+pub use identity::SessionUser;

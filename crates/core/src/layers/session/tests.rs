@@ -548,7 +548,7 @@ fn secondary_storage_source() {
 #[test]
 fn decisions() {
     let record = record_from_row(&valid_row()).unwrap_or_else(|e| panic!("{e:?}"));
-    let identity = Identity::from_record(&record);
+    let identity = SessionUser::from_record(&record);
     let ok = Outcome::Authenticated(identity.clone(), Via::Cache);
     let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     for mode in [AuthMode::Optional, AuthMode::Required] {
@@ -590,12 +590,12 @@ fn decisions() {
 fn roles_split_on_commas() {
     let mut record = record_from_row(&valid_row()).unwrap_or_else(|e| panic!("{e:?}"));
     record.user.role = Some(" admin ,creator,,".into());
-    let identity = Identity::from_record(&record);
+    let identity = SessionUser::from_record(&record);
     assert_eq!(identity.roles().collect::<Vec<_>>(), ["admin", "creator"]);
-    assert!(identity.has_any_role(&["creator".into()]));
-    assert!(!identity.has_any_role(&["Admin".into()]));
+    assert!(identity.identity().has_any_role(&["creator".into()]));
+    assert!(!identity.identity().has_any_role(&["Admin".into()]));
     record.user.role = None;
-    assert!(!Identity::from_record(&record).has_any_role(&["admin".into()]));
+    assert!(!SessionUser::from_record(&record).identity().has_any_role(&["admin".into()]));
 }
 
 #[test]
@@ -603,7 +603,7 @@ fn identity_headers() {
     let mut record = record_from_row(&valid_row()).unwrap_or_else(|e| panic!("{e:?}"));
     record.user.name = "José \u{1F600}".into();
     record.user.image = Some(format!("data:image/png;base64,{}", "A".repeat(5000)));
-    let headers = Identity::from_record(&record).headers();
+    let headers = SessionUser::from_record(&record).headers();
     let get = |n: &str| {
         headers
             .iter()
@@ -635,7 +635,7 @@ fn identity_headers() {
     // A control character keeps a field out of the plain headers only.
     record.user.name = "Eve\r\nx-warden-user-id: admin".into();
     record.user.role = None;
-    let headers = Identity::from_record(&record).headers();
+    let headers = SessionUser::from_record(&record).headers();
     assert!(
         !headers
             .iter()

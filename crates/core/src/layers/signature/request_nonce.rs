@@ -107,14 +107,7 @@ impl Pending {
 
 /// 64 hex digits, either case.
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() != 64 {
-        return None;
-    }
-    let digit = |b: u8| char::from(b).to_digit(16).map(|d| d as u8);
-    text.as_bytes()
-        .chunks(2)
-        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
-        .collect()
+    crate::base::digest::decode_hex(text, 32)
 }
 
 #[cfg(test)]
