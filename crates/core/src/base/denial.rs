@@ -1,18 +1,43 @@
-//! Warden's own error responses.
+//! Warden's own refusals: one shape, [`Denial`], for every layer.
 //!
 //! ```
-//! use warden_core::base::denial::Rejection;
+//! use warden_core::base::denial::{Denial, Rejection};
 //!
 //! assert_eq!(Rejection::BadRequest.status(), 400);
 //! assert_eq!(
 //!     Rejection::BadRequest.body(),
 //!     r#"{"error":{"code":"BAD_REQUEST","message":"Malformed request"}}"#
 //! );
+//! let denial = Denial::from(Rejection::Unauthorized);
+//! assert_eq!(denial.status, 401);
+//! assert_eq!(denial.body, Rejection::Unauthorized.body());
 //! ```
 //!
-//! Each rejection has a fixed status and a fixed public body, as in axum-core's
+//! A denial has a fixed status and a fixed public body, as in axum-core's
 //! rejections: the client learns what class of failure happened, never the
-//! detail, which goes to the log.
+//! detail, which goes to the log. [`Rejection`] is the catalogue of the
+//! refusals every layer shares; a layer with wire-format bodies of its own
+//! (the seed's 429 and worker-signature bodies, CORS) builds its [`Denial`]
+//! in its folder. The component answers every denial in one place, with the
+//! same response headers as any other answer.
+
+/// A request refused: the status and the public JSON body the client gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    /// 400..=599.
+    pub status: u16,
+    /// A JSON document; never carries detail (that goes to the log).
+    pub body: String,
+}
+
+impl From<Rejection> for Denial {
+    fn from(rejection: Rejection) -> Denial {
+        Denial {
+            status: rejection.status(),
+            body: rejection.body(),
+        }
+    }
+}
 
 /// A request refused, or failed, by warden itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -30,6 +30,7 @@ use toml::Value;
 
 pub use origin::{Origin, OriginPattern};
 
+use crate::base::denial::Denial;
 use crate::base::environment::Environment;
 use crate::base::overlay::{RouteOverlay, Section};
 use crate::base::problem::ConfigProblem;
@@ -66,6 +67,14 @@ pub(crate) const FIELDS: &[&str] = &[
     "max_age",
     "reject_disallowed",
 ];
+
+/// A request refused for its origin (`reject_disallowed`).
+pub fn rejection() -> Denial {
+    Denial {
+        status: REJECTION_STATUS,
+        body: rejection_body(),
+    }
+}
 
 /// The body of a request refused for its origin (`reject_disallowed`).
 pub fn rejection_body() -> String {

@@ -15,6 +15,7 @@
 
 use std::fmt;
 
+use crate::base::denial::Denial;
 use crate::base::fail_mode::FailMode;
 
 /// The longest window a rule may use: thirty days. Longer windows keep state
@@ -65,7 +66,7 @@ pub struct RateLimit {
     /// What happens when the store cannot be reached.
     pub fail: FailMode,
     /// A route's own answer instead of the seed's 429.
-    pub deny: Option<Deny>,
+    pub deny: Option<Denial>,
     /// Requests this limit does not count.
     pub skip_if: SkipIf,
 }
@@ -216,15 +217,6 @@ pub enum Algorithm {
     /// weighted by how much of it still overlaps: smoother at window edges,
     /// one extra read per request, an estimate rather than an exact count.
     SlidingWindow,
-}
-
-/// A route's own answer to an over-limit client (the seed's `handler`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Deny {
-    /// 400..=599.
-    pub status: u16,
-    /// A JSON document, rendered once at load.
-    pub body: String,
 }
 
 /// Requests a limit does not count.

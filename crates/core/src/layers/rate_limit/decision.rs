@@ -1,6 +1,7 @@
 //! The rate-limit decision: client keys, counter keys and windows, what a
 //! count means, and the headers and 429 body that say so.
 
+use crate::base::denial::Denial;
 use super::config::{ClientIpSource, KeyPart, Quota, RateLimit, Scope, Tier};
 use sha2::{Digest, Sha256};
 use std::net::{IpAddr, Ipv6Addr};
@@ -447,6 +448,14 @@ impl Verdict {
 /// user ids stay out of log lines).
 pub fn fingerprint(client: &str) -> String {
     crate::base::digest::fingerprint(client.as_bytes())
+}
+
+/// The seed's 429: [`too_many_requests_body`] (a route's `deny` replaces it).
+pub fn too_many_requests(retry_after: u64) -> Denial {
+    Denial {
+        status: 429,
+        body: too_many_requests_body(retry_after),
+    }
 }
 
 /// The seed's exact 429 body.

@@ -23,9 +23,10 @@
 use toml::{Table, Value};
 
 use super::config::{
-    Algorithm, ClientIpSource, DEFAULT_KEY_PREFIX, Deny, KeyPart, MAX_WINDOW_SECS, Preset, Quota,
+    Algorithm, ClientIpSource, DEFAULT_KEY_PREFIX, KeyPart, MAX_WINDOW_SECS, Preset, Quota,
     RateLimit, RateLimitRule, RateLimitSettings, Scope, SkipIf, Tier,
 };
+use crate::base::denial::Denial;
 use crate::base::fail_mode::FailMode;
 use crate::base::fields::{Problems, is_tchar, parse_duration};
 
@@ -425,7 +426,7 @@ fn parse_tiers(
     ok.then_some(sorted)
 }
 
-fn parse_deny(t: &Table, field: &str, problems: &mut Problems) -> Option<Deny> {
+fn parse_deny(t: &Table, field: &str, problems: &mut Problems) -> Option<Denial> {
     let before = problems.len();
     problems.unknown_fields(t, &format!("{field}."), DENY_FIELDS);
     let status = match t.get("status") {
@@ -451,7 +452,7 @@ fn parse_deny(t: &Table, field: &str, problems: &mut Problems) -> Option<Deny> {
     if problems.len() != before {
         return None;
     }
-    Some(Deny {
+    Some(Denial {
         status: status?,
         body: body?,
     })

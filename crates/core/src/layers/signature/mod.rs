@@ -49,7 +49,7 @@
 //!    and then the previous one; for RFC 9421 then the `Content-Digest`.
 //!
 //! The caller then records [`Verified::replay`] in the replay cache (see
-//! [`replay`]) when the cache is on, keyed by that same later time. A refusal is a [`Denial`]: a fixed status
+//! [`replay`]) when the cache is on, keyed by that same later time. A refusal is a [`Failure`]: a fixed status
 //! and public JSON body (seed 000's exact bodies where the seed has one).
 
 pub mod config;
@@ -64,6 +64,7 @@ pub use request_nonce::sign_request_nonce;
 pub use rfc9421::{Rfc9421Signature, SignParams, sign_rfc9421};
 pub use worker::sign_worker;
 
+use crate::base::denial::Denial;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -199,9 +200,10 @@ impl RequestView<'_> {
     }
 }
 
-/// A request refused: a fixed status and public JSON body.
+/// Why a signed request was refused; [`Denial::from`] gives the status
+/// and the public JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Denial {
+pub enum Failure {
     /// 401: a required header is absent or empty; lists the header names.
     MissingHeaders {
         /// The names the scheme requires, as configured.
@@ -244,14 +246,23 @@ pub enum Denial {
     Unavailable,
 }
 
-impl Denial {
+impl From<Failure> for Denial {
+    fn from(failure: Failure) -> Denial {
+        Denial {
+            status: failure.status(),
+            body: failure.body(),
+        }
+    }
+}
+
+impl Failure {
     /// The HTTP status.
     pub fn status(&self) -> u16 {
         match self {
-            Denial::UnauthorizedOrigin => 403,
-            Denial::PayloadTooLarge => 413,
-            Denial::BodyTimeout => 408,
-            Denial::Unavailable => 503,
+            Failure::UnauthorizedOrigin => 403,
+            Failure::PayloadTooLarge => 413,
+            Failure::BodyTimeout => 408,
+            Failure::Unavailable => 503,
             _ => 401,
         }
     }
@@ -260,36 +271,36 @@ impl Denial {
     pub fn body(&self) -> String {
         let s = |v: &str| crate::base::log::json(&serde_json::Value::from(v));
         match self {
-            Denial::MissingHeaders { required } => {
+            Failure::MissingHeaders { required } => {
                 let names: Vec<String> = required.iter().map(|n| s(n)).collect();
                 format!(
                     r#"{{"error":"Missing authentication headers","required":[{}]}}"#,
                     names.join(",")
                 )
             }
-            Denial::InvalidTimestamp => r#"{"error":"Invalid timestamp format"}"#.into(),
-            Denial::Expired { max_age, age } => format!(
+            Failure::InvalidTimestamp => r#"{"error":"Invalid timestamp format"}"#.into(),
+            Failure::Expired { max_age, age } => format!(
                 r#"{{"error":"Request timestamp expired","maxAge":{max_age},"age":{age}}}"#
             ),
-            Denial::InFuture => r#"{"error":"Request timestamp in future"}"#.into(),
-            Denial::InvalidSignature => r#"{"error":"Invalid signature"}"#.into(),
-            Denial::UnauthorizedOrigin => r#"{"error":"Unauthorized origin"}"#.into(),
-            Denial::InvalidNonce => r#"{"error":"Invalid nonce"}"#.into(),
-            Denial::Replayed => r#"{"error":"Request replayed"}"#.into(),
-            Denial::InvalidSignatureInput { reason } => format!(
+            Failure::InFuture => r#"{"error":"Request timestamp in future"}"#.into(),
+            Failure::InvalidSignature => r#"{"error":"Invalid signature"}"#.into(),
+            Failure::UnauthorizedOrigin => r#"{"error":"Unauthorized origin"}"#.into(),
+            Failure::InvalidNonce => r#"{"error":"Invalid nonce"}"#.into(),
+            Failure::Replayed => r#"{"error":"Request replayed"}"#.into(),
+            Failure::InvalidSignatureInput { reason } => format!(
                 r#"{{"error":"Invalid signature input","reason":{}}}"#,
                 s(reason)
             ),
-            Denial::SignatureExpired => r#"{"error":"Signature expired"}"#.into(),
-            Denial::DigestMismatch => r#"{"error":"Content digest mismatch"}"#.into(),
-            Denial::PayloadTooLarge => {
+            Failure::SignatureExpired => r#"{"error":"Signature expired"}"#.into(),
+            Failure::DigestMismatch => r#"{"error":"Content digest mismatch"}"#.into(),
+            Failure::PayloadTooLarge => {
                 r#"{"error":{"code":"PAYLOAD_TOO_LARGE","message":"Request body too large"}}"#
                     .into()
             }
-            Denial::BodyTimeout => {
+            Failure::BodyTimeout => {
                 r#"{"error":{"code":"REQUEST_TIMEOUT","message":"Request body timed out"}}"#.into()
             }
-            Denial::Unavailable => {
+            Failure::Unavailable => {
                 r#"{"error":{"code":"SERVICE_UNAVAILABLE","message":"Service temporarily unavailable"}}"#
                     .into()
             }
@@ -299,25 +310,25 @@ impl Denial {
     /// A short machine name for logs.
     pub fn kind(&self) -> &'static str {
         match self {
-            Denial::MissingHeaders { .. } => "missing_headers",
-            Denial::InvalidTimestamp => "invalid_timestamp",
-            Denial::Expired { .. } => "timestamp_expired",
-            Denial::InFuture => "timestamp_in_future",
-            Denial::InvalidSignature => "invalid_signature",
-            Denial::UnauthorizedOrigin => "unauthorized_origin",
-            Denial::InvalidNonce => "invalid_nonce",
-            Denial::Replayed => "replayed",
-            Denial::InvalidSignatureInput { .. } => "invalid_signature_input",
-            Denial::SignatureExpired => "signature_expired",
-            Denial::DigestMismatch => "digest_mismatch",
-            Denial::PayloadTooLarge => "payload_too_large",
-            Denial::BodyTimeout => "body_timeout",
-            Denial::Unavailable => "replay_cache_unavailable",
+            Failure::MissingHeaders { .. } => "missing_headers",
+            Failure::InvalidTimestamp => "invalid_timestamp",
+            Failure::Expired { .. } => "timestamp_expired",
+            Failure::InFuture => "timestamp_in_future",
+            Failure::InvalidSignature => "invalid_signature",
+            Failure::UnauthorizedOrigin => "unauthorized_origin",
+            Failure::InvalidNonce => "invalid_nonce",
+            Failure::Replayed => "replayed",
+            Failure::InvalidSignatureInput { .. } => "invalid_signature_input",
+            Failure::SignatureExpired => "signature_expired",
+            Failure::DigestMismatch => "digest_mismatch",
+            Failure::PayloadTooLarge => "payload_too_large",
+            Failure::BodyTimeout => "body_timeout",
+            Failure::Unavailable => "replay_cache_unavailable",
         }
     }
 
-    fn input(reason: impl Into<String>) -> Denial {
-        Denial::InvalidSignatureInput {
+    fn input(reason: impl Into<String>) -> Failure {
+        Failure::InvalidSignatureInput {
             reason: reason.into(),
         }
     }
@@ -356,7 +367,7 @@ pub fn check_headers(
     rule: &SignatureRule,
     request: &RequestView<'_>,
     now: u64,
-) -> Result<Pending, Denial> {
+) -> Result<Pending, Failure> {
     match rule.scheme {
         Scheme::Worker => worker::check_headers(settings, request, now).map(Pending::Worker),
         Scheme::RequestNonce => {
@@ -383,7 +394,7 @@ impl Pending {
         body: &[u8],
         keys: &Keys<'_>,
         now: u64,
-    ) -> Result<Verified, Denial> {
+    ) -> Result<Verified, Failure> {
         self.time_window().check(now)?;
         match self {
             Pending::Worker(p) => p.verify(body, keys),
@@ -414,10 +425,10 @@ pub(crate) struct TimeWindow {
 }
 
 impl TimeWindow {
-    pub(crate) fn check(&self, now: u64) -> Result<(), Denial> {
+    pub(crate) fn check(&self, now: u64) -> Result<(), Failure> {
         check_window(self.timestamp, now, self.max_age, self.future_skew)?;
         if self.expires.is_some_and(|expires| now > expires) {
-            return Err(Denial::SignatureExpired);
+            return Err(Failure::SignatureExpired);
         }
         Ok(())
     }
@@ -431,7 +442,7 @@ pub fn verify(
     body: &[u8],
     keys: &Keys<'_>,
     now: u64,
-) -> Result<Verified, Denial> {
+) -> Result<Verified, Failure> {
     check_headers(settings, rule, request, now)?.verify(request, body, keys, now)
 }
 
@@ -492,23 +503,23 @@ pub fn parse_unix_seconds(text: &str) -> Option<u64> {
 
 /// The seed's age window: older than `max_age` is expired, more than
 /// `future_skew` ahead is in the future.
-fn check_window(timestamp: u64, now: u64, max_age: u64, future_skew: u64) -> Result<(), Denial> {
+fn check_window(timestamp: u64, now: u64, max_age: u64, future_skew: u64) -> Result<(), Failure> {
     if now > timestamp && now - timestamp > max_age {
-        return Err(Denial::Expired {
+        return Err(Failure::Expired {
             max_age,
             age: now - timestamp,
         });
     }
     if timestamp > now && timestamp - now > future_skew {
-        return Err(Denial::InFuture);
+        return Err(Failure::InFuture);
     }
     Ok(())
 }
 
 /// A nonce: 1 to 256 printable ASCII characters without spaces.
-fn check_nonce(nonce: &str) -> Result<(), Denial> {
+fn check_nonce(nonce: &str) -> Result<(), Failure> {
     if nonce.is_empty() || nonce.len() > 256 || !nonce.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-        return Err(Denial::InvalidNonce);
+        return Err(Failure::InvalidNonce);
     }
     Ok(())
 }
@@ -525,17 +536,17 @@ mod tests {
         ];
         let cases = [
             (
-                Denial::MissingHeaders { required },
+                Failure::MissingHeaders { required },
                 401,
                 r#"{"error":"Missing authentication headers","required":["X-Worker-Signature","X-Worker-Timestamp"]}"#,
             ),
             (
-                Denial::InvalidTimestamp,
+                Failure::InvalidTimestamp,
                 401,
                 r#"{"error":"Invalid timestamp format"}"#,
             ),
             (
-                Denial::Expired {
+                Failure::Expired {
                     max_age: 300,
                     age: 450,
                 },
@@ -543,17 +554,17 @@ mod tests {
                 r#"{"error":"Request timestamp expired","maxAge":300,"age":450}"#,
             ),
             (
-                Denial::InFuture,
+                Failure::InFuture,
                 401,
                 r#"{"error":"Request timestamp in future"}"#,
             ),
             (
-                Denial::InvalidSignature,
+                Failure::InvalidSignature,
                 401,
                 r#"{"error":"Invalid signature"}"#,
             ),
             (
-                Denial::UnauthorizedOrigin,
+                Failure::UnauthorizedOrigin,
                 403,
                 r#"{"error":"Unauthorized origin"}"#,
             ),
@@ -568,28 +579,28 @@ mod tests {
     #[test]
     fn other_bodies_are_json() {
         for denial in [
-            Denial::InvalidNonce,
-            Denial::Replayed,
-            Denial::input("a \"quoted\" reason"),
-            Denial::SignatureExpired,
-            Denial::DigestMismatch,
-            Denial::PayloadTooLarge,
-            Denial::BodyTimeout,
-            Denial::Unavailable,
+            Failure::InvalidNonce,
+            Failure::Replayed,
+            Failure::input("a \"quoted\" reason"),
+            Failure::SignatureExpired,
+            Failure::DigestMismatch,
+            Failure::PayloadTooLarge,
+            Failure::BodyTimeout,
+            Failure::Unavailable,
         ] {
             let v: serde_json::Value = serde_json::from_str(&denial.body()).unwrap();
             assert!(v.get("error").is_some(), "{v}");
             assert!(!denial.kind().is_empty());
         }
-        assert_eq!(Denial::PayloadTooLarge.status(), 413);
-        assert_eq!(Denial::BodyTimeout.status(), 408);
+        assert_eq!(Failure::PayloadTooLarge.status(), 413);
+        assert_eq!(Failure::BodyTimeout.status(), 408);
         assert_eq!(
-            Denial::BodyTimeout.body(),
+            Failure::BodyTimeout.body(),
             r#"{"error":{"code":"REQUEST_TIMEOUT","message":"Request body timed out"}}"#
         );
-        assert_eq!(Denial::Unavailable.status(), 503);
+        assert_eq!(Failure::Unavailable.status(), 503);
         assert_eq!(
-            Denial::input("x").body(),
+            Failure::input("x").body(),
             r#"{"error":"Invalid signature input","reason":"x"}"#
         );
     }
@@ -599,13 +610,13 @@ mod tests {
         assert_eq!(check_window(1000, 1300, 300, 60), Ok(()));
         assert_eq!(
             check_window(1000, 1301, 300, 60),
-            Err(Denial::Expired {
+            Err(Failure::Expired {
                 max_age: 300,
                 age: 301
             })
         );
         assert_eq!(check_window(1060, 1000, 300, 60), Ok(()));
-        assert_eq!(check_window(1061, 1000, 300, 60), Err(Denial::InFuture));
+        assert_eq!(check_window(1061, 1000, 300, 60), Err(Failure::InFuture));
         assert_eq!(check_window(1000, 1000, 1, 0), Ok(()));
     }
 
@@ -713,13 +724,13 @@ mod tests {
             assert!(pending.verify(&request, body, &keys, t + 2).is_ok());
             assert_eq!(
                 pending.verify(&request, body, &keys, t + 3),
-                Err(Denial::Expired { max_age: 2, age: 3 }),
+                Err(Failure::Expired { max_age: 2, age: 3 }),
                 "{scheme:?}"
             );
             // A clock that went back past the skew refuses too.
             assert_eq!(
                 pending.verify(&request, body, &keys, t - 3),
-                Err(Denial::InFuture),
+                Err(Failure::InFuture),
                 "{scheme:?}"
             );
         }
@@ -752,7 +763,7 @@ mod tests {
         assert!(pending.verify(&request, b"", &keys, t + 1).is_ok());
         assert_eq!(
             pending.verify(&request, b"", &keys, t + 2),
-            Err(Denial::SignatureExpired)
+            Err(Failure::SignatureExpired)
         );
     }
 

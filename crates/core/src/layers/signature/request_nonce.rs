@@ -18,7 +18,7 @@
 
 use super::replay::{ReplayId, hex};
 use super::{
-    Denial, Keys, RequestView, Scheme, TimeWindow, Verified, WorkerSettings, check_nonce,
+    Failure, Keys, RequestView, Scheme, TimeWindow, Verified, WorkerSettings, check_nonce,
     hmac_sha256, hmac_verify, parse_unix_seconds,
 };
 
@@ -51,20 +51,20 @@ pub(crate) fn check_headers(
     settings: &WorkerSettings,
     request: &RequestView<'_>,
     now: u64,
-) -> Result<Pending, Denial> {
+) -> Result<Pending, Failure> {
     let present = |name: &str| request.header(name).filter(|v| !v.is_empty());
     let (Some(signature), Some(timestamp), Some(nonce)) = (
         present(SIGNATURE_HEADER),
         present(TIMESTAMP_HEADER),
         present(NONCE_HEADER),
     ) else {
-        return Err(Denial::MissingHeaders {
+        return Err(Failure::MissingHeaders {
             required: [SIGNATURE_HEADER, TIMESTAMP_HEADER, NONCE_HEADER]
                 .map(String::from)
                 .to_vec(),
         });
     };
-    let t = parse_unix_seconds(&timestamp).ok_or(Denial::InvalidTimestamp)?;
+    let t = parse_unix_seconds(&timestamp).ok_or(Failure::InvalidTimestamp)?;
     // Seed 003's window is symmetric: `max_age` either way.
     let time = TimeWindow {
         timestamp: t,
@@ -74,7 +74,7 @@ pub(crate) fn check_headers(
     };
     time.check(now)?;
     if !settings.origin_allowed(request.origin().as_deref()) {
-        return Err(Denial::UnauthorizedOrigin);
+        return Err(Failure::UnauthorizedOrigin);
     }
     check_nonce(&nonce)?;
     Ok(Pending {
@@ -87,14 +87,14 @@ pub(crate) fn check_headers(
 }
 
 impl Pending {
-    pub(crate) fn verify(&self, body: &[u8], keys: &Keys<'_>) -> Result<Verified, Denial> {
-        let signature = self.signature.as_deref().ok_or(Denial::InvalidSignature)?;
+    pub(crate) fn verify(&self, body: &[u8], keys: &Keys<'_>) -> Result<Verified, Failure> {
+        let signature = self.signature.as_deref().ok_or(Failure::InvalidSignature)?;
         let parts: [&[u8]; 3] = [body, self.timestamp.as_bytes(), self.nonce.as_bytes()];
         let key = keys
             .in_order()
             .find(|(_, key)| hmac_verify(key, &parts, signature))
             .map(|(slot, _)| slot)
-            .ok_or(Denial::InvalidSignature)?;
+            .ok_or(Failure::InvalidSignature)?;
         Ok(Verified {
             scheme: Scheme::RequestNonce,
             key,
@@ -125,7 +125,7 @@ mod tests {
         }
     }
 
-    fn run(pairs: &[(&str, &str)], body: &[u8], keys: &Keys<'_>) -> Result<Verified, Denial> {
+    fn run(pairs: &[(&str, &str)], body: &[u8], keys: &Keys<'_>) -> Result<Verified, Failure> {
         let headers: Vec<(String, Vec<u8>)> = pairs
             .iter()
             .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
@@ -191,12 +191,12 @@ mod tests {
                 b"amount=1",
                 &keys()
             ),
-            Err(Denial::InvalidTimestamp)
+            Err(Failure::InvalidTimestamp)
         );
         // `0` itself is a (very old) timestamp, not a format error.
         assert!(matches!(
             run(&[ok[0], ("X-Request-Timestamp", "0"), ok[2]], b"", &keys()),
-            Err(Denial::Expired { .. })
+            Err(Failure::Expired { .. })
         ));
     }
 
@@ -227,7 +227,7 @@ mod tests {
             .is_ok()
         );
         // Body, timestamp and nonce are all covered.
-        assert_eq!(run(&pairs, b"{}", &keys()), Err(Denial::InvalidSignature));
+        assert_eq!(run(&pairs, b"{}", &keys()), Err(Failure::InvalidSignature));
         let other_ts = (NOW - 1).to_string();
         assert_eq!(
             run(
@@ -235,7 +235,7 @@ mod tests {
                 body,
                 &keys()
             ),
-            Err(Denial::InvalidSignature)
+            Err(Failure::InvalidSignature)
         );
         assert_eq!(
             run(
@@ -243,7 +243,7 @@ mod tests {
                 body,
                 &keys()
             ),
-            Err(Denial::InvalidSignature)
+            Err(Failure::InvalidSignature)
         );
         // base64 is not this profile's encoding.
         let b64 = crate::layers::signature::sign_worker(SECRET, &ts, body);
@@ -253,13 +253,13 @@ mod tests {
                 body,
                 &keys()
             ),
-            Err(Denial::InvalidSignature)
+            Err(Failure::InvalidSignature)
         );
     }
 
     #[test]
     fn errors() {
-        let missing = Err(Denial::MissingHeaders {
+        let missing = Err(Failure::MissingHeaders {
             required: vec![
                 "X-Request-Signature".into(),
                 "X-Request-Timestamp".into(),
@@ -286,7 +286,7 @@ mod tests {
                 b"",
                 &keys()
             ),
-            Err(Denial::InvalidTimestamp)
+            Err(Failure::InvalidTimestamp)
         );
         // Five minutes either way.
         for (offset, ok) in [(-300i64, true), (-301, false), (300, true), (301, false)] {
@@ -305,14 +305,14 @@ mod tests {
             if offset == -301 {
                 assert_eq!(
                     result,
-                    Err(Denial::Expired {
+                    Err(Failure::Expired {
                         max_age: 300,
                         age: 301
                     })
                 );
             }
             if offset == 301 {
-                assert_eq!(result, Err(Denial::InFuture));
+                assert_eq!(result, Err(Failure::InFuture));
             }
         }
         let sig = sign_request_nonce(SECRET, b"", &ts, "bad nonce");
@@ -326,7 +326,7 @@ mod tests {
                 b"",
                 &keys()
             ),
-            Err(Denial::InvalidNonce)
+            Err(Failure::InvalidNonce)
         );
     }
 

@@ -53,7 +53,7 @@ use crate::http::structured_fields::{
     BareItem, Dictionary, Item, Member, Parameters, parse_dictionary, serialize_inner_list,
 };
 use super::{
-    Denial, KeySlot, Keys, RequestView, Scheme, SignatureRule, TimeWindow, Verified,
+    Failure, KeySlot, Keys, RequestView, Scheme, SignatureRule, TimeWindow, Verified,
     WorkerSettings, check_nonce, hmac_sha256, hmac_verify,
 };
 
@@ -132,9 +132,9 @@ fn to_i64(n: u64) -> Result<i64, String> {
     i64::try_from(n).map_err(|_| "timestamp out of range".to_string())
 }
 
-fn reason(denial: &Denial) -> String {
+fn reason(denial: &Failure) -> String {
     match denial {
-        Denial::InvalidSignatureInput { reason } => reason.clone(),
+        Failure::InvalidSignatureInput { reason } => reason.clone(),
         other => other.kind().to_string(),
     }
 }
@@ -158,30 +158,30 @@ pub(crate) fn check_headers(
     rule: &SignatureRule,
     request: &RequestView<'_>,
     now: u64,
-) -> Result<Pending, Denial> {
+) -> Result<Pending, Failure> {
     let present = |name: &str| request.header_bytes(name).filter(|v| !v.is_empty());
     let (Some(input), Some(signature)) = (present(SIGNATURE_INPUT), present(SIGNATURE)) else {
-        return Err(Denial::MissingHeaders {
+        return Err(Failure::MissingHeaders {
             required: vec![SIGNATURE_INPUT.into(), SIGNATURE.into()],
         });
     };
     let inputs = dictionary(&input).ok_or_else(|| {
-        Denial::input("Signature-Input is not a valid structured-field dictionary")
+        Failure::input("Signature-Input is not a valid structured-field dictionary")
     })?;
     let signatures = dictionary(&signature)
-        .ok_or_else(|| Denial::input("Signature is not a valid structured-field dictionary"))?;
+        .ok_or_else(|| Failure::input("Signature is not a valid structured-field dictionary"))?;
 
     // Every member must be well-formed, not only the one verified.
     let mut chosen: Option<(&str, &Vec<Item>, &Parameters, String, KeySlot)> = None;
     for (label, member) in &inputs {
         let Member::InnerList(items, params) = member else {
-            return Err(Denial::input("Signature-Input members must be inner lists"));
+            return Err(Failure::input("Signature-Input members must be inner lists"));
         };
         if items
             .iter()
             .any(|(bare, _)| !matches!(bare, BareItem::String(_)))
         {
-            return Err(Denial::input("covered components must be strings"));
+            return Err(Failure::input("covered components must be strings"));
         }
         let parsed = SigParams::read(params)?;
         if chosen.is_none()
@@ -192,20 +192,20 @@ pub(crate) fn check_headers(
         }
     }
     let Some((label, items, params, keyid, slot)) = chosen else {
-        return Err(Denial::input("no signature with a known keyid"));
+        return Err(Failure::input("no signature with a known keyid"));
     };
     let signature = match signatures.iter().find(|(l, _)| l == label) {
         Some((_, Member::Item((BareItem::ByteSequence(bytes), _)))) => bytes.clone(),
-        Some(_) => return Err(Denial::input("Signature members must be byte sequences")),
-        None => return Err(Denial::input("no Signature for the selected label")),
+        Some(_) => return Err(Failure::input("Signature members must be byte sequences")),
+        None => return Err(Failure::input("no Signature for the selected label")),
     };
     let parsed = SigParams::read(params)?;
     if parsed.alg.is_some_and(|alg| alg != ALG) {
-        return Err(Denial::input("unsupported alg; expected hmac-sha256"));
+        return Err(Failure::input("unsupported alg; expected hmac-sha256"));
     }
     let created = parsed
         .created
-        .ok_or_else(|| Denial::input("created parameter is required"))?;
+        .ok_or_else(|| Failure::input("created parameter is required"))?;
     let time = TimeWindow {
         timestamp: created,
         max_age: settings.max_age,
@@ -214,7 +214,7 @@ pub(crate) fn check_headers(
     };
     time.check(now)?;
     if !settings.origin_allowed(request.origin().as_deref()) {
-        return Err(Denial::UnauthorizedOrigin);
+        return Err(Failure::UnauthorizedOrigin);
     }
     if let Some(nonce) = parsed.nonce {
         check_nonce(nonce)?;
@@ -224,19 +224,19 @@ pub(crate) fn check_headers(
         .iter()
         .map(|(bare, component_params)| match bare {
             BareItem::String(name) if component_params.is_empty() => Ok(name.clone()),
-            _ => Err(Denial::input("component parameters are not supported")),
+            _ => Err(Failure::input("component parameters are not supported")),
         })
         .collect::<Result<_, _>>()?;
     check_components(&covered)?;
     for required in &rule.components {
         if required != CONTENT_DIGEST && !covered.contains(required) {
-            return Err(Denial::input(format!(
+            return Err(Failure::input(format!(
                 "required component not covered: {required}"
             )));
         }
     }
     let serialized = serialize_inner_list(items, params)
-        .ok_or_else(|| Denial::input("Signature-Input is not serializable"))?;
+        .ok_or_else(|| Failure::input("Signature-Input is not serializable"))?;
     let base = signature_base(request, &covered, &serialized)?;
     Ok(Pending {
         keyid,
@@ -257,30 +257,30 @@ impl Pending {
         request: &RequestView<'_>,
         body: &[u8],
         keys: &Keys<'_>,
-    ) -> Result<Verified, Denial> {
+    ) -> Result<Verified, Failure> {
         if !body.is_empty() && self.digest_required_with_body && !self.digest_covered {
-            return Err(Denial::input(
+            return Err(Failure::input(
                 "required component not covered: content-digest",
             ));
         }
         let key = keys
             .get(self.slot)
-            .ok_or_else(|| Denial::input("no signature with a known keyid"))?;
+            .ok_or_else(|| Failure::input("no signature with a known keyid"))?;
         if !hmac_verify(key, &[&self.base], &self.signature) {
-            return Err(Denial::InvalidSignature);
+            return Err(Failure::InvalidSignature);
         }
         if let Some(field) = request.header_bytes(CONTENT_DIGEST) {
             let field = String::from_utf8_lossy(&field);
             match content_digest::check(&field, body) {
                 DigestCheck::Match => {}
-                DigestCheck::Mismatch => return Err(Denial::DigestMismatch),
+                DigestCheck::Mismatch => return Err(Failure::DigestMismatch),
                 DigestCheck::NoSupportedAlgorithm => {
-                    return Err(Denial::input(
+                    return Err(Failure::input(
                         "Content-Digest has no sha-256 or sha-512 digest",
                     ));
                 }
                 DigestCheck::Malformed => {
-                    return Err(Denial::input("Content-Digest is malformed"));
+                    return Err(Failure::input("Content-Digest is malformed"));
                 }
             }
         }
@@ -310,7 +310,7 @@ struct SigParams<'a> {
 }
 
 impl<'a> SigParams<'a> {
-    fn read(params: &'a Parameters) -> Result<SigParams<'a>, Denial> {
+    fn read(params: &'a Parameters) -> Result<SigParams<'a>, Failure> {
         let mut out = SigParams {
             created: None,
             expires: None,
@@ -331,12 +331,12 @@ impl<'a> SigParams<'a> {
                 ("keyid", BareItem::String(s)) => out.keyid = Some(s),
                 ("tag", BareItem::String(_)) => {}
                 ("created" | "expires", _) => {
-                    return Err(Denial::input(
+                    return Err(Failure::input(
                         "created and expires must be non-negative integers",
                     ));
                 }
                 ("nonce" | "alg" | "keyid" | "tag", _) => {
-                    return Err(Denial::input("nonce, alg, keyid and tag must be strings"));
+                    return Err(Failure::input("nonce, alg, keyid and tag must be strings"));
                 }
                 // Parameters this verifier does not know are covered by the
                 // signature (they are in @signature-params) and otherwise ignored.
@@ -353,23 +353,23 @@ fn dictionary(bytes: &[u8]) -> Option<Dictionary> {
 
 /// Covered components: supported, lowercase field names or derived ones,
 /// each at most once.
-fn check_components(covered: &[String]) -> Result<(), Denial> {
+fn check_components(covered: &[String]) -> Result<(), Failure> {
     for (i, name) in covered.iter().enumerate() {
         if name.starts_with('@') {
             if !DERIVED_COMPONENTS.contains(&name.as_str()) {
-                return Err(Denial::input("unsupported derived component"));
+                return Err(Failure::input("unsupported derived component"));
             }
         } else if name.is_empty()
             || !name
                 .bytes()
                 .all(|b| crate::base::fields::is_tchar(b) && !b.is_ascii_uppercase())
         {
-            return Err(Denial::input(
+            return Err(Failure::input(
                 "component names must be lowercase header names",
             ));
         }
         if covered[..i].contains(name) {
-            return Err(Denial::input("duplicate covered component"));
+            return Err(Failure::input("duplicate covered component"));
         }
     }
     Ok(())
@@ -381,7 +381,7 @@ fn signature_base(
     request: &RequestView<'_>,
     covered: &[String],
     serialized_params: &str,
-) -> Result<Vec<u8>, Denial> {
+) -> Result<Vec<u8>, Failure> {
     let mut base = Vec::new();
     for name in covered {
         let value = if name.starts_with('@') {
@@ -389,10 +389,10 @@ fn signature_base(
         } else {
             request
                 .header_bytes(name)
-                .ok_or_else(|| Denial::input("a covered header is absent from the request"))?
+                .ok_or_else(|| Failure::input("a covered header is absent from the request"))?
         };
         if value.iter().any(|&b| b == b'\n' || b == b'\r') {
-            return Err(Denial::input("a covered value contains a line break"));
+            return Err(Failure::input("a covered value contains a line break"));
         }
         base.push(b'"');
         base.extend_from_slice(name.as_bytes());
@@ -565,12 +565,12 @@ mod tests {
                 &keys,
                 now
             ),
-            Err(Denial::DigestMismatch)
+            Err(Failure::DigestMismatch)
         );
         // The same signature once its time has passed.
         assert_eq!(
             verify(&settings, &rule, &request, B2_BODY, &keys, now + 301),
-            Err(Denial::Expired {
+            Err(Failure::Expired {
                 max_age: 300,
                 age: 306
             })
@@ -582,7 +582,7 @@ mod tests {
         };
         assert_eq!(
             verify(&settings, &rule, &request, B2_BODY, &wrong, now),
-            Err(Denial::InvalidSignature)
+            Err(Failure::InvalidSignature)
         );
     }
 
@@ -636,7 +636,7 @@ mod tests {
         }
     }
 
-    fn run(headers: &[(String, Vec<u8>)], body: &[u8]) -> Result<Verified, Denial> {
+    fn run(headers: &[(String, Vec<u8>)], body: &[u8]) -> Result<Verified, Failure> {
         run_with(&WorkerSettings::default(), headers, body)
     }
 
@@ -644,7 +644,7 @@ mod tests {
         settings: &WorkerSettings,
         headers: &[(String, Vec<u8>)],
         body: &[u8],
-    ) -> Result<Verified, Denial> {
+    ) -> Result<Verified, Failure> {
         let rule = settings.rule_for(&RouteWorker {
             scheme: Some(Scheme::Rfc9421),
             components: None,
@@ -709,12 +709,12 @@ mod tests {
         );
         assert_eq!(
             run(&s.headers, body),
-            Err(Denial::input("required component not covered: @path"))
+            Err(Failure::input("required component not covered: @path"))
         );
         let s = sign(&["@method", "@authority", "@path"], body, params(), &[]);
         assert_eq!(
             run(&s.headers, body),
-            Err(Denial::input(
+            Err(Failure::input(
                 "required component not covered: content-digest"
             ))
         );
@@ -734,7 +734,7 @@ mod tests {
         // Body changed, digest header left alone: the signature holds, the digest does not.
         assert_eq!(
             run(&s.headers, br#"{"amount":9}"#),
-            Err(Denial::DigestMismatch)
+            Err(Failure::DigestMismatch)
         );
         // Digest header recomputed for the new body: the signature breaks.
         let mut h = s.headers.clone();
@@ -743,7 +743,7 @@ mod tests {
             "content-digest",
             &header_value(br#"{"amount":9}"#, Algorithm::Sha256),
         );
-        assert_eq!(run(&h, br#"{"amount":9}"#), Err(Denial::InvalidSignature));
+        assert_eq!(run(&h, br#"{"amount":9}"#), Err(Failure::InvalidSignature));
         // Another path or method.
         let keys = Keys {
             current: SECRET,
@@ -760,7 +760,7 @@ mod tests {
         };
         assert_eq!(
             verify(&settings, &rule, &other, body, &keys, NOW),
-            Err(Denial::InvalidSignature)
+            Err(Failure::InvalidSignature)
         );
         let other = RequestView {
             method: "PUT",
@@ -768,7 +768,7 @@ mod tests {
         };
         assert_eq!(
             verify(&settings, &rule, &other, body, &keys, NOW),
-            Err(Denial::InvalidSignature)
+            Err(Failure::InvalidSignature)
         );
         // Changing created breaks the signature (it is in @signature-params).
         let mut h = s.headers.clone();
@@ -785,7 +785,7 @@ mod tests {
             "signature-input",
             &input.replace(&NOW.to_string(), &(NOW - 1).to_string()),
         );
-        assert_eq!(run(&h, body), Err(Denial::InvalidSignature));
+        assert_eq!(run(&h, body), Err(Failure::InvalidSignature));
     }
 
     #[test]
@@ -803,7 +803,7 @@ mod tests {
         );
         assert_eq!(
             run(&s.headers, body),
-            Err(Denial::Expired {
+            Err(Failure::Expired {
                 max_age: 300,
                 age: 301
             })
@@ -817,7 +817,7 @@ mod tests {
             },
             &[],
         );
-        assert_eq!(run(&s.headers, body), Err(Denial::InFuture));
+        assert_eq!(run(&s.headers, body), Err(Failure::InFuture));
         let s = sign(
             &comps,
             body,
@@ -827,7 +827,7 @@ mod tests {
             },
             &[],
         );
-        assert_eq!(run(&s.headers, body), Err(Denial::SignatureExpired));
+        assert_eq!(run(&s.headers, body), Err(Failure::SignatureExpired));
         let s = sign(
             &comps,
             body,
@@ -954,12 +954,12 @@ mod tests {
         ];
         for (input, signature, reason) in cases {
             let result = run(&with(input, signature), b"");
-            assert_eq!(result, Err(Denial::input(*reason)), "{input} / {signature}");
+            assert_eq!(result, Err(Failure::input(*reason)), "{input} / {signature}");
             assert_eq!(result.unwrap_err().status(), 401);
         }
         assert_eq!(
             run(&with("", good_sig), b""),
-            Err(Denial::MissingHeaders {
+            Err(Failure::MissingHeaders {
                 required: vec!["Signature-Input".into(), "Signature".into()]
             })
         );
@@ -971,21 +971,21 @@ mod tests {
                 ),
                 b""
             ),
-            Err(Denial::InvalidNonce)
+            Err(Failure::InvalidNonce)
         ));
         // A well-formed but wrong signature.
         let input =
             "sig1=(\"@method\" \"@authority\" \"@path\");created=1700000000;keyid=\"current\"";
         assert_eq!(
             run(&with(input, good_sig), b""),
-            Err(Denial::InvalidSignature)
+            Err(Failure::InvalidSignature)
         );
         // Non-UTF-8 bytes in the header.
         let mut h = with(input, good_sig);
         h[0].1.push(0xff);
         assert!(matches!(
             run(&h, b""),
-            Err(Denial::InvalidSignatureInput { .. })
+            Err(Failure::InvalidSignatureInput { .. })
         ));
     }
 
@@ -996,9 +996,9 @@ mod tests {
         for (digest, expected) in [
             (
                 "md5=:AAAA:",
-                Denial::input("Content-Digest has no sha-256 or sha-512 digest"),
+                Failure::input("Content-Digest has no sha-256 or sha-512 digest"),
             ),
-            ("sha-256=abc", Denial::input("Content-Digest is malformed")),
+            ("sha-256=abc", Failure::input("Content-Digest is malformed")),
         ] {
             let s = sign(&comps, body, params(), &[]);
             let mut h = s.headers;
@@ -1078,7 +1078,7 @@ mod tests {
         };
         assert_eq!(
             verify(&settings, &rule, &request(&h), b"", &only_current, NOW),
-            Err(Denial::input("no signature with a known keyid"))
+            Err(Failure::input("no signature with a known keyid"))
         );
     }
 

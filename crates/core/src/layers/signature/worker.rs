@@ -29,7 +29,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STAN
 
 use super::replay::ReplayId;
 use super::{
-    Denial, Keys, RequestView, Scheme, TimeWindow, Verified, WorkerSettings, check_nonce,
+    Failure, Keys, RequestView, Scheme, TimeWindow, Verified, WorkerSettings, check_nonce,
     hmac_sha256, hmac_verify, parse_unix_seconds,
 };
 
@@ -61,20 +61,20 @@ pub(crate) fn check_headers(
     settings: &WorkerSettings,
     request: &RequestView<'_>,
     now: u64,
-) -> Result<Pending, Denial> {
+) -> Result<Pending, Failure> {
     let present = |name: &str| request.header(name).filter(|v| !v.is_empty());
     let (Some(signature), Some(timestamp)) = (
         present(&settings.signature_header),
         present(&settings.timestamp_header),
     ) else {
-        return Err(Denial::MissingHeaders {
+        return Err(Failure::MissingHeaders {
             required: vec![
                 settings.signature_header.clone(),
                 settings.timestamp_header.clone(),
             ],
         });
     };
-    let t = parse_unix_seconds(&timestamp).ok_or(Denial::InvalidTimestamp)?;
+    let t = parse_unix_seconds(&timestamp).ok_or(Failure::InvalidTimestamp)?;
     let time = TimeWindow {
         timestamp: t,
         max_age: settings.max_age,
@@ -83,7 +83,7 @@ pub(crate) fn check_headers(
     };
     time.check(now)?;
     if !settings.origin_allowed(request.origin().as_deref()) {
-        return Err(Denial::UnauthorizedOrigin);
+        return Err(Failure::UnauthorizedOrigin);
     }
     let nonce = request.header(&settings.nonce_header);
     if let Some(nonce) = &nonce {
@@ -99,14 +99,14 @@ pub(crate) fn check_headers(
 }
 
 impl Pending {
-    pub(crate) fn verify(&self, body: &[u8], keys: &Keys<'_>) -> Result<Verified, Denial> {
-        let signature = self.signature.as_deref().ok_or(Denial::InvalidSignature)?;
+    pub(crate) fn verify(&self, body: &[u8], keys: &Keys<'_>) -> Result<Verified, Failure> {
+        let signature = self.signature.as_deref().ok_or(Failure::InvalidSignature)?;
         let parts: [&[u8]; 3] = [self.timestamp.as_bytes(), b":", body];
         let key = keys
             .in_order()
             .find(|(_, key)| hmac_verify(key, &parts, signature))
             .map(|(slot, _)| slot)
-            .ok_or(Denial::InvalidSignature)?;
+            .ok_or(Failure::InvalidSignature)?;
         // The seed's signature does not cover X-Worker-Nonce, so a nonce
         // alone cannot stop a replay (anyone could change it): the signature
         // is always recorded, the nonce in addition.
@@ -153,7 +153,7 @@ mod tests {
         body: &[u8],
         keys: &Keys<'_>,
         now: u64,
-    ) -> Result<Verified, Denial> {
+    ) -> Result<Verified, Failure> {
         let headers = headers(pairs);
         let request = RequestView {
             method: "POST",
@@ -225,7 +225,7 @@ mod tests {
         let body = b"{}";
         let (sig, ts) = signed(NOW, body);
         let origin = ("Origin", "https://auth.example.com");
-        let missing = Denial::MissingHeaders {
+        let missing = Failure::MissingHeaders {
             required: vec!["X-Worker-Signature".into(), "X-Worker-Timestamp".into()],
         };
         assert_eq!(run(&s, &[origin], body, &keys(), NOW), Err(missing.clone()));
@@ -262,7 +262,7 @@ mod tests {
                 &keys(),
                 NOW
             ),
-            Err(Denial::InvalidTimestamp)
+            Err(Failure::InvalidTimestamp)
         );
         for bad in ["1700000000.5", "-5", "1e9", "17000000000000000"] {
             assert_eq!(
@@ -277,7 +277,7 @@ mod tests {
                     &keys(),
                     NOW
                 ),
-                Err(Denial::InvalidTimestamp),
+                Err(Failure::InvalidTimestamp),
                 "{bad}"
             );
         }
@@ -294,7 +294,7 @@ mod tests {
                 &keys(),
                 NOW
             ),
-            Err(Denial::Expired {
+            Err(Failure::Expired {
                 max_age: 300,
                 age: 450
             })
@@ -312,7 +312,7 @@ mod tests {
                 &keys(),
                 NOW
             ),
-            Err(Denial::InFuture)
+            Err(Failure::InFuture)
         );
         let (ok_sig, ok_ts) = signed(NOW + 60, body);
         assert!(
@@ -338,7 +338,7 @@ mod tests {
             pairs.extend(origin.map(|o| ("Origin", o)));
             assert_eq!(
                 run(&s, &pairs, body, &keys(), NOW),
-                Err(Denial::UnauthorizedOrigin)
+                Err(Failure::UnauthorizedOrigin)
             );
         }
         assert_eq!(
@@ -353,7 +353,7 @@ mod tests {
                 &keys(),
                 NOW
             ),
-            Err(Denial::InvalidSignature)
+            Err(Failure::InvalidSignature)
         );
     }
 
@@ -369,7 +369,7 @@ mod tests {
         assert!(run(&s, &ok, body, &keys(), NOW).is_ok());
         assert_eq!(
             run(&s, &ok, br#"{"amount":900}"#, &keys(), NOW),
-            Err(Denial::InvalidSignature)
+            Err(Failure::InvalidSignature)
         );
         let later = (NOW + 1).to_string();
         assert_eq!(
@@ -380,7 +380,7 @@ mod tests {
                 &keys(),
                 NOW
             ),
-            Err(Denial::InvalidSignature)
+            Err(Failure::InvalidSignature)
         );
         // A zero-padded timestamp is refused as a format error, even when
         // correctly signed: each instant has one spelling.
@@ -398,7 +398,7 @@ mod tests {
                     &keys(),
                     NOW
                 ),
-                Err(Denial::InvalidTimestamp)
+                Err(Failure::InvalidTimestamp)
             );
         }
         // A signature of the right length with one flipped bit.
@@ -416,7 +416,7 @@ mod tests {
                 &keys(),
                 NOW
             ),
-            Err(Denial::InvalidSignature)
+            Err(Failure::InvalidSignature)
         );
         // Truncated, hex instead of base64, or two signature headers.
         let half = &sig[..20];
@@ -430,7 +430,7 @@ mod tests {
                     &keys(),
                     NOW
                 ),
-                Err(Denial::InvalidSignature)
+                Err(Failure::InvalidSignature)
             );
         }
         assert_eq!(
@@ -445,7 +445,7 @@ mod tests {
                 &keys(),
                 NOW
             ),
-            Err(Denial::InvalidSignature)
+            Err(Failure::InvalidSignature)
         );
     }
 
@@ -461,7 +461,7 @@ mod tests {
         ];
         assert_eq!(
             run(&s, &pairs, body, &keys(), NOW),
-            Err(Denial::InvalidSignature)
+            Err(Failure::InvalidSignature)
         );
         let rotating = Keys {
             current: SECRET,
@@ -490,7 +490,7 @@ mod tests {
                 &keys(),
                 NOW
             ),
-            Err(Denial::MissingHeaders {
+            Err(Failure::MissingHeaders {
                 required: vec!["X-Sig".into(), "X-Ts".into()]
             })
         );
@@ -535,7 +535,7 @@ mod tests {
                     &keys(),
                     NOW
                 ),
-                Err(Denial::InvalidNonce)
+                Err(Failure::InvalidNonce)
             );
         }
     }
@@ -554,7 +554,7 @@ mod tests {
         let rule = s.rule_for(&Default::default());
         assert!(matches!(
             check(&s, &rule, &request, NOW),
-            Err(Denial::Expired { .. })
+            Err(Failure::Expired { .. })
         ));
     }
 }
