@@ -8,7 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use warden_core::config::{RawSettings, Secret, WardenConfig};
-use warden_core::layers::cors::{Origin, OriginPattern};
+use warden_core::http::origin::{Origin, OriginPattern};
 use warden_core::http::path::{PathOptions, normalize_path, normalize_path_with};
 use warden_core::layers::rate_limit::ClientIpSource;
 use warden_core::layers::rate_limit::client_address;

@@ -24,11 +24,10 @@
 //! response from the page; the request itself is still served (browsers
 //! enforce CORS) unless `reject_disallowed = true`, which answers 403.
 
-mod origin;
 
 use toml::Value;
 
-pub use origin::{Origin, OriginPattern};
+use crate::http::origin::{Origin, OriginPattern};
 
 use crate::base::denial::Denial;
 use crate::base::environment::Environment;

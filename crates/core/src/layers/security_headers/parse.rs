@@ -739,7 +739,7 @@ fn parse_permissions(
             Value::Array(_) => {
                 let Some(list) = fields::strings(problems, &ffield, v, |s| match s {
                     "self" | "src" | "*" => Ok(s.to_string()),
-                    _ => crate::layers::cors::Origin::parse(s)
+                    _ => crate::http::origin::Origin::parse(s)
                         .map(|o| format!("\"{}\"", o.serialize()))
                         .map_err(|e| {
                             format!(

@@ -33,7 +33,7 @@ use crate::base::overlay::{RouteOverlay, Section};
 
 use super::{KeySlot, Scheme};
 use crate::base::problem::ConfigProblem;
-use crate::layers::cors::{Origin, OriginPattern};
+use crate::http::origin::{Origin, OriginPattern};
 
 /// Default `max_age`: seed 000's 300 seconds.
 pub const DEFAULT_MAX_AGE: u64 = 300;

@@ -218,7 +218,7 @@ mod tests {
     fn the_six_seed_errors_in_order() {
         let s = WorkerSettings {
             allowed_origins: vec![
-                crate::layers::cors::OriginPattern::parse("https://auth.example.com").unwrap(),
+                crate::http::origin::OriginPattern::parse("https://auth.example.com").unwrap(),
             ],
             ..WorkerSettings::default()
         };

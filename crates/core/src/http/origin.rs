@@ -4,7 +4,7 @@
 //! cannot pass for a subdomain of `workers.dev`.
 //!
 //! ```
-//! use warden_core::layers::cors::{Origin, OriginPattern};
+//! use warden_core::http::origin::{Origin, OriginPattern};
 //!
 //! let pattern = OriginPattern::parse("https://*.workers.dev").unwrap();
 //! let ok = Origin::parse("https://app.team.workers.dev").unwrap();
