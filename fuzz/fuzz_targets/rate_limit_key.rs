@@ -40,7 +40,7 @@ fn limit() -> &'static RateLimit {
         .expect("fuzz policy is valid")
     });
     config.policy.routes[0]
-        .rate_limit
+        .keys.rate_limit
         .limit()
         .expect("the route is limited")
 }

@@ -13,7 +13,8 @@ use warden_core::http::path::{PathOptions, normalize_path, normalize_path_with};
 use warden_core::layers::rate_limit::ClientIpSource;
 use warden_core::layers::rate_limit::client_address;
 use warden_core::layers::session::{revoke, time, token};
-use warden_core::layers::signature::{self, Keys, RequestView, structured_fields};
+use warden_core::http::structured_fields;
+use warden_core::layers::signature::{self, Keys, RequestView};
 
 const SECRET: &str = "fuzz-only-worker-secret-0123456789abcdef";
 
@@ -58,9 +59,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = policy.match_route("GET", &path);
     }
     let secret = Secret::new(SECRET.into());
-    let _ = token::extract(&policy.session, Some(&secret), &[b, c], &[c, b]);
-    let _ = token::extract(&policy.session, None, &[b], &[]);
-    let _ = token::credentials(&policy.session, Some(&secret), &[b, c, d], &[], true);
+    let _ = token::extract(&policy.sections.session, Some(&secret), &[b, c], &[c, b]);
+    let _ = token::extract(&policy.sections.session, None, &[b], &[]);
+    let _ = token::credentials(&policy.sections.session, Some(&secret), &[b, c, d], &[], true);
     let _ = warden_core::http::hop_by_hop::strip_request_header(&text(a).to_ascii_lowercase(), &[]);
     let _ = warden_core::http::hop_by_hop::is_identity_header(&text(b));
     let _ = Origin::parse(&text(a));
@@ -119,7 +120,7 @@ fuzz_target!(|data: &[u8]| {
         previous: Some(b"previous-fuzz-secret-0123456789abcdef"),
     };
     for route in &policy.routes[..3] {
-        let rule = policy.worker.rule_for(&route.worker);
+        let rule = policy.sections.worker.rule_for(&route.keys.worker);
         let view = RequestView {
             method: "POST",
             scheme: "https",
@@ -127,10 +128,10 @@ fuzz_target!(|data: &[u8]| {
             path_and_query: "/w/hook?x=1",
             headers: &headers,
         };
-        let _ = signature::verify(&policy.worker, &rule, &view, body, &keys, 1_795_364_495);
+        let _ = signature::verify(&policy.sections.worker, &rule, &view, body, &keys, 1_795_364_495);
         // The second window check, with the body complete later (or the
         // clock gone back).
-        if let Ok(pending) = signature::check_headers(&policy.worker, &rule, &view, 1_795_364_495) {
+        if let Ok(pending) = signature::check_headers(&policy.sections.worker, &rule, &view, 1_795_364_495) {
             let later = 1_795_364_495 + u64::from(body.first().copied().unwrap_or(0));
             let _ = pending.verify(&view, body, &keys, later);
             let _ = pending.verify(&view, body, &keys, 0);

@@ -99,14 +99,14 @@ pub fn workloads() -> Vec<Workload> {
     let cookie = format!("theme=dark; better-auth.session_token={signed}");
     // Measure the path a valid cookie takes, not an early refusal.
     assert!(matches!(
-        token::extract(&policy.session, Some(&secret), &[cookie.as_bytes()], &[]),
+        token::extract(&policy.sections.session, Some(&secret), &[cookie.as_bytes()], &[]),
         token::Extracted::Token(_)
     ));
     out.push((
         "session: cookie parse + HMAC verify",
         Box::new(move || {
             black_box(token::extract(
-                &policy.session,
+                &policy.sections.session,
                 Some(&secret),
                 &[black_box(cookie.as_bytes())],
                 &[],
@@ -122,7 +122,7 @@ pub fn workloads() -> Vec<Workload> {
         ("x-worker-signature".to_string(), sig.into_bytes()),
         ("x-worker-timestamp".to_string(), ts.into_bytes()),
     ];
-    let rule = policy.worker.rule_for(&policy.routes[5].worker);
+    let rule = policy.sections.worker.rule_for(&policy.routes[5].keys.worker);
     let keys = Keys {
         current: SECRET.as_bytes(),
         previous: None,
@@ -138,7 +138,7 @@ pub fn workloads() -> Vec<Workload> {
     }
     assert!(
         signature::verify(
-            &policy.worker,
+            &policy.sections.worker,
             &rule,
             &view(&signed_headers),
             &body,
@@ -152,14 +152,14 @@ pub fn workloads() -> Vec<Workload> {
         Box::new(move || {
             let view = view(&signed_headers);
             black_box(
-                signature::verify(&policy.worker, &rule, &view, black_box(&body), &keys, now)
+                signature::verify(&policy.sections.worker, &rule, &view, black_box(&body), &keys, now)
                     .is_ok(),
             );
         }),
     ));
 
     let quota = Preset::Api.quota();
-    let settings = &policy.rate_limit;
+    let settings = &policy.sections.rate_limit;
     let peer_headers = vec![(
         "spin-client-addr".to_string(),
         b"203.0.113.9:51234".to_vec(),

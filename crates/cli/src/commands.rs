@@ -338,7 +338,7 @@ pub fn explain(contents: &str, method: &str, path: &str) -> Output {
     };
     if let Some(ready) = policy.ready.as_ref().filter(|r| r.is_at(&normalized)) {
         let answer = if ready.allows(&method.to_ascii_uppercase()) {
-            format!("rate_limit={}", ready.route.rate_limit)
+            format!("rate_limit={}", ready.route.keys.rate_limit)
         } else {
             let r = Rejection::MethodNotAllowed;
             format!("refused: {} {} (Allow: GET, HEAD)", r.status(), r.code())
@@ -388,7 +388,7 @@ fn describe(route: &Route) -> String {
     if !route.roles.is_empty() {
         let _ = write!(line, " roles={}", route.roles.join(","));
     }
-    let _ = write!(line, " rate_limit={}", route.rate_limit);
+    let _ = write!(line, " rate_limit={}", route.keys.rate_limit);
     if !route.skip.is_empty() {
         let skip: Vec<&str> = route.skip.iter().map(|l| l.as_str()).collect();
         let _ = write!(line, " skip={}", skip.join(","));

@@ -165,24 +165,29 @@ pub struct RouteHeaders {
 
 impl RouteSettings {
     fn for_route(policy: &Policy, route: &crate::policy::Route, environment: Environment) -> Self {
-        use crate::base::layer::Layer;
-        let headers = (!route.skips(Layer::Headers)).then(|| {
+        use crate::base::layer::{Layer, PolicyLayer};
+        use crate::layers::{cors::Cors, security_headers::SecurityHeaders};
+        let headers = (SecurityHeaders::BUILT && !route.skips(Layer::Headers)).then(|| {
             let config = policy
+                .sections
                 .headers
-                .for_route(route.headers.as_ref())
+                .for_route(route.keys.headers.as_ref())
                 .into_owned();
             let prepared = config.prepare(environment);
             RouteHeaders { config, prepared }
         });
-        let cors = (!route.skips(Layer::Cors))
-            .then(|| policy.cors.for_route(route.cors.as_ref()).into_owned())
+        let cors = (Cors::BUILT && !route.skips(Layer::Cors))
+            .then(|| {
+                let overlay = route.keys.cors.as_ref();
+                policy.sections.cors.for_route(overlay).into_owned()
+            })
             .filter(|cors| cors.is_enabled());
         RouteSettings { headers, cors }
     }
 
     /// The global security headers and no CORS: for warden's own 404.
     fn for_unmatched(policy: &Policy, environment: Environment) -> Self {
-        let config = policy.headers.for_route(None).into_owned();
+        let config = policy.sections.headers.for_route(None).into_owned();
         let prepared = config.prepare(environment);
         RouteSettings {
             headers: Some(RouteHeaders { config, prepared }),
@@ -232,15 +237,14 @@ impl WardenConfig {
             .iter()
             .map(|(i, route)| (*i, route.name.clone(), route.auth))
             .collect();
-        // CORS rules that depend on the environment (no "*" in production).
+        // Layer rules that depend on the environment (CORS: no "*" in production).
         let mut environment_problems = Vec::new();
-        crate::layers::cors::check_environment(
+        parsed.policy.sections.check_environment(
+            &crate::policy::route_views(&parsed.routes),
             environment,
-            &parsed.policy.cors,
-            &crate::policy::cors_overlays(&parsed.routes),
             &mut environment_problems,
         );
-        let session_needs_secret = parsed.policy.session.bearer_require_signature;
+        let session_needs_secret = parsed.policy.sections.session.bearer_require_signature;
         let policy = match parsed.into_result() {
             Ok(policy) => Some(policy),
             Err(policy_problems) => {
@@ -491,7 +495,7 @@ mod tests {
         });
         assert_eq!(c.policy.routes[0].name, "inline");
         assert_eq!(
-            c.policy.routes[0].rate_limit,
+            c.policy.routes[0].keys.rate_limit,
             Preset::Web.rule(crate::layers::rate_limit::KeyPart::Ip)
         );
     }

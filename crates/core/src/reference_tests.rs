@@ -22,10 +22,10 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>)> {
         .chain(headers::OTHER_FIELDS.iter().copied())
         .collect();
     vec![
-        ("## Top level", parse::TOP_FIELDS.to_vec()),
+        ("## Top level", parse::top_fields()),
         ("## `[settings]`", parse::SETTINGS_FIELDS.to_vec()),
         ("### `[settings] ready` as a table", ready::FIELDS.to_vec()),
-        ("## `[[routes]]`", parse::ROUTE_FIELDS.to_vec()),
+        ("## `[[routes]]`", parse::route_fields()),
         (
             "### A route's `rate_limit` as a table",
             rate_limit_parse::RATE_LIMIT_FIELDS.to_vec(),

@@ -147,9 +147,10 @@ pub(crate) fn quoted(s: &str) -> String {
     format!("{s:?}")
 }
 
-/// The problem list being built, with helpers for the common messages.
+/// The problem list being built, with helpers for the common messages:
+/// what every section parser writes its problems to.
 #[derive(Default)]
-pub(crate) struct Problems(pub(crate) Vec<ConfigProblem>);
+pub struct Problems(pub Vec<ConfigProblem>);
 
 impl Problems {
     pub(crate) fn len(&self) -> usize {

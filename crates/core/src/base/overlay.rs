@@ -56,3 +56,20 @@ pub struct RouteOverlay<'a, O> {
     /// for an auth layer, not the route's `auth` mode.
     pub skipped: bool,
 }
+
+impl<'a, O> RouteOverlay<'a, O> {
+    /// The overlays of routes whose keys are an optional table.
+    pub fn of_optional(
+        routes: &[crate::base::layer::RouteView<'a, Option<O>>],
+        skipped: impl Fn(&crate::base::layer::RouteView<'a, Option<O>>) -> bool,
+    ) -> Vec<RouteOverlay<'a, O>> {
+        routes
+            .iter()
+            .map(|r| RouteOverlay {
+                index: r.index,
+                overlay: r.keys.as_ref(),
+                skipped: skipped(r),
+            })
+            .collect()
+    }
+}

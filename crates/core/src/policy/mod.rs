@@ -34,14 +34,15 @@ mod pattern;
 pub mod ready;
 
 pub use parse::parse_policy;
-pub(crate) use checks::cors_overlays;
+pub(crate) use checks::route_views;
 pub(crate) use parse::{Partial, parse_partial};
 pub use pattern::PathPattern;
 
 use crate::base::auth_mode::AuthMode;
 use crate::base::layer::Layer;
 use crate::http::path::MatchPath;
-use crate::layers::rate_limit::{RateLimitRule, RateLimitSettings};
+use crate::layers::rate_limit::RateLimitRule;
+use crate::layers::{RouteKeys, Sections};
 
 /// Default of `settings.response_buffer_limit`: 0, every response streamed
 /// through. Measured under Spin 4.1, streaming is the fast path; collecting
@@ -64,16 +65,9 @@ pub struct Policy {
     pub settings: Settings,
     /// Routes in the order they are tried; never empty.
     pub routes: Vec<Route>,
-    /// Global rate-limit settings (`[rate_limit]`).
-    pub rate_limit: RateLimitSettings,
-    /// Session authentication (`[session]`).
-    pub session: crate::layers::session::SessionConfig,
-    /// Security response headers (`[headers]`), for routes without their own.
-    pub headers: crate::layers::security_headers::HeadersConfig,
-    /// CORS (`[cors]`), for routes without their own; off without origins.
-    pub cors: crate::layers::cors::CorsConfig,
-    /// Request signatures of `auth = "worker"` routes (`[worker]`).
-    pub worker: crate::layers::signature::WorkerSettings,
+    /// Each layer's sections (`[rate_limit]`, `[session]`, `[headers]`,
+    /// `[cors]`, `[worker]`), one field per layer of the registry.
+    pub sections: Sections,
     /// The readiness endpoint (`[settings] ready`); `None` when turned off.
     pub ready: Option<ready::ReadyEndpoint>,
 }
@@ -103,11 +97,7 @@ impl Policy {
     pub fn built_in() -> Policy {
         Policy {
             settings: Settings::default(),
-            rate_limit: RateLimitSettings::default(),
-            session: crate::layers::session::SessionConfig::default(),
-            headers: crate::layers::security_headers::HeadersConfig::default(),
-            cors: crate::layers::cors::CorsConfig::default(),
-            worker: crate::layers::signature::WorkerSettings::default(),
+            sections: Sections::default(),
             ready: Some(ready::ReadyEndpoint::default_endpoint()),
             routes: vec![Route {
                 name: "default".to_string(),
@@ -115,11 +105,11 @@ impl Policy {
                 path: PathPattern::everything(),
                 auth: AuthMode::None,
                 roles: Vec::new(),
-                rate_limit: RateLimitRule::default_for_route(),
                 skip: Vec::new(),
-                headers: None,
-                cors: None,
-                worker: crate::layers::signature::RouteWorker::default(),
+                keys: RouteKeys {
+                    rate_limit: RateLimitRule::default_for_route(),
+                    ..RouteKeys::default()
+                },
             }],
         }
     }
@@ -142,7 +132,7 @@ impl Policy {
         let limited = self
             .routes
             .iter()
-            .any(|r| !r.skips(Layer::RateLimit) && !matches!(r.rate_limit, RateLimitRule::Off));
+            .any(|r| !r.skips(Layer::RateLimit) && !matches!(r.keys.rate_limit, RateLimitRule::Off));
         let authenticates = |mode: fn(AuthMode) -> bool| {
             self.routes
                 .iter()
@@ -150,13 +140,13 @@ impl Policy {
         };
         let sessions = authenticates(|a| matches!(a, AuthMode::Optional | AuthMode::Required));
         let signed = authenticates(|a| a == AuthMode::Worker);
-        let from_sqlite = self.session.source == crate::layers::session::SessionSource::Sqlite;
-        let session_key_value = sessions && (!from_sqlite || self.session.cache);
+        let from_sqlite = self.sections.session.source == crate::layers::session::SessionSource::Sqlite;
+        let session_key_value = sessions && (!from_sqlite || self.sections.session.cache);
         StoresUsed {
             key_value: limited
                 || session_key_value
-                || (signed && self.worker.replay)
-                || self.session.revoke_path.is_some(),
+                || (signed && self.sections.worker.replay)
+                || self.sections.session.revoke_path.is_some(),
             sqlite: sessions && from_sqlite,
         }
     }
@@ -293,17 +283,12 @@ pub struct Route {
     /// Roles of which the user must hold at least one; only with optional or
     /// required auth.
     pub roles: Vec<String>,
-    /// How requests are rate limited.
-    pub rate_limit: RateLimitRule,
     /// Layers this route skips.
     pub skip: Vec<Layer>,
-    /// The route's `headers` table, merged over the policy's `[headers]`.
-    pub headers: Option<crate::layers::security_headers::HeadersOverlay>,
-    /// The route's `cors` table, merged over the policy's `[cors]`.
-    pub cors: Option<crate::layers::cors::CorsOverlay>,
-    /// The route's `worker` key: its signature scheme and RFC 9421
-    /// components, over the policy's `[worker]` section.
-    pub worker: crate::layers::signature::RouteWorker,
+    /// Each layer's keys of this route (`rate_limit`, `headers`, `cors`,
+    /// `worker`): how it is limited, and its tables merged over the
+    /// policy's sections.
+    pub keys: RouteKeys,
 }
 
 impl Route {
@@ -365,7 +350,7 @@ mod tests {
         assert_eq!(route.name, "default");
         assert_eq!(route.path.as_str(), "/*");
         assert_eq!(route.auth, AuthMode::None);
-        assert_eq!(route.rate_limit, Preset::Web.rule(KeyPart::Ip));
+        assert_eq!(route.keys.rate_limit, Preset::Web.rule(KeyPart::Ip));
         for (method, p2) in [("GET", "/"), ("DELETE", "/a/b/c"), ("BREW", "/x")] {
             assert_eq!(p.match_route(method, &path(p2)).map(|(i, _)| i), Some(0));
         }

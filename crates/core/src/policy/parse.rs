@@ -14,18 +14,12 @@ use crate::base::auth_mode::AuthMode;
 use crate::base::fields::{Problems, is_tchar};
 use crate::base::layer::Layer;
 use crate::base::problem::ConfigProblem;
-use crate::layers::rate_limit::parse::{parse_rate_limit, parse_rate_limit_settings};
-use crate::layers::rate_limit::{KeyPart, RateLimitRule, RateLimitSettings};
+use crate::base::layer::RouteContext;
+use crate::layers::{RouteKeys, Sections};
 
-pub(crate) const TOP_FIELDS: &[&str] = &[
-    "settings",
-    "routes",
-    "rate_limit",
-    "session",
-    "headers",
-    "cors",
-    "worker",
-];
+/// The top-level keys the policy itself reads; each layer adds its own
+/// sections ([`top_fields`]).
+const POLICY_TOP_FIELDS: &[&str] = &["settings", "routes"];
 pub(crate) const SETTINGS_FIELDS: &[&str] = &[
     "response_buffer_limit",
     "max_header_bytes",
@@ -34,18 +28,21 @@ pub(crate) const SETTINGS_FIELDS: &[&str] = &[
     "path_double_encoding",
     "unmatched",
 ];
-pub(crate) const ROUTE_FIELDS: &[&str] = &[
-    "name",
-    "methods",
-    "path",
-    "auth",
-    "roles",
-    "rate_limit",
-    "skip",
-    "headers",
-    "cors",
-    "worker",
-];
+/// The route keys the policy itself reads; each layer adds its own
+/// ([`route_fields`]).
+const POLICY_ROUTE_FIELDS: &[&str] = &["name", "methods", "path", "auth", "roles", "skip"];
+
+/// Every top-level key a policy may have: the policy's and the layers'.
+pub(crate) fn top_fields() -> Vec<&'static str> {
+    let layers = crate::layers::LAYERS.iter().flat_map(|l| l.sections.iter());
+    POLICY_TOP_FIELDS.iter().chain(layers).copied().collect()
+}
+
+/// Every key a route may have: the policy's and the layers'.
+pub(crate) fn route_fields() -> Vec<&'static str> {
+    let layers = crate::layers::LAYERS.iter().flat_map(|l| l.route_keys.iter());
+    POLICY_ROUTE_FIELDS.iter().chain(layers).copied().collect()
+}
 const MAX_NAME_LEN: usize = 64;
 const MAX_ROLE_LEN: usize = 64;
 const MAX_METHOD_LEN: usize = 32;
@@ -134,29 +131,7 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
         &mut problems,
     );
 
-    let rate_limit = match table.get("rate_limit") {
-        None => RateLimitSettings::default(),
-        Some(Value::Table(t)) => parse_rate_limit_settings(t, &mut problems),
-        Some(other) => {
-            problems.wrong_type("rate_limit", "a table ([rate_limit])", other);
-            RateLimitSettings::default()
-        }
-    };
-
-    let session = match table.get("session") {
-        None => crate::layers::session::SessionConfig::default(),
-        Some(Value::Table(t)) => crate::layers::session::config::parse_section(t, &mut problems),
-        Some(other) => {
-            problems.wrong_type("session", "a table ([session])", other);
-            crate::layers::session::SessionConfig::default()
-        }
-    };
-
-    let headers =
-        crate::layers::security_headers::parse_headers(table.get("headers"), "headers", &mut problems.0);
-    let cors = crate::layers::cors::parse_cors(table.get("cors"), "cors", &mut problems.0);
-    let worker =
-        crate::layers::signature::config::parse_worker_section(table.get("worker"), &mut problems.0);
+    let sections = Sections::parse(&table, &mut problems);
 
     let mut routes: Vec<(usize, Route)> = Vec::new();
     match table.get("routes") {
@@ -175,8 +150,8 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
         Some(other) => problems.wrong_type("routes", "an array of tables ([[routes]])", other),
     }
     report_shadowed(&routes, &mut problems);
-    super::checks::check_routes(&routes, &headers, &cors, &worker, &session, &mut problems.0);
-    if let (Some(ready), Some(revoke)) = (&ready, &session.revoke_path)
+    super::checks::check_routes(&routes, &sections, &mut problems.0);
+    if let (Some(ready), Some(revoke)) = (&ready, &sections.session.revoke_path)
         && ready.is_at(revoke)
     {
         problems.add(
@@ -184,15 +159,11 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
             "must differ from session.revoke_path",
         );
     }
-    problems.unknown_fields(&table, "", TOP_FIELDS);
+    problems.unknown_fields(&table, "", &top_fields());
     Partial {
         policy: Policy {
             settings,
-            rate_limit,
-            session,
-            headers,
-            cors,
-            worker,
+            sections,
             ready,
             ..Policy::empty()
         },
@@ -361,27 +332,18 @@ fn parse_route<'a>(
         );
     }
 
-    let rate_limit = match table.get("rate_limit") {
-        None => Some(RateLimitRule::default_for_route()),
-        Some(v) => parse_rate_limit(
-            v,
-            &field("rate_limit"),
-            name.as_deref().unwrap_or("route"),
-            problems,
-        ),
-    };
-    if let (Some(auth), Some(RateLimitRule::Limit(limit))) = (auth, &rate_limit)
-        && limit.key.contains(&KeyPart::User)
-        && !auth.identifies_users()
+    if let Some(mode) = auth
+        && let Some(problem) = crate::layers::check_auth_built(mode, field("auth"))
     {
-        problems.add(
-            field("rate_limit.key"),
-            format!(
-                "key = \"user\" needs auth = \"optional\" or \"required\" (this route has auth = \"{}\")",
-                auth.as_str()
-            ),
-        );
+        problems.0.push(problem);
     }
+    let context = RouteContext {
+        index: i,
+        name: name.as_deref().unwrap_or("route"),
+        table,
+        auth,
+    };
+    let keys = RouteKeys::parse(&context, problems);
 
     let skip = match table.get("skip") {
         None => Some(Vec::new()),
@@ -414,31 +376,12 @@ fn parse_route<'a>(
                 ),
             );
         }
-        if table.contains_key("rate_limit")
-            && matches!(rate_limit, Some(RateLimitRule::Limit(_)))
-            && skip.contains(&Layer::RateLimit)
-        {
-            problems.add(
-                field("skip"),
-                "skips \"rate_limit\" but sets rate_limit; remove one of them",
-            );
-        }
+    }
+    if let (Some(keys), Some(skip)) = (&keys, &skip) {
+        keys.check_skip(&context, skip, problems);
     }
 
-    let headers = table
-        .get("headers")
-        .map(|v| crate::layers::security_headers::parse_overlay(v, &field("headers"), &mut problems.0));
-    let cors = table
-        .get("cors")
-        .map(|v| crate::layers::cors::parse_overlay(v, &field("cors"), &mut problems.0));
-    let worker = match table.get("worker") {
-        None => Some(crate::layers::signature::RouteWorker::default()),
-        Some(v) => {
-            crate::layers::signature::config::parse_route_worker(v, &field("worker"), &mut problems.0)
-        }
-    };
-
-    problems.unknown_fields(table, &format!("routes[{i}]."), ROUTE_FIELDS);
+    problems.unknown_fields(table, &format!("routes[{i}]."), &route_fields());
 
     if problems.0.len() != before {
         return None;
@@ -449,11 +392,8 @@ fn parse_route<'a>(
         path: path?,
         auth: auth?,
         roles: roles?,
-        rate_limit: rate_limit?,
         skip: skip?,
-        headers: headers.flatten(),
-        cors: cors.flatten(),
-        worker: worker?,
+        keys: keys?,
     })
 }
 
@@ -551,7 +491,7 @@ fn syntax_problem(doc: &str, error: &super::document::TomlError) -> ConfigProble
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::rate_limit::Preset;
+    use crate::layers::rate_limit::{KeyPart, Preset, RateLimitRule};
 
     /// The problems of a document that must not parse, as `field: message` lines.
     fn problems(doc: &str) -> Vec<ConfigProblem> {
@@ -590,7 +530,7 @@ mod tests {
         assert_eq!(r.path.as_str(), "/r");
         assert_eq!(r.auth, AuthMode::None);
         assert!(r.roles.is_empty());
-        assert_eq!(r.rate_limit, Preset::Web.rule(KeyPart::Ip));
+        assert_eq!(r.keys.rate_limit, Preset::Web.rule(KeyPart::Ip));
         assert!(r.skip.is_empty());
         assert_eq!(ok(&route("")).settings, Settings::default());
     }
@@ -609,7 +549,7 @@ mod tests {
         assert_eq!(r.methods, Some(vec!["GET".to_string(), "POST".to_string()]));
         assert_eq!(r.auth, AuthMode::Required);
         assert_eq!(r.roles, ["admin", "ops:write"]);
-        assert_eq!(r.rate_limit, Preset::Api.rule(KeyPart::User));
+        assert_eq!(r.keys.rate_limit, Preset::Api.rule(KeyPart::User));
         assert_eq!(r.skip, [Layer::Cors, Layer::Headers]);
     }
 
@@ -698,22 +638,22 @@ mod tests {
     #[test]
     fn rate_limit_forms() {
         assert_eq!(
-            only_route("rate_limit = \"off\"").rate_limit,
+            only_route("rate_limit = \"off\"").keys.rate_limit,
             RateLimitRule::Off
         );
         for preset in Preset::ALL {
             let r = only_route(&format!("rate_limit = \"{}\"", preset.name()));
-            assert_eq!(r.rate_limit, preset.rule(KeyPart::Ip));
+            assert_eq!(r.keys.rate_limit, preset.rule(KeyPart::Ip));
         }
         assert_eq!(
-            only_route("rate_limit = { preset = \"streaming\" }").rate_limit,
+            only_route("rate_limit = { preset = \"streaming\" }").keys.rate_limit,
             Preset::Streaming.rule(KeyPart::Ip)
         );
         assert_eq!(
             only_route(
                 "auth = \"required\"\nrate_limit = { requests = 10, window = \"15m\", key = \"user\" }"
             )
-            .rate_limit,
+            .keys.rate_limit,
             RateLimitRule::Limit(crate::layers::rate_limit::RateLimit::single(
                 crate::layers::rate_limit::Quota {
                     name: "r".into(),
@@ -726,7 +666,7 @@ mod tests {
             ))
         );
         assert_eq!(
-            only_route("rate_limit = { requests = 1, window = 2592000 }").rate_limit,
+            only_route("rate_limit = { requests = 1, window = 2592000 }").keys.rate_limit,
             RateLimitRule::Limit(crate::layers::rate_limit::RateLimit::single(
                 crate::layers::rate_limit::Quota {
                     name: "r".into(),

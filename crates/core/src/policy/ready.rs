@@ -9,7 +9,7 @@
 //! let policy = parse_policy(routes).unwrap();
 //! let ready = policy.ready.as_ref().unwrap();
 //! assert!(ready.is_at(&normalize_path("/.warden/ready").unwrap()));
-//! assert!(ready.route.rate_limit.limit().is_some());
+//! assert!(ready.route.keys.rate_limit.limit().is_some());
 //! // Moved, with a limit of its own.
 //! let moved = parse_policy(&format!(
 //!     "[settings]\nready = {{ path = \"/healthz/ready\", rate_limit = \"strict\" }}\n{routes}"
@@ -30,7 +30,8 @@ use toml::Value;
 use super::{PathPattern, Route};
 use crate::base::auth_mode::AuthMode;
 use crate::base::fields::Problems;
-use crate::layers::rate_limit::RateLimitRule;
+use crate::layers::RouteKeys;
+use crate::layers::rate_limit::{RateLimitRule, RateLimiting};
 use crate::layers::rate_limit::parse::parse_rate_limit;
 use crate::http::path::{MatchPath, normalize_path};
 
@@ -67,11 +68,11 @@ impl ReadyEndpoint {
                 path: PathPattern::parse(path).ok()?,
                 auth: AuthMode::None,
                 roles: Vec::new(),
-                rate_limit,
                 skip: Vec::new(),
-                headers: None,
-                cors: None,
-                worker: crate::layers::signature::RouteWorker::default(),
+                keys: RouteKeys {
+                    rate_limit,
+                    ..RouteKeys::default()
+                },
             },
         })
     }
@@ -127,6 +128,10 @@ pub(crate) fn parse_ready(value: Option<&Value>, problems: &mut Problems) -> Opt
         None => RateLimitRule::default_for_route(),
         Some(value) => {
             let field = format!("{FIELD}.rate_limit");
+            if let Some(problem) = crate::layers::refuse_unbuilt::<RateLimiting>(field.clone()) {
+                problems.0.push(problem);
+                return None;
+            }
             let rule = parse_rate_limit(value, &field, READY_ROUTE_NAME, problems)?;
             if rule.limit().is_some_and(|limit| limit.needs_identity()) {
                 problems.add(
@@ -177,7 +182,7 @@ mod tests {
         let on = parse_policy(ROUTES).unwrap().ready.unwrap();
         assert_eq!(on, ReadyEndpoint::default_endpoint());
         assert_eq!(on.route.name, READY_ROUTE_NAME);
-        assert_eq!(on.route.rate_limit, RateLimitRule::default_for_route());
+        assert_eq!(on.route.keys.rate_limit, RateLimitRule::default_for_route());
         assert!(on.allows("GET") && on.allows("HEAD"));
         for method in ["POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE"] {
             assert!(!on.allows(method), "{method}");
@@ -198,7 +203,7 @@ mod tests {
         .ready
         .unwrap();
         assert!(moved.is_at(&normalize_path("/ops/ready").unwrap()));
-        assert_eq!(moved.route.rate_limit, RateLimitRule::Off);
+        assert_eq!(moved.route.keys.rate_limit, RateLimitRule::Off);
         let limited = parse_policy(&format!(
             "[settings]\nready = {{ rate_limit = {{ requests = 2, window = \"1m\" }} }}\n{ROUTES}"
         ))
@@ -207,7 +212,7 @@ mod tests {
         .unwrap();
         assert!(limited.is_at(&normalize_path(DEFAULT_READY_PATH).unwrap()));
         assert_eq!(
-            limited.route.rate_limit.limit().unwrap().quotas[0].requests,
+            limited.route.keys.rate_limit.limit().unwrap().quotas[0].requests,
             2
         );
     }

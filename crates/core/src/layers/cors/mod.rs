@@ -31,6 +31,8 @@ use crate::http::origin::{Origin, OriginPattern};
 
 use crate::base::denial::Denial;
 use crate::base::environment::Environment;
+use crate::base::fields::Problems;
+use crate::base::layer::{Layer, PolicyLayer, RouteContext, RouteView};
 use crate::base::overlay::{RouteOverlay, Section};
 use crate::base::problem::ConfigProblem;
 use crate::base::fields::{self, add, quoted, wrong_type};
@@ -374,8 +376,53 @@ fn check_resolved(config: &CorsConfig, field: &str, problems: &mut Vec<ConfigPro
     }
 }
 
+/// The CORS layer as the policy registry sees it.
+pub struct Cors;
+
+impl PolicyLayer for Cors {
+    const NAME: &'static str = "cors";
+    const FEATURE: &'static str = "cors";
+    const BUILT: bool = cfg!(feature = "cors");
+    const SECTIONS: &'static [&'static str] = &["cors"];
+    const ROUTE_KEYS: &'static [&'static str] = &["cors"];
+    type Config = CorsConfig;
+    type RouteKeys = Option<CorsOverlay>;
+
+    fn parse_config(document: &toml::Table, problems: &mut Problems) -> CorsConfig {
+        parse_cors(document.get("cors"), "cors", &mut problems.0)
+    }
+
+    fn parse_route(route: &RouteContext<'_>, problems: &mut Problems) -> Option<Self::RouteKeys> {
+        Some(
+            route
+                .table
+                .get("cors")
+                .and_then(|v| parse_overlay(v, &route.field("cors"), &mut problems.0)),
+        )
+    }
+
+    fn check_routes(
+        config: &CorsConfig,
+        routes: &[RouteView<'_, Self::RouteKeys>],
+        problems: &mut Vec<ConfigProblem>,
+    ) {
+        let overlays = RouteOverlay::of_optional(routes, |r| r.skip.contains(&Layer::Cors));
+        check_route_cors(config, &overlays, problems);
+    }
+
+    fn check_environment(
+        config: &CorsConfig,
+        routes: &[RouteView<'_, Self::RouteKeys>],
+        environment: Environment,
+        problems: &mut Vec<ConfigProblem>,
+    ) {
+        let overlays = RouteOverlay::of_optional(routes, |r| r.skip.contains(&Layer::Cors));
+        check_environment(environment, config, &overlays, problems);
+    }
+}
+
 /// Checks each route's `cors` merged over the policy's.
-pub(crate) fn check_route_cors(
+fn check_route_cors(
     global: &CorsConfig,
     routes: &[RouteOverlay<'_, CorsOverlay>],
     problems: &mut Vec<ConfigProblem>,
@@ -414,7 +461,7 @@ pub(crate) fn check_route_cors(
 /// Rules that depend on the environment: in production, no `*` origin and no
 /// localhost origins (seed 004: "Wildcard (`*`) disabled in production",
 /// "Localhost allowed only in dev/staging").
-pub fn check_environment(
+fn check_environment(
     environment: Environment,
     global: &CorsConfig,
     routes: &[RouteOverlay<'_, CorsOverlay>],
@@ -705,14 +752,14 @@ mod tests {
             path = "/*"
         "#;
         let policy = crate::policy::parse_policy(doc).unwrap();
-        assert!(policy.cors.credentials);
-        let partner = policy.cors.for_route(policy.routes[0].cors.as_ref());
+        assert!(policy.sections.cors.credentials);
+        let partner = policy.sections.cors.for_route(policy.routes[0].keys.cors.as_ref());
         assert!(partner.reject_disallowed && partner.credentials);
         assert_eq!(
             partner.check_origin(&["https://partner.example"]),
             OriginCheck::Allowed("https://partner.example".into())
         );
-        assert!(policy.routes[1].cors.is_none());
+        assert!(policy.routes[1].keys.cors.is_none());
         assert!(policy_problems(doc, Some("production")).is_empty());
     }
 

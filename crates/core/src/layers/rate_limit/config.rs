@@ -25,10 +25,13 @@ pub const MAX_WINDOW_SECS: u64 = 86_400 * 30;
 /// The key prefix of every rule except the streaming preset.
 pub const DEFAULT_KEY_PREFIX: &str = "rl:";
 
-/// How a route is rate limited.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a route is rate limited. The `Default` is `Off`, what a build
+/// without the layer gives every route; a route that says nothing gets
+/// [`RateLimitRule::default_for_route`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum RateLimitRule {
     /// No limit.
+    #[default]
     Off,
     /// One or more quotas per client.
     Limit(RateLimit),
@@ -37,7 +40,11 @@ pub enum RateLimitRule {
 impl RateLimitRule {
     /// The default of a route that says nothing: the seed limits everything that
     /// has no other preset with `web`.
+    /// `Off` in a build without the rate-limit layer.
     pub fn default_for_route() -> RateLimitRule {
+        if !cfg!(feature = "rate-limit") {
+            return RateLimitRule::Off;
+        }
         Preset::Web.rule(KeyPart::Ip)
     }
 

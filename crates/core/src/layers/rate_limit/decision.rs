@@ -502,7 +502,7 @@ mod tests {
         let doc = format!(
             "[[routes]]\nname = \"r\"\npath = \"/*\"\nauth = \"optional\"\nrate_limit = {rate_limit}\n"
         );
-        match parse_policy(&doc).unwrap().routes.remove(0).rate_limit {
+        match parse_policy(&doc).unwrap().routes.remove(0).keys.rate_limit {
             RateLimitRule::Limit(l) => l,
             RateLimitRule::Off => panic!(),
         }

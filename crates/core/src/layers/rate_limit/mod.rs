@@ -31,3 +31,4 @@ pub(crate) mod parse;
 
 pub use config::*;
 pub use decision::*;
+pub use parse::RateLimiting;

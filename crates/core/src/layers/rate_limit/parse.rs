@@ -29,6 +29,69 @@ use super::config::{
 use crate::base::denial::Denial;
 use crate::base::fail_mode::FailMode;
 use crate::base::fields::{Problems, is_tchar, parse_duration};
+use crate::base::layer::{Layer, PolicyLayer, RouteContext};
+
+/// The rate-limit layer as the policy registry sees it.
+pub struct RateLimiting;
+
+impl PolicyLayer for RateLimiting {
+    const NAME: &'static str = "rate_limit";
+    const FEATURE: &'static str = "rate-limit";
+    const BUILT: bool = cfg!(feature = "rate-limit");
+    const SECTIONS: &'static [&'static str] = &["rate_limit"];
+    const ROUTE_KEYS: &'static [&'static str] = &["rate_limit"];
+    type Config = RateLimitSettings;
+    type RouteKeys = RateLimitRule;
+
+    fn parse_config(document: &Table, problems: &mut Problems) -> RateLimitSettings {
+        match document.get("rate_limit") {
+            None => RateLimitSettings::default(),
+            Some(Value::Table(t)) => parse_rate_limit_settings(t, problems),
+            Some(other) => {
+                problems.wrong_type("rate_limit", "a table ([rate_limit])", other);
+                RateLimitSettings::default()
+            }
+        }
+    }
+
+    fn parse_route(route: &RouteContext<'_>, problems: &mut Problems) -> Option<RateLimitRule> {
+        let field = |name: &str| route.field(name);
+        let rate_limit = match route.table.get("rate_limit") {
+            None => Some(RateLimitRule::default_for_route()),
+            Some(v) => parse_rate_limit(v, &field("rate_limit"), route.name, problems),
+        };
+        if let (Some(auth), Some(RateLimitRule::Limit(limit))) = (route.auth, &rate_limit)
+            && limit.key.contains(&KeyPart::User)
+            && !auth.identifies_users()
+        {
+            problems.add(
+                field("rate_limit.key"),
+                format!(
+                    "key = \"user\" needs auth = \"optional\" or \"required\" (this route has auth = \"{}\")",
+                    auth.as_str()
+                ),
+            );
+        }
+        rate_limit
+    }
+
+    fn check_skip(
+        rule: &RateLimitRule,
+        route: &RouteContext<'_>,
+        skip: &[Layer],
+        problems: &mut Problems,
+    ) {
+        if route.table.contains_key("rate_limit")
+            && matches!(rule, RateLimitRule::Limit(_))
+            && skip.contains(&Layer::RateLimit)
+        {
+            problems.add(
+                route.field("skip"),
+                "skips \"rate_limit\" but sets rate_limit; remove one of them",
+            );
+        }
+    }
+}
 
 pub(crate) const RATE_LIMIT_FIELDS: &[&str] = &[
     "preset",
@@ -643,7 +706,7 @@ mod tests {
             "[[routes]]\nname = \"r\"\npath = \"/*\"\nauth = \"{auth}\"\nrate_limit = {rate_limit}\n"
         );
         parse_policy(&doc)
-            .map(|p| p.routes[0].rate_limit.clone())
+            .map(|p| p.routes[0].keys.rate_limit.clone())
             .map_err(|ps| ps.iter().map(|p| p.field.clone()).collect())
     }
 
@@ -751,12 +814,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            p.rate_limit.client_ip,
+            p.sections.rate_limit.client_ip,
             super::super::ClientIpSource::ForwardedFor(2)
         );
-        assert_eq!(p.rate_limit.ipv6_prefix, 56);
-        assert!(!p.rate_limit.ietf_headers && p.rate_limit.legacy_headers);
-        assert_eq!(p.rate_limit.sweep_interval_secs, 30);
+        assert_eq!(p.sections.rate_limit.ipv6_prefix, 56);
+        assert!(!p.sections.rate_limit.ietf_headers && p.sections.rate_limit.legacy_headers);
+        assert_eq!(p.sections.rate_limit.sweep_interval_secs, 30);
         let err = parse_policy("[rate_limit]\nclient_ip = \"x-forwarded-for\"\nipv6_prefix = 8\n[[routes]]\nname = \"r\"\npath = \"/*\"\n")
             .unwrap_err();
         let fields: Vec<&str> = err.iter().map(|p| p.field.as_str()).collect();

@@ -39,8 +39,7 @@ mod prepared;
 mod response;
 
 
-pub(crate) use parse::check_route_headers;
-pub use parse::{parse_headers, parse_overlay};
+pub use parse::{SecurityHeaders, parse_headers, parse_overlay};
 pub use prepared::Prepared;
 pub use response::{Edit, app_response_edits};
 
@@ -513,8 +512,8 @@ mod tests {
             path = "/*"
         "#;
         let policy = crate::policy::parse_policy(doc).unwrap();
-        assert_eq!(policy.headers.x_frame_options, None);
-        let app = policy.headers.for_route(policy.routes[0].headers.as_ref());
+        assert_eq!(policy.sections.headers.x_frame_options, None);
+        let app = policy.sections.headers.for_route(policy.routes[0].keys.headers.as_ref());
         assert!(app.wants_nonce());
         assert_eq!(app.x_frame_options, None);
         let csp = app.csp.as_ref().unwrap();
@@ -525,7 +524,7 @@ mod tests {
             ["'self'", "https://js.stripe.com"]
         );
         assert!(app.strict_transport_security.unwrap().preload);
-        assert!(!policy.headers.wants_nonce());
+        assert!(!policy.sections.headers.wants_nonce());
     }
 
     #[test]

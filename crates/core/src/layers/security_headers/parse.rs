@@ -18,6 +18,8 @@ use super::csp::{self, Csp, CspPreset};
 use crate::base::fields::{self, add, quoted, wrong_type};
 use super::{HeaderKey, HeadersConfig, InsertMode, default_permissions};
 use crate::base::problem::ConfigProblem;
+use crate::base::fields::Problems;
+use crate::base::layer::{Layer, PolicyLayer, RouteContext, RouteView};
 use crate::base::overlay::{RouteOverlay, Section};
 
 pub(crate) const CSP_FIELDS: &[&str] = &["preset", "directives", "report_only", "nonce"];
@@ -422,8 +424,43 @@ fn check_resolved(config: &HeadersConfig, field: &str, problems: &mut Vec<Config
     }
 }
 
+/// The security-headers layer as the policy registry sees it.
+pub struct SecurityHeaders;
+
+impl PolicyLayer for SecurityHeaders {
+    const NAME: &'static str = "headers";
+    const FEATURE: &'static str = "security-headers";
+    const BUILT: bool = cfg!(feature = "security-headers");
+    const SECTIONS: &'static [&'static str] = &["headers"];
+    const ROUTE_KEYS: &'static [&'static str] = &["headers"];
+    type Config = HeadersConfig;
+    type RouteKeys = Option<HeadersOverlay>;
+
+    fn parse_config(document: &Table, problems: &mut Problems) -> HeadersConfig {
+        parse_headers(document.get("headers"), "headers", &mut problems.0)
+    }
+
+    fn parse_route(route: &RouteContext<'_>, problems: &mut Problems) -> Option<Self::RouteKeys> {
+        Some(
+            route
+                .table
+                .get("headers")
+                .and_then(|v| parse_overlay(v, &route.field("headers"), &mut problems.0)),
+        )
+    }
+
+    fn check_routes(
+        config: &HeadersConfig,
+        routes: &[RouteView<'_, Self::RouteKeys>],
+        problems: &mut Vec<ConfigProblem>,
+    ) {
+        let overlays = RouteOverlay::of_optional(routes, |r| r.skip.contains(&Layer::Headers));
+        check_route_headers(config, &overlays, problems);
+    }
+}
+
 /// Checks each route's `headers` merged over the policy's.
-pub(crate) fn check_route_headers(
+fn check_route_headers(
     global: &HeadersConfig,
     routes: &[RouteOverlay<'_, HeadersOverlay>],
     problems: &mut Vec<ConfigProblem>,

@@ -20,11 +20,11 @@
 //!     path = "/*"
 //!     auth = "optional"
 //! "#).unwrap();
-//! assert_eq!(policy.session.source, SessionSource::Sqlite);
-//! assert!(policy.session.bearer);
-//! assert_eq!(policy.session.schema.user_table, "users");
-//! assert_eq!(policy.session.schema.session.user_id, "user_id");
-//! assert_eq!(policy.session.schema.user.role, None);
+//! assert_eq!(policy.sections.session.source, SessionSource::Sqlite);
+//! assert!(policy.sections.session.bearer);
+//! assert_eq!(policy.sections.session.schema.user_table, "users");
+//! assert_eq!(policy.sections.session.schema.session.user_id, "user_id");
+//! assert_eq!(policy.sections.session.schema.user.role, None);
 //! ```
 //!
 //! Every field is optional; the defaults read Better Auth 1.7's own tables
@@ -34,7 +34,9 @@
 use toml::{Table, Value};
 
 use crate::http::path::{MatchPath, normalize_path};
+use crate::base::auth_mode::AuthMode;
 use crate::base::fields::{Problems, parse_duration};
+use crate::base::layer::{PolicyLayer, RouteContext};
 
 /// Cookies read by default, in order: the seed's `codex-session`, then
 /// Better Auth's cookie under https (`__Secure-` prefix) and under http.
@@ -226,6 +228,36 @@ impl Default for Schema {
                 ban_expires: Some(s("banExpires")),
             },
         }
+    }
+}
+
+/// The session layer as the policy registry sees it: `[session]`, and the
+/// `optional` and `required` auth modes.
+pub struct Sessions;
+
+impl PolicyLayer for Sessions {
+    const NAME: &'static str = "session";
+    const FEATURE: &'static str = "session";
+    const BUILT: bool = cfg!(feature = "session");
+    const SECTIONS: &'static [&'static str] = &["session"];
+    const ROUTE_KEYS: &'static [&'static str] = &[];
+    const AUTH_MODES: &'static [AuthMode] = &[AuthMode::Optional, AuthMode::Required];
+    type Config = SessionConfig;
+    type RouteKeys = ();
+
+    fn parse_config(document: &Table, problems: &mut Problems) -> SessionConfig {
+        match document.get("session") {
+            None => SessionConfig::default(),
+            Some(Value::Table(t)) => parse_section(t, problems),
+            Some(other) => {
+                problems.wrong_type("session", "a table ([session])", other);
+                SessionConfig::default()
+            }
+        }
+    }
+
+    fn parse_route(_route: &RouteContext<'_>, _problems: &mut Problems) -> Option<()> {
+        Some(())
     }
 }
 

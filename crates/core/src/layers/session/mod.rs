@@ -43,5 +43,5 @@ pub mod token;
 #[cfg(test)]
 mod tests;
 
-pub use config::{SessionConfig, SessionSource};
+pub use config::{SessionConfig, SessionSource, Sessions};
 pub use identity::SessionUser;

@@ -759,25 +759,25 @@ fn session_fields(section: &str) -> Vec<String> {
 #[test]
 fn section_defaults() {
     let p = policy("[[routes]]\nname = \"a\"\npath = \"/*\"").unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(p.session, SessionConfig::default());
+    assert_eq!(p.sections.session, SessionConfig::default());
     assert_eq!(
-        p.session.cookie_names,
+        p.sections.session.cookie_names,
         [
             "codex-session",
             "__Secure-better-auth.session_token",
             "better-auth.session_token"
         ]
     );
-    assert!(!p.session.bearer && p.session.cache && !p.session.log_failures);
-    assert_eq!(p.session.revoke_path, None);
+    assert!(!p.sections.session.bearer && p.sections.session.cache && !p.sections.session.log_failures);
+    assert_eq!(p.sections.session.revoke_path, None);
     assert_eq!(
-        lookup_sql(&p.session.schema),
+        lookup_sql(&p.sections.session.schema),
         "SELECT s.\"id\", s.\"userId\", s.\"expiresAt\", s.\"createdAt\", s.\"updatedAt\", \
          s.\"ipAddress\", s.\"userAgent\", u.\"id\", u.\"email\", u.\"name\", u.\"emailVerified\", \
          u.\"image\", u.\"role\", u.\"createdAt\", u.\"updatedAt\", u.\"banned\", u.\"banExpires\" \
          FROM \"session\" AS s JOIN \"user\" AS u ON u.\"id\" = s.\"userId\" WHERE s.\"token\" = ?1 LIMIT 1"
     );
-    assert_eq!(Policy::built_in().session, SessionConfig::default());
+    assert_eq!(Policy::built_in().sections.session, SessionConfig::default());
 }
 
 #[test]
@@ -810,7 +810,7 @@ fn section_overrides() {
         "#,
     )
     .unwrap_or_else(|e| panic!("{e:?}"));
-    let s = &p.session;
+    let s = &p.sections.session;
     assert_eq!(s.cookie_names, ["sid"]);
     assert!(s.bearer && s.bearer_require_signature && s.log_failures);
     assert_eq!(s.cache_max_age_secs, Some(300));
@@ -932,8 +932,8 @@ fn secondary_storage_turns_the_cache_off() {
         "[session]\nsource = \"secondary-storage\"\n[[routes]]\nname = \"a\"\npath = \"/*\"",
     )
     .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(p.session.source, SessionSource::SecondaryStorage);
-    assert!(!p.session.cache);
+    assert_eq!(p.sections.session.source, SessionSource::SecondaryStorage);
+    assert!(!p.sections.session.cache);
 }
 
 #[test]
@@ -951,7 +951,7 @@ fn revocation_needs_a_worker_route_first() {
     let p = policy(&format!("[session]\nrevoke = true\n{routes_ok}"))
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(
-        p.session.revoke_path.as_ref().map(|p| p.as_str()),
+        p.sections.session.revoke_path.as_ref().map(|p| p.as_str()),
         Some("/.warden/sessions/revoke")
     );
 
@@ -963,7 +963,7 @@ fn revocation_needs_a_worker_route_first() {
     )
     .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(
-        p.session.revoke_path.as_ref().map(|p| p.as_str()),
+        p.sections.session.revoke_path.as_ref().map(|p| p.as_str()),
         Some("/internal/sessions/revoke")
     );
 
@@ -1148,14 +1148,14 @@ fn allow_unprefixed_on_https_is_a_session_setting() {
     assert!(
         !parse_policy(route)
             .unwrap()
-            .session
+            .sections.session
             .allow_unprefixed_on_https
     );
     let p = parse_policy(&format!(
         "[session]\nallow_unprefixed_on_https = true\n{route}"
     ))
     .unwrap();
-    assert!(p.session.allow_unprefixed_on_https);
+    assert!(p.sections.session.allow_unprefixed_on_https);
     let problems = parse_policy(&format!(
         "[session]\nallow_unprefixed_on_https = 1\n{route}"
     ))

@@ -16,10 +16,10 @@
 //!     auth = "worker"
 //!     worker = { scheme = "rfc9421", components = ["@method", "@path", "content-digest"] }
 //! "#).unwrap();
-//! assert_eq!(policy.worker.max_age, 120);
-//! assert_eq!(policy.worker.future_skew, 60);
-//! assert_eq!(policy.worker.key_for("billing"), Some(KeySlot::Current));
-//! let rule = policy.worker.rule_for(&policy.routes[0].worker);
+//! assert_eq!(policy.sections.worker.max_age, 120);
+//! assert_eq!(policy.sections.worker.future_skew, 60);
+//! assert_eq!(policy.sections.worker.key_for("billing"), Some(KeySlot::Current));
+//! let rule = policy.sections.worker.rule_for(&policy.routes[0].keys.worker);
 //! assert_eq!(rule.scheme, Scheme::Rfc9421);
 //! ```
 //!
@@ -29,6 +29,9 @@
 use toml::{Table, Value};
 
 use crate::base::fields::is_tchar;
+use crate::base::auth_mode::AuthMode;
+use crate::base::fields::Problems;
+use crate::base::layer::{PolicyLayer, RouteContext, RouteView};
 use crate::base::overlay::{RouteOverlay, Section};
 
 use super::{KeySlot, Scheme};
@@ -211,6 +214,48 @@ pub struct SignatureRule {
     pub components: Vec<String>,
 }
 
+/// The signature layer as the policy registry sees it: `[worker]`, a
+/// route's `worker`, and the `worker` auth mode.
+pub struct Signatures;
+
+impl PolicyLayer for Signatures {
+    const NAME: &'static str = "worker signature";
+    const FEATURE: &'static str = "signature";
+    const BUILT: bool = cfg!(feature = "signature");
+    const SECTIONS: &'static [&'static str] = &["worker"];
+    const ROUTE_KEYS: &'static [&'static str] = &["worker"];
+    const AUTH_MODES: &'static [AuthMode] = &[AuthMode::Worker];
+    type Config = WorkerSettings;
+    type RouteKeys = RouteWorker;
+
+    fn parse_config(document: &Table, problems: &mut Problems) -> WorkerSettings {
+        parse_worker_section(document.get("worker"), &mut problems.0)
+    }
+
+    fn parse_route(route: &RouteContext<'_>, problems: &mut Problems) -> Option<RouteWorker> {
+        match route.table.get("worker") {
+            None => Some(RouteWorker::default()),
+            Some(v) => parse_route_worker(v, &route.field("worker"), &mut problems.0),
+        }
+    }
+
+    fn check_routes(
+        config: &WorkerSettings,
+        routes: &[RouteView<'_, RouteWorker>],
+        problems: &mut Vec<ConfigProblem>,
+    ) {
+        let overlays: Vec<RouteOverlay<'_, RouteWorker>> = routes
+            .iter()
+            .map(|r| RouteOverlay {
+                index: r.index,
+                overlay: Some(r.keys),
+                skipped: r.auth != AuthMode::Worker,
+            })
+            .collect();
+        check_routes(config, &overlays, problems);
+    }
+}
+
 /// Reads the `[worker]` section; problems name `worker.<field>`.
 pub fn parse_worker_section(
     value: Option<&Value>,
@@ -303,7 +348,7 @@ pub fn parse_worker_section(
 }
 
 /// Reads a route's `worker` key: a scheme name or `{ scheme, components }`.
-/// `field` is the key's path, such as `routes[3].worker`.
+/// `field` is the key's path, such as `routes[3].keys.worker`.
 pub fn parse_route_worker(
     value: &Value,
     field: &str,
@@ -778,7 +823,7 @@ mod tests {
         let parse = |doc: &str| {
             let table: Table = doc.parse().expect("toml");
             let mut problems = Vec::new();
-            let r = parse_route_worker(&table["worker"], "routes[2].worker", &mut problems);
+            let r = parse_route_worker(&table["worker"], "routes[2].keys.worker", &mut problems);
             (
                 r,
                 problems
@@ -803,18 +848,18 @@ mod tests {
         );
         assert_eq!(
             parse("worker = \"jwt\"").1,
-            ["routes[2].worker: must be one of: worker, request-nonce, rfc9421"]
+            ["routes[2].keys.worker: must be one of: worker, request-nonce, rfc9421"]
         );
         assert_eq!(
             parse("worker = { scheme = 1, extra = true }").1,
             [
-                "routes[2].worker.scheme: must be a string, found an integer",
-                "routes[2].worker.extra: unknown field; expected one of: scheme, components",
+                "routes[2].keys.worker.scheme: must be a string, found an integer",
+                "routes[2].keys.worker.extra: unknown field; expected one of: scheme, components",
             ]
         );
         assert_eq!(
             parse("worker = 1").1,
-            ["routes[2].worker: must be a scheme name or a table, found an integer"]
+            ["routes[2].keys.worker: must be a scheme name or a table, found an integer"]
         );
     }
 
@@ -845,8 +890,8 @@ mod tests {
         assert_eq!(
             problems,
             [
-                "routes[1].worker.components: components apply only to the rfc9421 scheme (this route uses \"worker\")",
-                "routes[2].worker: applies only to routes with auth = \"worker\"",
+                "routes[1].keys.worker.components: components apply only to the rfc9421 scheme (this route uses \"worker\")",
+                "routes[2].keys.worker: applies only to routes with auth = \"worker\"",
             ]
         );
         // With rfc9421 as the section's scheme, a route's components are fine.

@@ -59,7 +59,7 @@ pub mod request_nonce;
 pub mod rfc9421;
 pub mod worker;
 
-pub use config::{RouteWorker, SignatureRule, WorkerSettings};
+pub use config::{RouteWorker, SignatureRule, Signatures, WorkerSettings};
 pub use request_nonce::sign_request_nonce;
 pub use rfc9421::{Rfc9421Signature, SignParams, sign_rfc9421};
 pub use worker::sign_worker;
