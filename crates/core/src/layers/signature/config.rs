@@ -348,7 +348,7 @@ pub fn parse_worker_section(
 }
 
 /// Reads a route's `worker` key: a scheme name or `{ scheme, components }`.
-/// `field` is the key's path, such as `routes[3].keys.worker`.
+/// `field` is the key's path, such as `routes[3].worker`.
 pub fn parse_route_worker(
     value: &Value,
     field: &str,
@@ -823,7 +823,7 @@ mod tests {
         let parse = |doc: &str| {
             let table: Table = doc.parse().expect("toml");
             let mut problems = Vec::new();
-            let r = parse_route_worker(&table["worker"], "routes[2].keys.worker", &mut problems);
+            let r = parse_route_worker(&table["worker"], "routes[2].worker", &mut problems);
             (
                 r,
                 problems
@@ -848,18 +848,18 @@ mod tests {
         );
         assert_eq!(
             parse("worker = \"jwt\"").1,
-            ["routes[2].keys.worker: must be one of: worker, request-nonce, rfc9421"]
+            ["routes[2].worker: must be one of: worker, request-nonce, rfc9421"]
         );
         assert_eq!(
             parse("worker = { scheme = 1, extra = true }").1,
             [
-                "routes[2].keys.worker.scheme: must be a string, found an integer",
-                "routes[2].keys.worker.extra: unknown field; expected one of: scheme, components",
+                "routes[2].worker.scheme: must be a string, found an integer",
+                "routes[2].worker.extra: unknown field; expected one of: scheme, components",
             ]
         );
         assert_eq!(
             parse("worker = 1").1,
-            ["routes[2].keys.worker: must be a scheme name or a table, found an integer"]
+            ["routes[2].worker: must be a scheme name or a table, found an integer"]
         );
     }
 
@@ -890,8 +890,8 @@ mod tests {
         assert_eq!(
             problems,
             [
-                "routes[1].keys.worker.components: components apply only to the rfc9421 scheme (this route uses \"worker\")",
-                "routes[2].keys.worker: applies only to routes with auth = \"worker\"",
+                "routes[1].worker.components: components apply only to the rfc9421 scheme (this route uses \"worker\")",
+                "routes[2].worker: applies only to routes with auth = \"worker\"",
             ]
         );
         // With rfc9421 as the section's scheme, a route's components are fine.
