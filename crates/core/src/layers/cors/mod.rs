@@ -23,6 +23,11 @@
 //! A disallowed origin gets no CORS headers, so the browser keeps the
 //! response from the page; the request itself is still served (browsers
 //! enforce CORS) unless `reject_disallowed = true`, which answers 403.
+//!
+//! - **Owns:** `[cors]` and a route's `cors` ([`Cors`]).
+//! - **Ports:** none.
+//! - **Answers:** preflights (`204` with the CORS headers), and `403`
+//!   ([`rejection`]) for a disallowed origin when `reject_disallowed = true`.
 
 
 use toml::Value;

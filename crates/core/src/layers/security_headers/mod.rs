@@ -32,6 +32,12 @@
 //! header has an insert mode: `override` replaces what the inner app set,
 //! `fill` only adds the header when the app did not set it
 //! ([`HeaderKey::default_mode`] lists the defaults).
+//!
+//! - **Owns:** `[headers]` and a route's `headers` ([`SecurityHeaders`]).
+//! - **Ports:** none; the component draws the CSP nonce from the host's
+//!   random source.
+//! - **Answers:** nothing of its own. Its headers go on every answer,
+//!   warden's refusals included.
 
 pub mod csp;
 pub(crate) mod parse;

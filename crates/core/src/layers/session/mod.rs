@@ -29,6 +29,14 @@
 //! [`sql`] statement, the app's [`identity`] headers, [`revoke`] requests
 //! and the per-user index, the `[session]` policy section ([`config`]), and
 //! the lookup itself over a storage port ([`flow`]).
+//!
+//! - **Owns:** `[session]`, and the `optional` and `required` auth modes with
+//!   a route's `roles` ([`Sessions`]).
+//! - **Ports:** key-value (the session cache, Better Auth's
+//!   `secondaryStorage`, revocation) and SQLite (Better Auth's tables), both
+//!   through [`flow::SessionPort`].
+//! - **Answers:** `401` and `403` ([`crate::base::denial::Rejection`]), `503`
+//!   when a store fails; the revocation endpoint's `{"revoked":n}`.
 
 pub mod config;
 pub mod cookie;

@@ -51,6 +51,12 @@
 //! The caller then records [`Verified::replay`] in the replay cache (see
 //! [`replay`]) when the cache is on, keyed by that same later time. A refusal is a [`Failure`]: a fixed status
 //! and public JSON body (seed 000's exact bodies where the seed has one).
+//!
+//! - **Owns:** `[worker]`, a route's `worker`, and the `worker` auth mode
+//!   ([`Signatures`]).
+//! - **Ports:** key-value (the replay cache), through the component.
+//! - **Answers:** the seed's `401` bodies, `403` for an origin, `408`, `413`
+//!   and `503` ([`Failure`]).
 
 pub mod config;
 pub mod content_digest;
