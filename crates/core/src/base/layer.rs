@@ -35,6 +35,26 @@ impl Layer {
     }
 }
 
+/// Which of Spin's stores a policy uses (`Policy::stores_used`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StoresUsed {
+    /// The key-value store `default`: rate-limit counters, the session
+    /// cache or `secondaryStorage`, the signature replay cache, revocation.
+    pub key_value: bool,
+    /// The SQLite database `default`: Better Auth's session and user tables.
+    pub sqlite: bool,
+}
+
+impl StoresUsed {
+    /// Both sets of stores together.
+    pub fn or(self, other: StoresUsed) -> StoresUsed {
+        StoresUsed {
+            key_value: self.key_value || other.key_value,
+            sqlite: self.sqlite || other.sqlite,
+        }
+    }
+}
+
 /// What a layer tells the policy about itself: the sections and route keys
 /// it owns, how to read them, and the checks that need the whole policy.
 /// Each layer implements it once, in its own folder; `crate::layers` lists
@@ -88,6 +108,12 @@ pub trait PolicyLayer {
         _routes: &[RouteView<'_, Self::RouteKeys>],
         _problems: &mut Vec<crate::base::problem::ConfigProblem>,
     ) {
+    }
+
+    /// The stores the layer uses with this policy, so that the readiness
+    /// probe checks those and no others.
+    fn stores_used(_config: &Self::Config, _routes: &[RouteView<'_, Self::RouteKeys>]) -> StoresUsed {
+        StoresUsed::default()
     }
 
     /// Checks that depend on where warden runs (production is stricter).

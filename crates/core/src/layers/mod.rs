@@ -48,7 +48,7 @@ pub mod signature;
 use crate::base::auth_mode::AuthMode;
 use crate::base::environment::Environment;
 use crate::base::fields::Problems;
-use crate::base::layer::{PolicyLayer, RouteContext, RouteView};
+use crate::base::layer::{PolicyLayer, RouteContext, RouteView, StoresUsed};
 use crate::base::problem::ConfigProblem;
 
 
@@ -182,6 +182,16 @@ macro_rules! registry {
                     &views(routes, |k| &k.$field),
                     problems,
                 );)*
+            }
+
+            /// The stores the layers use with these routes.
+            pub(crate) fn stores_used(&self, routes: &[RouteView<'_, RouteKeys>]) -> StoresUsed {
+                let mut used = StoresUsed::default();
+                $(used = used.or(<$layer as PolicyLayer>::stores_used(
+                    &self.$field,
+                    &views(routes, |k| &k.$field),
+                ));)*
+                used
             }
 
             /// Every layer's checks for the environment.

@@ -41,6 +41,7 @@ pub use pattern::PathPattern;
 use crate::base::auth_mode::AuthMode;
 use crate::base::layer::Layer;
 use crate::http::path::MatchPath;
+use crate::base::layer::{RouteView, StoresUsed};
 use crate::layers::rate_limit::RateLimitRule;
 use crate::layers::{RouteKeys, Sections};
 
@@ -70,16 +71,6 @@ pub struct Policy {
     pub sections: Sections,
     /// The readiness endpoint (`[settings] ready`); `None` when turned off.
     pub ready: Option<ready::ReadyEndpoint>,
-}
-
-/// Which of Spin's stores a policy uses ([`Policy::stores_used`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoresUsed {
-    /// The key-value store `default`: rate-limit counters, the session
-    /// cache or `secondaryStorage`, the signature replay cache, revocation.
-    pub key_value: bool,
-    /// The SQLite database `default`: Better Auth's session and user tables.
-    pub sqlite: bool,
 }
 
 impl Policy {
@@ -119,7 +110,8 @@ impl Policy {
     /// count: it fails open, so it never makes the probe depend on a store.
     ///
     /// ```
-    /// use warden_core::policy::{StoresUsed, parse_policy};
+    /// use warden_core::base::layer::StoresUsed;
+    /// use warden_core::policy::parse_policy;
     ///
     /// let headers_only = "[[routes]]\nname = \"app\"\npath = \"/*\"\nrate_limit = \"off\"\n";
     /// let none = StoresUsed { key_value: false, sqlite: false };
@@ -129,26 +121,18 @@ impl Policy {
     /// assert_eq!(parse_policy(sessions).unwrap().stores_used(), both);
     /// ```
     pub fn stores_used(&self) -> StoresUsed {
-        let limited = self
+        let routes: Vec<RouteView<'_, RouteKeys>> = self
             .routes
             .iter()
-            .any(|r| !r.skips(Layer::RateLimit) && !matches!(r.keys.rate_limit, RateLimitRule::Off));
-        let authenticates = |mode: fn(AuthMode) -> bool| {
-            self.routes
-                .iter()
-                .any(|r| !r.skips(Layer::Auth) && mode(r.auth))
-        };
-        let sessions = authenticates(|a| matches!(a, AuthMode::Optional | AuthMode::Required));
-        let signed = authenticates(|a| a == AuthMode::Worker);
-        let from_sqlite = self.sections.session.source == crate::layers::session::SessionSource::Sqlite;
-        let session_key_value = sessions && (!from_sqlite || self.sections.session.cache);
-        StoresUsed {
-            key_value: limited
-                || session_key_value
-                || (signed && self.sections.worker.replay)
-                || self.sections.session.revoke_path.is_some(),
-            sqlite: sessions && from_sqlite,
-        }
+            .enumerate()
+            .map(|(index, route)| RouteView {
+                index,
+                auth: route.auth,
+                skip: &route.skip,
+                keys: &route.keys,
+            })
+            .collect();
+        self.sections.stores_used(&routes)
     }
 
     /// Routes that are valid but probably not what was meant, for

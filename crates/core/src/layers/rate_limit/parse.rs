@@ -29,7 +29,7 @@ use super::config::{
 use crate::base::denial::Denial;
 use crate::base::fail_mode::FailMode;
 use crate::base::fields::{Problems, is_tchar, parse_duration};
-use crate::base::layer::{Layer, PolicyLayer, RouteContext};
+use crate::base::layer::{Layer, PolicyLayer, RouteContext, RouteView, StoresUsed};
 
 /// The rate-limit layer as the policy registry sees it.
 pub struct RateLimiting;
@@ -73,6 +73,19 @@ impl PolicyLayer for RateLimiting {
             );
         }
         rate_limit
+    }
+
+    fn stores_used(
+        _settings: &RateLimitSettings,
+        routes: &[RouteView<'_, RateLimitRule>],
+    ) -> StoresUsed {
+        let limited = routes
+            .iter()
+            .any(|r| !r.skip.contains(&Layer::RateLimit) && !matches!(r.keys, RateLimitRule::Off));
+        StoresUsed {
+            key_value: limited,
+            sqlite: false,
+        }
     }
 
     fn check_skip(

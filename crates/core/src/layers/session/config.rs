@@ -36,7 +36,7 @@ use toml::{Table, Value};
 use crate::http::path::{MatchPath, normalize_path};
 use crate::base::auth_mode::AuthMode;
 use crate::base::fields::{Problems, parse_duration};
-use crate::base::layer::{PolicyLayer, RouteContext};
+use crate::base::layer::{Layer, PolicyLayer, RouteContext, RouteView, StoresUsed};
 
 /// Cookies read by default, in order: the seed's `codex-session`, then
 /// Better Auth's cookie under https (`__Secure-` prefix) and under http.
@@ -258,6 +258,19 @@ impl PolicyLayer for Sessions {
 
     fn parse_route(_route: &RouteContext<'_>, _problems: &mut Problems) -> Option<()> {
         Some(())
+    }
+
+    /// Sessions read SQLite or key-value as `source` says, the cache and
+    /// revocation key-value.
+    fn stores_used(config: &SessionConfig, routes: &[RouteView<'_, ()>]) -> StoresUsed {
+        let sessions = routes
+            .iter()
+            .any(|r| !r.skip.contains(&Layer::Auth) && Self::AUTH_MODES.contains(&r.auth));
+        let from_sqlite = config.source == SessionSource::Sqlite;
+        StoresUsed {
+            key_value: (sessions && (!from_sqlite || config.cache)) || config.revoke_path.is_some(),
+            sqlite: sessions && from_sqlite,
+        }
     }
 }
 

@@ -31,7 +31,7 @@ use toml::{Table, Value};
 use crate::base::fields::is_tchar;
 use crate::base::auth_mode::AuthMode;
 use crate::base::fields::Problems;
-use crate::base::layer::{PolicyLayer, RouteContext, RouteView};
+use crate::base::layer::{Layer, PolicyLayer, RouteContext, RouteView, StoresUsed};
 use crate::base::overlay::{RouteOverlay, Section};
 
 use super::{KeySlot, Scheme};
@@ -236,6 +236,17 @@ impl PolicyLayer for Signatures {
         match route.table.get("worker") {
             None => Some(RouteWorker::default()),
             Some(v) => parse_route_worker(v, &route.field("worker"), &mut problems.0),
+        }
+    }
+
+    /// The replay cache, when it is on and a route is signed.
+    fn stores_used(config: &WorkerSettings, routes: &[RouteView<'_, RouteWorker>]) -> StoresUsed {
+        let signed = routes
+            .iter()
+            .any(|r| !r.skip.contains(&Layer::Auth) && r.auth == AuthMode::Worker);
+        StoresUsed {
+            key_value: signed && config.replay,
+            sqlite: false,
         }
     }
 
