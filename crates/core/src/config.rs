@@ -296,7 +296,7 @@ impl WardenConfig {
             && session_secret.is_none()
             && let Some((i, name, _)) = valid_routes
                 .iter()
-                .find(|(_, _, auth)| *auth == AuthMode::Required)
+                .find(|(_, _, auth)| *auth == crate::layers::session::REQUIRED)
         {
             problems.push(ConfigProblem::new(
                 "session_secret",
@@ -308,7 +308,7 @@ impl WardenConfig {
 
         if !has_worker_secret {
             for (i, name, auth) in &valid_routes {
-                if *auth == AuthMode::Worker {
+                if *auth == crate::layers::signature::WORKER {
                     problems.push(ConfigProblem::new(
                         format!("routes[{i}].auth"),
                         format!(
@@ -570,7 +570,7 @@ mod tests {
             worker_secret: Some(SECRET.into()),
             ..RawSettings::default()
         });
-        assert_eq!(c.policy.routes[1].auth, AuthMode::Worker);
+        assert_eq!(c.policy.routes[1].auth, crate::layers::signature::WORKER);
         // A secret that is set but too short is reported once, as itself.
         assert_eq!(
             fields(RawSettings {

@@ -87,6 +87,17 @@ impl LayerInfo {
     }
 }
 
+/// Every `auth` mode a policy may name: `none`, then each auth layer's, in
+/// registry order (built or not, so that an unbuilt one is refused by name).
+pub fn auth_modes() -> impl Iterator<Item = AuthMode> {
+    std::iter::once(AuthMode::NONE).chain(LAYERS.iter().flat_map(|l| l.auth_modes.iter().copied()))
+}
+
+/// The `auth` mode called `name`, if any layer (or the policy) has it.
+pub fn auth_mode(name: &str) -> Option<AuthMode> {
+    auth_modes().find(|m| m.as_str() == name)
+}
+
 /// The layer that serves `mode`, if one does (`none` has no layer).
 pub fn layer_for_auth(mode: AuthMode) -> Option<LayerInfo> {
     LAYERS.iter().copied().find(|l| l.auth_modes.contains(&mode))
@@ -298,9 +309,12 @@ mod tests {
 
     #[test]
     fn every_auth_mode_but_none_belongs_to_exactly_one_layer() {
-        for mode in AuthMode::ALL {
+        let names: Vec<&str> = auth_modes().map(|m| m.as_str()).collect();
+        assert_eq!(names, ["none", "optional", "required", "worker"]);
+        for mode in auth_modes() {
             let owners = LAYERS.iter().filter(|l| l.auth_modes.contains(&mode)).count();
-            assert_eq!(owners, usize::from(mode != AuthMode::None), "{mode:?}");
+            assert_eq!(owners, usize::from(mode != AuthMode::NONE), "{mode:?}");
+            assert_eq!(auth_mode(mode.as_str()), Some(mode));
         }
     }
 }

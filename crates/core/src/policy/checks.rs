@@ -4,7 +4,6 @@
 //! revocation needs a signed route).
 
 use super::Route;
-use crate::base::auth_mode::AuthMode;
 use crate::base::layer::RouteView;
 use crate::base::problem::ConfigProblem;
 use crate::layers::session::SessionConfig;
@@ -42,7 +41,7 @@ fn check_revoke_route<'a>(
     let path = config.revoke_path.as_ref()?;
     let route = routes.into_iter().find(|r| r.matches("POST", path));
     match route {
-        Some(r) if r.auth == AuthMode::Worker => None,
+        Some(r) if r.auth == crate::layers::signature::WORKER => None,
         Some(r) => Some(ConfigProblem::new(
             "session.revoke_path",
             format!(

@@ -2,7 +2,7 @@
 //!
 //! ```
 //! use warden_core::http::path::normalize_path;
-//! use warden_core::base::auth_mode::AuthMode;
+//! use warden_core::layers::session::OPTIONAL;
 //! use warden_core::policy::parse_policy;
 //!
 //! let policy = parse_policy(r#"
@@ -20,7 +20,7 @@
 //! let path = normalize_path("/Auth/Login/").unwrap();
 //! assert_eq!(policy.match_route("POST", &path).map(|(i, _)| i), Some(0));
 //! let (_, route) = policy.match_route("GET", &path).unwrap();
-//! assert_eq!(route.auth, AuthMode::Optional);
+//! assert_eq!(route.auth, OPTIONAL);
 //! ```
 //!
 //! The policy is a TOML document (see [`parse_policy`] for the format). Routes are
@@ -94,7 +94,7 @@ impl Policy {
                 name: "default".to_string(),
                 methods: None,
                 path: PathPattern::everything(),
-                auth: AuthMode::None,
+                auth: AuthMode::NONE,
                 roles: Vec::new(),
                 skip: Vec::new(),
                 keys: RouteKeys {
@@ -143,7 +143,7 @@ impl Policy {
     /// `worker` auth on all of the strict route's paths are taken into
     /// account.
     pub fn warnings(&self) -> Vec<crate::base::problem::ConfigProblem> {
-        let strong = |auth: AuthMode| matches!(auth, AuthMode::Required | AuthMode::Worker);
+        let strong = |auth: AuthMode| auth.refuses_anonymous();
         let mut out = Vec::new();
         for (i, strict) in self.routes.iter().enumerate() {
             let Some(methods) = &strict.methods else {
@@ -333,7 +333,7 @@ mod tests {
         let route = &p.routes[0];
         assert_eq!(route.name, "default");
         assert_eq!(route.path.as_str(), "/*");
-        assert_eq!(route.auth, AuthMode::None);
+        assert_eq!(route.auth, AuthMode::NONE);
         assert_eq!(route.keys.rate_limit, Preset::Web.rule(KeyPart::Ip));
         for (method, p2) in [("GET", "/"), ("DELETE", "/a/b/c"), ("BREW", "/x")] {
             assert_eq!(p.match_route(method, &path(p2)).map(|(i, _)| i), Some(0));
@@ -505,14 +505,14 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for mode in AuthMode::ALL {
-            assert_eq!(AuthMode::from_name(mode.as_str()), Some(mode));
+        for mode in crate::layers::auth_modes() {
+            assert_eq!(crate::layers::auth_mode(mode.as_str()), Some(mode));
         }
         for layer in Layer::ALL {
             assert_eq!(Layer::from_name(layer.as_str()), Some(layer));
         }
-        assert_eq!(AuthMode::default(), AuthMode::None);
-        assert_eq!(AuthMode::from_name("None"), None);
+        assert_eq!(AuthMode::default(), AuthMode::NONE);
+        assert_eq!(crate::layers::auth_mode("None"), None);
         assert_eq!(Layer::from_name("rate-limit"), None);
     }
 }

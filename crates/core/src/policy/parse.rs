@@ -296,14 +296,12 @@ fn parse_route<'a>(
     };
 
     let auth = match table.get("auth") {
-        None => Some(AuthMode::None),
+        None => Some(AuthMode::NONE),
         Some(Value::String(a)) => {
-            let mode = AuthMode::from_name(a);
+            let mode = crate::layers::auth_mode(a);
             if mode.is_none() {
-                problems.add(
-                    field("auth"),
-                    "must be one of: none, optional, required, worker",
-                );
+                let names: Vec<&str> = crate::layers::auth_modes().map(|m| m.as_str()).collect();
+                problems.add(field("auth"), format!("must be one of: {}", names.join(", ")));
             }
             mode
         }
@@ -365,7 +363,7 @@ fn parse_route<'a>(
     };
     if let Some(skip) = &skip {
         if let Some(auth) = auth
-            && auth != AuthMode::None
+            && auth != AuthMode::NONE
             && skip.contains(&Layer::Auth)
         {
             problems.add(
@@ -528,7 +526,7 @@ mod tests {
         assert_eq!(r.name, "r");
         assert_eq!(r.methods, None);
         assert_eq!(r.path.as_str(), "/r");
-        assert_eq!(r.auth, AuthMode::None);
+        assert_eq!(r.auth, AuthMode::NONE);
         assert!(r.roles.is_empty());
         assert_eq!(r.keys.rate_limit, Preset::Web.rule(KeyPart::Ip));
         assert!(r.skip.is_empty());
@@ -547,7 +545,7 @@ mod tests {
             "#,
         );
         assert_eq!(r.methods, Some(vec!["GET".to_string(), "POST".to_string()]));
-        assert_eq!(r.auth, AuthMode::Required);
+        assert_eq!(r.auth, crate::layers::session::REQUIRED);
         assert_eq!(r.roles, ["admin", "ops:write"]);
         assert_eq!(r.keys.rate_limit, Preset::Api.rule(KeyPart::User));
         assert_eq!(r.skip, [Layer::Cors, Layer::Headers]);

@@ -66,7 +66,7 @@ impl ReadyEndpoint {
                 name: READY_ROUTE_NAME.to_string(),
                 methods: Some(vec!["GET".to_string()]),
                 path: PathPattern::parse(path).ok()?,
-                auth: AuthMode::None,
+                auth: AuthMode::NONE,
                 roles: Vec::new(),
                 skip: Vec::new(),
                 keys: RouteKeys {

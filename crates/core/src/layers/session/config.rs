@@ -231,6 +231,11 @@ impl Default for Schema {
     }
 }
 
+/// Identify the user when a session is present; let others through.
+pub const OPTIONAL: AuthMode = AuthMode::new("optional", true, false);
+/// A valid session is required (401 otherwise).
+pub const REQUIRED: AuthMode = AuthMode::new("required", true, true);
+
 /// The session layer as the policy registry sees it: `[session]`, and the
 /// `optional` and `required` auth modes.
 pub struct Sessions;
@@ -241,7 +246,7 @@ impl PolicyLayer for Sessions {
     const BUILT: bool = cfg!(feature = "session");
     const SECTIONS: &'static [&'static str] = &["session"];
     const ROUTE_KEYS: &'static [&'static str] = &[];
-    const AUTH_MODES: &'static [AuthMode] = &[AuthMode::Optional, AuthMode::Required];
+    const AUTH_MODES: &'static [AuthMode] = &[OPTIONAL, REQUIRED];
     type Config = SessionConfig;
     type RouteKeys = ();
 

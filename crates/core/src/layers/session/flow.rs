@@ -162,7 +162,7 @@ pub fn decide(mode: AuthMode, roles: &[String], outcome: Outcome) -> Decision {
             Decision::Proceed(Some(user))
         }
         Outcome::Authenticated(..) => Decision::Refuse(Rejection::Forbidden),
-        Outcome::Failed(_) if mode == AuthMode::Required || !roles.is_empty() => {
+        Outcome::Failed(_) if mode.refuses_anonymous() || !roles.is_empty() => {
             Decision::Refuse(Rejection::Unauthorized)
         }
         Outcome::Failed(_) => Decision::Proceed(None),

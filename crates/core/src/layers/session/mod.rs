@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use warden_core::config::Secret;
-//! use warden_core::base::auth_mode::AuthMode;
+//! use warden_core::layers::session::{OPTIONAL, REQUIRED};
 //! use warden_core::base::denial::Rejection;
 //! use warden_core::layers::session::config::SessionConfig;
 //! use warden_core::layers::session::flow::{decide, Decision, Failure, Outcome};
@@ -20,8 +20,8 @@
 //! // 2. Look the token up (`flow::authenticate`, over the host's stores),
 //! // 3. and apply the route's mode and roles.
 //! let outcome = Outcome::Failed(Failure::Refused(reason));
-//! assert_eq!(decide(AuthMode::Optional, &[], outcome.clone()), Decision::Proceed(None));
-//! assert_eq!(decide(AuthMode::Required, &[], outcome), Decision::Refuse(Rejection::Unauthorized));
+//! assert_eq!(decide(OPTIONAL, &[], outcome.clone()), Decision::Proceed(None));
+//! assert_eq!(decide(REQUIRED, &[], outcome), Decision::Refuse(Rejection::Unauthorized));
 //! ```
 //!
 //! The pieces, each pure: [`cookie`] parsing, [`token`] extraction and
@@ -51,5 +51,5 @@ pub mod token;
 #[cfg(test)]
 mod tests;
 
-pub use config::{SessionConfig, SessionSource, Sessions};
+pub use config::{OPTIONAL, REQUIRED, SessionConfig, SessionSource, Sessions};
 pub use identity::SessionUser;

@@ -19,7 +19,7 @@ use super::revoke::{RevokeRequest, UserIndex};
 use super::sql::{COLUMNS, lookup_sql, record_from_row};
 use super::token::{fingerprint, token_hash};
 use crate::base::problem::ConfigProblem;
-use crate::base::auth_mode::AuthMode;
+use super::{OPTIONAL, REQUIRED};
 use crate::policy::{Policy, parse_policy};
 use crate::base::denial::Rejection;
 
@@ -551,7 +551,7 @@ fn decisions() {
     let identity = SessionUser::from_record(&record);
     let ok = Outcome::Authenticated(identity.clone(), Via::Cache);
     let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    for mode in [AuthMode::Optional, AuthMode::Required] {
+    for mode in [OPTIONAL, REQUIRED] {
         assert_eq!(
             decide(mode, &[], ok.clone()),
             Decision::Proceed(Some(identity.clone()))
@@ -576,11 +576,11 @@ fn decisions() {
         Failure::StoreUnavailable,
     ] {
         assert_eq!(
-            decide(AuthMode::Optional, &[], Outcome::Failed(failure)),
+            decide(OPTIONAL, &[], Outcome::Failed(failure)),
             Decision::Proceed(None)
         );
         assert_eq!(
-            decide(AuthMode::Required, &[], Outcome::Failed(failure)),
+            decide(REQUIRED, &[], Outcome::Failed(failure)),
             Decision::Refuse(Rejection::Unauthorized)
         );
     }

@@ -214,6 +214,9 @@ pub struct SignatureRule {
     pub components: Vec<String>,
 }
 
+/// A valid service-to-service signature is required.
+pub const WORKER: AuthMode = AuthMode::new("worker", false, true);
+
 /// The signature layer as the policy registry sees it: `[worker]`, a
 /// route's `worker`, and the `worker` auth mode.
 pub struct Signatures;
@@ -224,7 +227,7 @@ impl PolicyLayer for Signatures {
     const BUILT: bool = cfg!(feature = "signature");
     const SECTIONS: &'static [&'static str] = &["worker"];
     const ROUTE_KEYS: &'static [&'static str] = &["worker"];
-    const AUTH_MODES: &'static [AuthMode] = &[AuthMode::Worker];
+    const AUTH_MODES: &'static [AuthMode] = &[WORKER];
     type Config = WorkerSettings;
     type RouteKeys = RouteWorker;
 
@@ -243,7 +246,7 @@ impl PolicyLayer for Signatures {
     fn stores_used(config: &WorkerSettings, routes: &[RouteView<'_, RouteWorker>]) -> StoresUsed {
         let signed = routes
             .iter()
-            .any(|r| !r.skip.contains(&Layer::Auth) && r.auth == AuthMode::Worker);
+            .any(|r| !r.skip.contains(&Layer::Auth) && r.auth == WORKER);
         StoresUsed {
             key_value: signed && config.replay,
             sqlite: false,
@@ -260,7 +263,7 @@ impl PolicyLayer for Signatures {
             .map(|r| RouteOverlay {
                 index: r.index,
                 overlay: Some(r.keys),
-                skipped: r.auth != AuthMode::Worker,
+                skipped: r.auth != WORKER,
             })
             .collect();
         check_routes(config, &overlays, problems);

@@ -65,7 +65,7 @@ pub mod request_nonce;
 pub mod rfc9421;
 pub mod worker;
 
-pub use config::{RouteWorker, SignatureRule, Signatures, WorkerSettings};
+pub use config::{RouteWorker, SignatureRule, Signatures, WORKER, WorkerSettings};
 pub use request_nonce::sign_request_nonce;
 pub use rfc9421::{Rfc9421Signature, SignParams, sign_rfc9421};
 pub use worker::sign_worker;
