@@ -129,6 +129,53 @@ impl Default for CorsConfig {
     }
 }
 
+/// What the CORS layer does with one request ([`decide`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsDecision {
+    /// Answer the preflight with [`PREFLIGHT_STATUS`] and these headers.
+    AnswerPreflight(Vec<(&'static str, String)>),
+    /// Refuse the request ([`rejection`]), with these headers: its origin
+    /// is not allowed and `reject_disallowed` is on.
+    Refuse(Denial, Vec<(&'static str, String)>),
+    /// Let the request on; these headers go on its response.
+    Continue(Vec<(&'static str, String)>),
+}
+
+/// The CORS decision for a request with these `Origin` field values, a
+/// preflight or not, and whether the origin was disallowed (for the log).
+///
+/// ```
+/// use warden_core::layers::cors::{CorsDecision, decide, parse_cors};
+///
+/// let table: toml::Value = toml::from_str("origins = [\"https://app.example.com\"]").unwrap();
+/// let cors = parse_cors(Some(&table), "cors", &mut Vec::new());
+/// let (decision, disallowed) = decide(&cors, &["https://app.example.com"], true);
+/// assert!(matches!(decision, CorsDecision::AnswerPreflight(_)) && !disallowed);
+/// let (decision, disallowed) = decide(&cors, &["https://evil.example"], false);
+/// assert!(matches!(decision, CorsDecision::Continue(_)) && disallowed);
+/// ```
+pub fn decide(config: &CorsConfig, origins: &[&str], preflight: bool) -> (CorsDecision, bool) {
+    let check = config.check_origin(origins);
+    let disallowed = check == OriginCheck::Disallowed;
+    if disallowed && config.reject_disallowed {
+        // An actual request's refusal says the response varies by origin.
+        let headers = if preflight { Vec::new() } else { config.actual_headers(None) };
+        return (CorsDecision::Refuse(rejection(), headers), true);
+    }
+    let decision = match (preflight, check) {
+        (true, OriginCheck::Allowed(origin)) => CorsDecision::AnswerPreflight(config.preflight_headers(&origin)),
+        // A preflight for an origin that may not read the answer still gets
+        // one, without any Access-Control-Allow-* header.
+        (true, _) => CorsDecision::AnswerPreflight(vec![(
+            "vary",
+            "Origin, Access-Control-Request-Method".to_owned(),
+        )]),
+        (false, OriginCheck::Allowed(origin)) => CorsDecision::Continue(config.actual_headers(Some(&origin))),
+        (false, _) => CorsDecision::Continue(config.actual_headers(None)),
+    };
+    (decision, disallowed)
+}
+
 /// What the `Origin` of a request means for CORS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OriginCheck {

@@ -1,7 +1,8 @@
 //! The rate-limit decision: client keys, counter keys and windows, what a
 //! count means, and the headers and 429 body that say so.
 
-use crate::base::denial::Denial;
+use crate::base::denial::{Denial, Rejection};
+use crate::base::fail_mode::FailMode;
 use super::config::{ClientIpSource, KeyPart, Quota, RateLimit, Scope, Tier};
 use sha2::{Digest, Sha256};
 use std::net::{IpAddr, Ipv6Addr};
@@ -450,6 +451,36 @@ pub fn fingerprint(client: &str) -> String {
     crate::base::digest::fingerprint(client.as_bytes())
 }
 
+/// What a limit answers when its store fails: nothing (serve and log) when
+/// it fails open, 503 when it fails closed.
+pub fn on_store_failure(limit: &RateLimit) -> Option<Denial> {
+    match limit.fail {
+        FailMode::Open => None,
+        FailMode::Closed => Some(Denial::from(Rejection::ServiceUnavailable)),
+    }
+}
+
+/// The prefix of the keys that elect, per sweep period, the one instance
+/// that deletes expired counters.
+const SWEEP_CLAIM_PREFIX: &str = "rl:sweep:";
+
+/// The key whose first increment elects the instance that sweeps expired
+/// counters in the sweep period containing `now_secs`.
+pub fn sweep_claim_key(now_secs: u64, interval_secs: u64) -> String {
+    format!("{SWEEP_CLAIM_PREFIX}{}", now_secs / interval_secs.max(1))
+}
+
+/// Whether the sweep deletes `key` at `now_secs`: an expired counter, or
+/// the claim key of an earlier sweep period.
+pub fn swept(key: &str, now_secs: u64, interval_secs: u64) -> bool {
+    let period = now_secs / interval_secs.max(1);
+    let stale_claim = key
+        .strip_prefix(SWEEP_CLAIM_PREFIX)
+        .and_then(|p| p.parse::<u64>().ok())
+        .is_some_and(|p| p < period);
+    stale_claim || counter_expired(key, now_secs)
+}
+
 /// The seed's 429: [`too_many_requests_body`] (a route's `deny` replaces it).
 pub fn too_many_requests(retry_after: u64) -> Denial {
     Denial {
@@ -495,6 +526,31 @@ pub fn decode_counter(bytes: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sweep_deletes_expired_counters_and_earlier_claims_only() {
+        let interval = 60;
+        let now = 1_700_000_030;
+        let claim = sweep_claim_key(now, interval);
+        assert_eq!(claim, format!("rl:sweep:{}", now / 60));
+        assert!(!swept(&claim, now, interval));
+        assert!(swept(&sweep_claim_key(now - 60, interval), now, interval));
+        assert!(!swept("rl:sweep:not-a-number", now, interval));
+        assert!(!swept("session:abc", now, interval));
+    }
+
+    #[test]
+    fn a_failed_store_fails_as_the_limit_says() {
+        let policy = crate::policy::parse_policy(
+            "[[routes]]\nname = \"a\"\npath = \"/a\"\nrate_limit = { preset = \"api\", fail = \"closed\" }\n\
+             [[routes]]\nname = \"b\"\npath = \"/b\"\nrate_limit = \"api\"\n",
+        )
+        .unwrap();
+        let closed = policy.routes[0].keys.rate_limit.limit().unwrap();
+        let denial = on_store_failure(closed).unwrap();
+        assert_eq!(denial.status, 503);
+        assert_eq!(on_store_failure(policy.routes[1].keys.rate_limit.limit().unwrap()), None);
+    }
     use super::super::{Preset, RateLimitRule};
     use crate::policy::parse_policy;
 
