@@ -25,6 +25,8 @@
 
 use std::borrow::Cow;
 
+use crate::base::problem::ConfigProblem;
+
 /// A policy section that routes may override key by key.
 pub trait Section: Clone {
     /// A route's table for this section, validated on its own: only the
@@ -41,6 +43,47 @@ pub trait Section: Clone {
             None => Cow::Borrowed(self),
             Some(overlay) => Cow::Owned(self.with(overlay)),
         }
+    }
+}
+
+/// A section whose own table and a route's table take the same keys: the
+/// section is its defaults with its table merged in as an overlay, and a
+/// route's table is an overlay of the section.
+pub trait TableSection: Section + Default {
+    /// The keys of a table, with those that had problems left out; `None`
+    /// if it is not a table.
+    fn read_overlay(
+        value: &toml::Value,
+        field: &str,
+        problems: &mut Vec<ConfigProblem>,
+    ) -> Option<Self::Overlay>;
+
+    /// Checks of a merged section that no single key shows (contradictions
+    /// between keys), with problems named under `field`.
+    fn check_merged(&self, field: &str, problems: &mut Vec<ConfigProblem>);
+
+    /// The section's table over the defaults. Checked even when some keys
+    /// had problems, so that every problem shows at once.
+    fn parse_section(value: Option<&toml::Value>, field: &str, problems: &mut Vec<ConfigProblem>) -> Self {
+        let defaults = Self::default();
+        let Some(value) = value else {
+            return defaults;
+        };
+        match Self::read_overlay(value, field, problems) {
+            Some(overlay) => {
+                let section = defaults.with(&overlay);
+                section.check_merged(field, problems);
+                section
+            }
+            None => defaults,
+        }
+    }
+
+    /// A route's table on its own (`None` if it has any problem).
+    fn parse_overlay(value: &toml::Value, field: &str, problems: &mut Vec<ConfigProblem>) -> Option<Self::Overlay> {
+        let before = problems.len();
+        let overlay = Self::read_overlay(value, field, problems);
+        overlay.filter(|_| problems.len() == before)
     }
 }
 

@@ -2,14 +2,15 @@
 //! the headers on actual requests.
 //!
 //! ```
-//! use warden_core::layers::cors::{OriginCheck, parse_cors};
+//! use warden_core::base::overlay::TableSection;
+//! use warden_core::layers::cors::{CorsConfig, OriginCheck};
 //!
 //! let table: toml::Value = toml::from_str(r#"
 //!     origins = ["https://app.example.com", "https://*.workers.dev"]
 //!     credentials = true
 //! "#).unwrap();
 //! let mut problems = Vec::new();
-//! let cors = parse_cors(Some(&table), "cors", &mut problems);
+//! let cors = CorsConfig::parse_section(Some(&table), "cors", &mut problems);
 //! assert!(problems.is_empty());
 //!
 //! let check = cors.check_origin(&["https://a.b.workers.dev"]);
@@ -38,7 +39,7 @@ use crate::base::denial::Denial;
 use crate::base::environment::Environment;
 use crate::base::fields::Problems;
 use crate::base::layer::{Layer, PolicyLayer, RouteContext, RouteView};
-use crate::base::overlay::{RouteOverlay, Section};
+use crate::base::overlay::{RouteOverlay, Section, TableSection};
 use crate::base::problem::ConfigProblem;
 use crate::base::fields::{self, add, quoted, wrong_type};
 
@@ -145,10 +146,11 @@ pub enum CorsDecision {
 /// preflight or not, and whether the origin was disallowed (for the log).
 ///
 /// ```
-/// use warden_core::layers::cors::{CorsDecision, decide, parse_cors};
+/// use warden_core::base::overlay::TableSection;
+/// use warden_core::layers::cors::{CorsConfig, CorsDecision, decide};
 ///
 /// let table: toml::Value = toml::from_str("origins = [\"https://app.example.com\"]").unwrap();
-/// let cors = parse_cors(Some(&table), "cors", &mut Vec::new());
+/// let cors = CorsConfig::parse_section(Some(&table), "cors", &mut Vec::new());
 /// let (decision, disallowed) = decide(&cors, &["https://app.example.com"], true);
 /// assert!(matches!(decision, CorsDecision::AnswerPreflight(_)) && !disallowed);
 /// let (decision, disallowed) = decide(&cors, &["https://evil.example"], false);
@@ -294,41 +296,19 @@ pub struct CorsOverlay {
     reject_disallowed: Option<bool>,
 }
 
-/// The policy's `[cors]` table over the defaults (CORS off without origins).
-pub fn parse_cors(
-    value: Option<&Value>,
-    field: &str,
-    problems: &mut Vec<ConfigProblem>,
-) -> CorsConfig {
-    let defaults = CorsConfig::default();
-    let Some(value) = value else {
-        return defaults;
-    };
-    // Checked even when other keys had problems: every problem at once.
-    match read_overlay(value, field, problems) {
-        Some(overlay) => {
-            let config = defaults.with(&overlay);
-            check_resolved(&config, field, problems);
-            config
-        }
-        None => defaults,
+impl TableSection for CorsConfig {
+    fn read_overlay(value: &Value, field: &str, problems: &mut Vec<ConfigProblem>) -> Option<CorsOverlay> {
+        read_overlay_table(value, field, problems)
     }
-}
 
-/// A `cors` table on its own (`None` if it has any problem).
-pub fn parse_overlay(
-    value: &Value,
-    field: &str,
-    problems: &mut Vec<ConfigProblem>,
-) -> Option<CorsOverlay> {
-    let before = problems.len();
-    let overlay = read_overlay(value, field, problems);
-    overlay.filter(|_| problems.len() == before)
+    fn check_merged(&self, field: &str, problems: &mut Vec<ConfigProblem>) {
+        check_resolved(self, field, problems);
+    }
 }
 
 /// A `cors` table with the keys that had problems left out (`None` if it is
 /// not a table).
-fn read_overlay(
+fn read_overlay_table(
     value: &Value,
     field: &str,
     problems: &mut Vec<ConfigProblem>,
@@ -441,7 +421,7 @@ impl PolicyLayer for Cors {
     type RouteKeys = Option<CorsOverlay>;
 
     fn parse_config(document: &toml::Table, problems: &mut Problems) -> CorsConfig {
-        parse_cors(document.get("cors"), "cors", &mut problems.0)
+        CorsConfig::parse_section(document.get("cors"), "cors", &mut problems.0)
     }
 
     fn parse_route(route: &RouteContext<'_>, problems: &mut Problems) -> Option<Self::RouteKeys> {
@@ -449,7 +429,7 @@ impl PolicyLayer for Cors {
             route
                 .table
                 .get("cors")
-                .and_then(|v| parse_overlay(v, &route.field("cors"), &mut problems.0)),
+                .and_then(|v| CorsConfig::parse_overlay(v, &route.field("cors"), &mut problems.0)),
         )
     }
 
@@ -551,7 +531,7 @@ mod tests {
     fn parse(doc: &str) -> (CorsConfig, Vec<ConfigProblem>) {
         let value: Value = toml::from_str(doc).expect("valid TOML");
         let mut problems = Vec::new();
-        let config = parse_cors(Some(&value), "cors", &mut problems);
+        let config = CorsConfig::parse_section(Some(&value), "cors", &mut problems);
         (config, problems)
     }
 
@@ -891,7 +871,7 @@ mod tests {
         )
         .unwrap();
         let mut found = Vec::new();
-        let overlay = parse_overlay(&value, "routes[0].cors", &mut found).unwrap();
+        let overlay = CorsConfig::parse_overlay(&value, "routes[0].cors", &mut found).unwrap();
         let merged = global.for_route(Some(&overlay));
         assert_eq!(
             merged.check_origin(&["https://app.example.com"]),

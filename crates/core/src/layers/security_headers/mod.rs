@@ -3,7 +3,8 @@
 //!
 //! ```
 //! use warden_core::config::Environment;
-//! use warden_core::layers::security_headers::{HeadersConfig, parse_headers};
+//! use warden_core::base::overlay::TableSection;
+//! use warden_core::layers::security_headers::HeadersConfig;
 //!
 //! let defaults = HeadersConfig::default();
 //! let headers = defaults.headers(Environment::Production, None);
@@ -20,7 +21,7 @@
 //!     x_frame_options = false
 //! "#).unwrap();
 //! let mut problems = Vec::new();
-//! let config = parse_headers(Some(&table), "headers", &mut problems);
+//! let config = HeadersConfig::parse_section(Some(&table), "headers", &mut problems);
 //! assert!(problems.is_empty());
 //! let csp = config.csp.as_ref().unwrap().render(None);
 //! assert!(csp.contains("script-src 'self' https://js.stripe.com; style-src 'self' 'unsafe-inline'; img-src 'self';"));
@@ -45,7 +46,7 @@ mod prepared;
 mod response;
 
 
-pub use parse::{SecurityHeaders, parse_headers, parse_overlay};
+pub use parse::SecurityHeaders;
 pub use prepared::Prepared;
 pub use response::{Edit, app_response_edits};
 

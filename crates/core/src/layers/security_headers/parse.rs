@@ -20,7 +20,7 @@ use super::{HeaderKey, HeadersConfig, InsertMode, default_permissions};
 use crate::base::problem::ConfigProblem;
 use crate::base::fields::Problems;
 use crate::base::layer::{Layer, PolicyLayer, RouteContext, RouteView};
-use crate::base::overlay::{RouteOverlay, Section};
+use crate::base::overlay::{RouteOverlay, Section, TableSection};
 
 pub(crate) const CSP_FIELDS: &[&str] = &["preset", "directives", "report_only", "nonce"];
 pub(crate) const HSTS_FIELDS: &[&str] = &["max_age", "include_subdomains", "preload"];
@@ -241,43 +241,19 @@ fn toggle<T: Clone>(
     }
 }
 
-/// The policy's `[headers]` table merged over the defaults. Problems are
-/// added to `problems`, each naming its field under `field`.
-pub fn parse_headers(
-    value: Option<&Value>,
-    field: &str,
-    problems: &mut Vec<ConfigProblem>,
-) -> HeadersConfig {
-    let defaults = HeadersConfig::default();
-    let Some(value) = value else {
-        return defaults;
-    };
-    match read_overlay(value, field, problems) {
-        // Checked even when other keys had problems, so that every problem
-        // shows at once.
-        Some(overlay) => {
-            let config = defaults.with(&overlay);
-            check_resolved(&config, field, problems);
-            config
-        }
-        None => defaults,
+impl TableSection for HeadersConfig {
+    fn read_overlay(value: &Value, field: &str, problems: &mut Vec<ConfigProblem>) -> Option<HeadersOverlay> {
+        read_overlay_table(value, field, problems)
     }
-}
 
-/// A `headers` table validated on its own (`None` if it has any problem).
-pub fn parse_overlay(
-    value: &Value,
-    field: &str,
-    problems: &mut Vec<ConfigProblem>,
-) -> Option<HeadersOverlay> {
-    let before = problems.len();
-    let overlay = read_overlay(value, field, problems);
-    overlay.filter(|_| problems.len() == before)
+    fn check_merged(&self, field: &str, problems: &mut Vec<ConfigProblem>) {
+        check_resolved(self, field, problems);
+    }
 }
 
 /// A `headers` table with the keys that had problems left out (`None` if it
 /// is not a table).
-fn read_overlay(
+fn read_overlay_table(
     value: &Value,
     field: &str,
     problems: &mut Vec<ConfigProblem>,
@@ -437,7 +413,7 @@ impl PolicyLayer for SecurityHeaders {
     type RouteKeys = Option<HeadersOverlay>;
 
     fn parse_config(document: &Table, problems: &mut Problems) -> HeadersConfig {
-        parse_headers(document.get("headers"), "headers", &mut problems.0)
+        HeadersConfig::parse_section(document.get("headers"), "headers", &mut problems.0)
     }
 
     fn parse_route(route: &RouteContext<'_>, problems: &mut Problems) -> Option<Self::RouteKeys> {
@@ -445,7 +421,7 @@ impl PolicyLayer for SecurityHeaders {
             route
                 .table
                 .get("headers")
-                .and_then(|v| parse_overlay(v, &route.field("headers"), &mut problems.0)),
+                .and_then(|v| HeadersConfig::parse_overlay(v, &route.field("headers"), &mut problems.0)),
         )
     }
 
@@ -918,7 +894,7 @@ mod tests {
     fn parse(doc: &str) -> (HeadersConfig, Vec<ConfigProblem>) {
         let value: Value = toml::from_str(doc).expect("valid TOML");
         let mut problems = Vec::new();
-        let config = parse_headers(Some(&value), "headers", &mut problems);
+        let config = HeadersConfig::parse_section(Some(&value), "headers", &mut problems);
         (config, problems)
     }
 
@@ -941,7 +917,7 @@ mod tests {
         assert_eq!(ok(""), HeadersConfig::default());
         let mut problems = Vec::new();
         assert_eq!(
-            parse_headers(None, "headers", &mut problems),
+            HeadersConfig::parse_section(None, "headers", &mut problems),
             HeadersConfig::default()
         );
     }
@@ -1271,7 +1247,7 @@ mod tests {
         )
         .unwrap();
         let mut found = Vec::new();
-        let overlay = parse_overlay(&value, "routes[0].headers", &mut found).unwrap();
+        let overlay = HeadersConfig::parse_overlay(&value, "routes[0].headers", &mut found).unwrap();
         let route = global.for_route(Some(&overlay));
         let csp = route.csp.as_ref().unwrap();
         assert_eq!(csp.nonce, ["script-src"]);
@@ -1292,7 +1268,7 @@ mod tests {
         // A route may switch a header the global table switched off back on.
         let off = ok("content_security_policy = false");
         let value: Value = toml::from_str("content_security_policy = true").unwrap();
-        let overlay = parse_overlay(&value, "r", &mut found).unwrap();
+        let overlay = HeadersConfig::parse_overlay(&value, "r", &mut found).unwrap();
         assert_eq!(off.with(&overlay).csp, Some(Csp::defaults()));
         assert!(found.is_empty());
     }
