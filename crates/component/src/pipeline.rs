@@ -15,7 +15,7 @@
 //! Each stage either lets the request on (possibly adding headers for the
 //! app or the client) or answers it: `Err(response)` below. A stage whose
 //! cargo feature is off is not compiled and not run; a route that needs it
-//! is answered 500 instead ([`missing_layer`]), never passed unchecked.
+//! is answered 500 instead ([`layers_built`]), never passed unchecked.
 
 use crate::body::Inbound;
 use crate::ctx::{self, Ctx};
@@ -33,7 +33,7 @@ use crate::stages::security_headers;
 #[cfg(feature = "session")]
 use crate::stages::session;
 use crate::stages::{app_response, auth, ready};
-use spin_sdk::wasip3::http::types::{ErrorCode, Method, Request};
+use spin_sdk::wasip3::http::types::{ErrorCode, Method, Request, Response};
 use warden_core::policy::Unmatched;
 use warden_core::reject::Rejection;
 
@@ -47,7 +47,7 @@ pub async fn handle(request: Request) -> Answer {
     }
 }
 
-async fn run(request: Request) -> Result<Answer, spin_sdk::wasip3::http::types::Response> {
+async fn run(request: Request) -> Result<Answer, Response> {
     let incoming = request.get_headers().copy_all();
     let (request_id, spare_random) = ctx::request_id(&incoming);
 
@@ -63,18 +63,8 @@ async fn run(request: Request) -> Result<Answer, spin_sdk::wasip3::http::types::
         path_with_query,
     } = route::begin(config, &request, incoming, request_id, spare_random)?;
 
-    #[cfg(not(all(
-        feature = "security-headers",
-        feature = "cors",
-        feature = "rate-limit",
-        feature = "session",
-        feature = "signature"
-    )))]
-    if let Some(feature) = missing_layer(&ctx) {
-        return Err(respond::layer_not_built(&ctx, feature));
-    }
-
     if ready {
+        layers_built(&ctx)?;
         #[cfg(feature = "rate-limit")]
         rate_limit::check(&mut ctx, Stage::BeforeAuth).await?;
         return Ok(Answer::Written(ready::check(&ctx).await));
@@ -85,6 +75,7 @@ async fn run(request: Request) -> Result<Answer, spin_sdk::wasip3::http::types::
     // authentication, and never reaches the app.
     #[cfg(feature = "security-headers")]
     security_headers::prepare(&mut ctx);
+    layers_built(&ctx)?;
     if ctx.route.is_none() && config.policy.settings.unmatched == Unmatched::Deny {
         ctx.log(
             "unmatched_denied",
@@ -122,7 +113,7 @@ async fn inner_app(
     inbound: Inbound,
     method: Method,
     path_with_query: Option<String>,
-) -> Result<Answer, spin_sdk::wasip3::http::types::Response> {
+) -> Result<Answer, Response> {
     let mut to_app = std::mem::take(&mut ctx.to_app);
     to_app.push((
         ROUTE_HEADER.to_owned(),
@@ -186,13 +177,28 @@ fn is_revoke(ctx: &Ctx<'_>) -> bool {
 /// The cargo feature of a layer this request's route needs but this build
 /// left out, if any: the request is then refused (500) rather than passed
 /// on without the layer. (To move to configuration time.)
-#[cfg(not(all(
+/// Every layer's feature is on (the default): no route can need a missing
+/// one, and [`layers_built`] checks nothing.
+const ALL_LAYERS_BUILT: bool = cfg!(all(
     feature = "security-headers",
     feature = "cors",
     feature = "rate-limit",
     feature = "session",
     feature = "signature"
-)))]
+));
+
+/// Refuses (500) a request whose route needs a layer this build left out:
+/// after the security headers are queued, so the refusal carries them.
+fn layers_built(ctx: &Ctx<'_>) -> Result<(), Response> {
+    if ALL_LAYERS_BUILT {
+        return Ok(());
+    }
+    match missing_layer(ctx) {
+        Some(feature) => Err(respond::layer_not_built(ctx, feature)),
+        None => Ok(()),
+    }
+}
+
 fn missing_layer(ctx: &Ctx<'_>) -> Option<&'static str> {
     use warden_core::policy::{AuthMode, Layer};
     if !cfg!(feature = "security-headers")

@@ -57,26 +57,12 @@ pub fn preflight(
 /// The 500 for a route that needs a layer this build left out (its cargo
 /// `feature`): fails closed, and says which feature in the log, never in
 /// the body.
-#[cfg(not(all(
-    feature = "security-headers",
-    feature = "cors",
-    feature = "rate-limit",
-    feature = "session",
-    feature = "signature"
-)))]
 pub fn layer_not_built(ctx: &Ctx<'_>, feature: &'static str) -> Response {
     ctx.log("layer_not_built", &[("feature", feature.into())]);
     json(ctx, 500, LAYER_NOT_BUILT_BODY.to_owned())
 }
 
 /// The body of [`layer_not_built`]'s answer.
-#[cfg(not(all(
-    feature = "security-headers",
-    feature = "cors",
-    feature = "rate-limit",
-    feature = "session",
-    feature = "signature"
-)))]
 const LAYER_NOT_BUILT_BODY: &str =
     r#"{"error":{"code":"INTERNAL_ERROR","message":"Layer not built into this warden"}}"#;
 
