@@ -11,6 +11,12 @@
 //! sending it on whole used to cause.) `[settings] response_buffer_limit`
 //! opts in to collecting small responses whole, to answer 502 when an app's
 //! body breaks its own `content-length`.
+//!
+//! This module never builds an answer of warden's own: what cannot be
+//! forwarded comes back as a typed error (`ErrorCode`, [`BrokenFraming`]),
+//! and the pipeline answers it through `respond`, with the headers every
+//! answer gets. It also keeps the header hygiene of forwarding
+//! ([`forwarded_headers`], [`strip_response_headers`]).
 
 #[cfg(feature = "signature")]
 use crate::body::Buffered;

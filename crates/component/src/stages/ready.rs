@@ -12,7 +12,7 @@
 //!
 //! [`Policy::stores_used`]: warden_core::policy::Policy::stores_used
 //!
-//! The pipeline answers other methods with 405 and counts the probe against
+//! The route stage answers other methods with 405 and the pipeline counts the probe against
 //! its rate limit (per client address) before this runs, so the store read
 //! and the SQL statement cannot be had for free.
 //!
@@ -21,7 +21,7 @@
 //! `spin:key-value`); its calls are synchronous, which keeps the async
 //! `spin:key-value` bindings out of the component.
 //!
-//! Reads `[settings] ready` (through the pipeline) and the policy's store
+//! Reads `[settings] ready` (through the route stage) and the policy's store
 //! use. Host ports: `host::kv`, `host::sql`. Answers 200 or 503 with a JSON
 //! body naming each store's state.
 

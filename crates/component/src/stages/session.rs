@@ -121,7 +121,7 @@ pub async fn check(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> {
 /// `POST <revoke_path>`, after the route's worker signature was verified:
 /// removes cached sessions by token hash or by user id.
 ///
-/// The body is the one the worker layer read and verified ([`Ctx::body`]);
+/// The body is the one the signature layer read and verified ([`Ctx::body`]);
 /// the request it rebuilt cannot be read again inside warden.
 pub async fn revoke(ctx: &Ctx<'_>) -> Response {
     use warden_core::reject::Rejection;
