@@ -8,23 +8,26 @@
 //! local host), not on every WASI 0.3 host.
 //!
 //! All decisions come from `warden_core`; this crate only adapts the host
-//! APIs: it reads configuration ([`settings`]), moves requests and responses
-//! between the client and the inner app ([`forward`]), and answers with
-//! warden's own JSON errors ([`respond`]).
+//! APIs. From the top down:
+//!
+//! - [`pipeline`]: the ordered list of stages;
+//! - [`stages`]: one file per layer, each a thin adapter from the core's
+//!   decision to host calls (some behind cargo features; see Cargo.toml);
+//! - below every layer: the request's context ([`ctx`]), warden's own
+//!   answers ([`respond`]), the request body read once ([`body`]), moving
+//!   requests and responses between the client and the inner app
+//!   ([`forward`]), the response builders both use ([`response`]);
+//! - [`host`]: the only modules that touch Spin's host interfaces (the
+//!   stores, variables and configuration, the inner app, clocks, random).
 
-mod auth;
-mod cors;
+mod body;
+mod ctx;
 mod forward;
-mod headers;
-mod next;
+mod host;
 mod pipeline;
-mod rate_limit;
-mod ready;
 mod respond;
-mod session;
-mod settings;
-mod sweep;
-mod worker;
+mod response;
+mod stages;
 
 use spin_sdk::wasip3::http::types::{ErrorCode, Request, Response};
 
@@ -35,8 +38,8 @@ spin_sdk::wasip3::http::service::export!(Warden);
 impl spin_sdk::wasip3::exports::http::handler::Guest for Warden {
     async fn handle(request: Request) -> Result<Response, ErrorCode> {
         match pipeline::handle(request).await {
-            forward::Answer::PassedThrough(response) => Ok(response),
-            forward::Answer::Written(response) => {
+            response::Answer::PassedThrough(response) => Ok(response),
+            response::Answer::Written(response) => {
                 settle_before_returning().await;
                 Ok(response)
             }

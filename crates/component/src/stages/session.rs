@@ -11,12 +11,20 @@
 //! `requireAuth` is `optionalAuth` (which proceeds without a user when the
 //! database fails) followed by "no user → 401". The outage is logged as
 //! `session_store_unavailable` for the operator.
+//!
+//! Reads the route's `auth` and `roles`, `[session]` (cookies, schema, cache,
+//! revocation) and the session secret. Host ports: `host::kv` (the cache and
+//! the per-user index), `host::sql` (the session table), the clock (through
+//! `Ctx`). Answers 401/403 (refusals) and the revocation endpoint's 200, 400
+//! and 503.
 
 use std::cell::OnceCell;
 
-use crate::pipeline::Ctx;
+use crate::ctx::Ctx;
+use crate::host::kv::{self, atomics};
+use crate::host::sql;
+use crate::respond;
 use serde_json::Value;
-use spin_sdk::experimental::wasi::keyvalue::{atomics, store as wkv};
 use spin_sdk::wasip3::http::types::Response;
 use spin_sdk::wasip3::http::types::Scheme;
 use warden_core::config::Environment;
@@ -98,7 +106,7 @@ pub async fn check(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> {
     match flow::decide(route.auth, &route.roles, outcome) {
         Decision::Proceed(Some(identity)) => {
             ctx.to_app.extend(identity.headers());
-            ctx.identity = Some(crate::pipeline::Identity {
+            ctx.identity = Some(crate::ctx::Identity {
                 user_id: identity.user_id.clone(),
                 roles: identity.roles().map(str::to_owned).collect(),
                 method: identity.method.as_str(),
@@ -106,14 +114,14 @@ pub async fn check(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> {
             Ok(())
         }
         Decision::Proceed(None) => Ok(()),
-        Decision::Refuse(rejection) => Err(ctx.reject(rejection)),
+        Decision::Refuse(rejection) => Err(respond::reject(ctx, rejection)),
     }
 }
 
 /// `POST <revoke_path>`, after the route's worker signature was verified:
 /// removes cached sessions by token hash or by user id.
 ///
-/// The body is the one the worker layer read and verified ([`Ctx::body`]);
+/// The body is the one the signature layer read and verified ([`Ctx::body`]);
 /// the request it rebuilt cannot be read again inside warden.
 pub async fn revoke(ctx: &Ctx<'_>) -> Response {
     use warden_core::reject::Rejection;
@@ -125,7 +133,7 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Response {
         Ok(request) => request,
         Err(reason) => {
             ctx.log("session_revoke_refused", &[("reason", reason.into())]);
-            return ctx.reject(Rejection::BadRequest);
+            return respond::reject(ctx, Rejection::BadRequest);
         }
     };
     let subject: (&str, Value) = match &request {
@@ -143,7 +151,7 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Response {
                     ("count", count.into()),
                 ],
             );
-            ctx.answer(200, revoke::revoked_body(count))
+            respond::json(ctx, 200, revoke::revoked_body(count))
         }
         Err(error) => {
             ctx.log(
@@ -154,7 +162,7 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Response {
                     ("error", error.into()),
                 ],
             );
-            ctx.answer(503, revoke::UNAVAILABLE_BODY.to_string())
+            respond::json(ctx, 503, revoke::UNAVAILABLE_BODY.to_string())
         }
     }
 }
@@ -175,8 +183,8 @@ fn header_values<'h>(headers: &'h [(String, Vec<u8>)], name: &str) -> Vec<&'h [u
 /// component smaller, and the compare-and-swap needs it anyway.
 struct Port<'c, 'a> {
     ctx: &'c Ctx<'a>,
-    bucket: OnceCell<wkv::Bucket>,
-    db: OnceCell<spin_sdk::sqlite::Connection>,
+    bucket: OnceCell<kv::Bucket>,
+    db: OnceCell<sql::Connection>,
 }
 
 impl<'c, 'a> Port<'c, 'a> {
@@ -188,21 +196,19 @@ impl<'c, 'a> Port<'c, 'a> {
         }
     }
 
-    fn bucket(&self) -> Result<&wkv::Bucket, String> {
+    fn bucket(&self) -> Result<&kv::Bucket, String> {
         if let Some(bucket) = self.bucket.get() {
             return Ok(bucket);
         }
-        let bucket = wkv::open("default").map_err(|e| format!("{e:?}"))?;
+        let bucket = kv::open_default().map_err(|e| format!("{e:?}"))?;
         Ok(self.bucket.get_or_init(|| bucket))
     }
 
-    async fn db(&self) -> Result<&spin_sdk::sqlite::Connection, String> {
+    async fn db(&self) -> Result<&sql::Connection, String> {
         if let Some(db) = self.db.get() {
             return Ok(db);
         }
-        let db = spin_sdk::sqlite::Connection::open_default()
-            .await
-            .map_err(|e| format!("{e:?}"))?;
+        let db = sql::open_default().await?;
         Ok(self.db.get_or_init(|| db))
     }
 }
@@ -262,7 +268,7 @@ impl SessionPort for Port<'_, '_> {
     }
 
     async fn db_row(&self, sql: &str, token: &str) -> Result<Option<Vec<Cell>>, String> {
-        use spin_sdk::sqlite::Value as V;
+        use sql::Value as V;
         let rows = self
             .db()
             .await?

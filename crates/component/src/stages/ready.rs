@@ -12,7 +12,7 @@
 //!
 //! [`Policy::stores_used`]: warden_core::policy::Policy::stores_used
 //!
-//! The pipeline answers other methods with 405 and counts the probe against
+//! The route stage answers other methods with 405 and the pipeline counts the probe against
 //! its rate limit (per client address) before this runs, so the store read
 //! and the SQL statement cannot be had for free.
 //!
@@ -20,8 +20,14 @@
 //! other layer uses for warden's state (the same store `default` as
 //! `spin:key-value`); its calls are synchronous, which keeps the async
 //! `spin:key-value` bindings out of the component.
+//!
+//! Reads `[settings] ready` (through the route stage) and the policy's store
+//! use. Host ports: `host::kv`, `host::sql`. Answers 200 or 503 with a JSON
+//! body naming each store's state.
 
-use crate::pipeline::Ctx;
+use crate::ctx::Ctx;
+use crate::host::{kv, sql};
+use crate::respond;
 use serde_json::json;
 use spin_sdk::wasip3::http::types::Response;
 
@@ -61,7 +67,11 @@ pub async fn check(ctx: &Ctx<'_>) -> Response {
         "key_value": kv.word(),
         "sqlite": sqlite.word(),
     });
-    ctx.answer(if ok { 200 } else { 503 }, warden_core::log::json(&body))
+    respond::json(
+        ctx,
+        if ok { 200 } else { 503 },
+        warden_core::log::json(&body),
+    )
 }
 
 /// One store's part of the answer.
@@ -88,8 +98,7 @@ impl Probe {
 
 /// Reads one key of the default key-value store.
 fn key_value() -> Result<(), String> {
-    use spin_sdk::experimental::wasi::keyvalue::store;
-    match store::open("default") {
+    match kv::open_default() {
         Ok(bucket) => bucket
             .exists("warden:ready")
             .map(|_| ())
@@ -102,7 +111,7 @@ fn key_value() -> Result<(), String> {
 /// name is a validated SQL identifier, `[A-Za-z_][A-Za-z0-9_]{0,63}`).
 async fn sqlite(session_table: &str) -> Result<(), String> {
     let statement = format!("SELECT count(*) FROM \"{session_table}\" WHERE 0");
-    match spin_sdk::sqlite::Connection::open_default().await {
+    match sql::open_default().await {
         Ok(db) => match db.execute(&statement, []).await {
             Ok(rows) => rows
                 .collect()
@@ -111,6 +120,6 @@ async fn sqlite(session_table: &str) -> Result<(), String> {
                 .map_err(|e| format!("{e:?}")),
             Err(e) => Err(format!("{e:?}")),
         },
-        Err(e) => Err(format!("{e:?}")),
+        Err(e) => Err(e),
     }
 }

@@ -3,10 +3,20 @@
 //! Fails closed: a route whose mode needs an identity is refused unless a
 //! verifier established one. `optional` proceeds anonymously when there is
 //! no valid identity, as seed 000's `optionalAuth` does.
+//!
+//! Reads the route's `auth` (and `skip`); dispatches to the session layer
+//! (`optional`, `required`) or the signature layer (`worker`), which use
+//! the host ports. Answers what they answer, or a 500 when the mode's layer
+//! was not built into this warden (features `session`, `signature`).
 
-use crate::forward::Inbound;
-use crate::pipeline::Ctx;
-use crate::{session, worker};
+use crate::body::Inbound;
+use crate::ctx::Ctx;
+#[cfg(not(all(feature = "session", feature = "signature")))]
+use crate::respond;
+#[cfg(feature = "session")]
+use crate::stages::session;
+#[cfg(feature = "signature")]
+use crate::stages::signature;
 use spin_sdk::wasip3::http::types::{Request, Response};
 use warden_core::policy::{AuthMode, Layer};
 
@@ -22,9 +32,15 @@ pub async fn check(ctx: &mut Ctx<'_>, request: Request) -> Result<Inbound, Respo
     }
     match route.auth {
         AuthMode::None => Ok(streaming(request)),
+        #[cfg(feature = "session")]
         AuthMode::Optional | AuthMode::Required => session::check(ctx, route)
             .await
             .map(|()| streaming(request)),
-        AuthMode::Worker => worker::check(ctx, route, request).await,
+        #[cfg(not(feature = "session"))]
+        AuthMode::Optional | AuthMode::Required => Err(respond::layer_not_built(ctx, "session")),
+        #[cfg(feature = "signature")]
+        AuthMode::Worker => signature::check(ctx, route, request).await,
+        #[cfg(not(feature = "signature"))]
+        AuthMode::Worker => Err(respond::layer_not_built(ctx, "signature")),
     }
 }

@@ -22,10 +22,19 @@
 //! Expired replay keys are deleted by one instance per window (it claims the
 //! window with an atomic increment), after the response, since Spin's
 //! key-value store has no TTL.
+//!
+//! Reads the route's `worker` rule and `[worker]` (schemes, headers, body
+//! limit and timeout, replay), and the worker secrets. Host ports: the
+//! request body (`body`), the clock (through `Ctx`), the key-value store
+//! (`host::kv`) and the sweep (`host::sweep`). Answers the denials' 401,
+//! 408, 413 and 503 and a 400 for a body that failed; on success the
+//! request goes on with its body in `Ctx::body`.
 
-use crate::forward::{self, BodyRead, Inbound};
-use crate::pipeline::{Ctx, Identity};
-use spin_sdk::experimental::wasi::keyvalue::{atomics, store};
+use crate::body::{self, BodyRead, Inbound};
+use crate::ctx::{Ctx, Identity};
+use crate::host::kv::{self, atomics};
+use crate::host::sweep::Sweep;
+use crate::respond;
 use spin_sdk::wasip3::http::types::{Request, Response, Scheme as HttpScheme};
 use std::cell::Cell;
 use warden_core::policy::Route;
@@ -51,7 +60,7 @@ pub async fn check(
     let Some(current) = config.worker_secret.as_ref() else {
         // Configuration refuses worker routes without a secret; never open.
         ctx.log("worker_auth_failed", &[("reason", "no_secret".into())]);
-        return Err(ctx.reject(Rejection::Unauthorized));
+        return Err(respond::reject(ctx, Rejection::Unauthorized));
     };
     let keys = Keys {
         current: current.expose().as_bytes(),
@@ -89,7 +98,7 @@ pub async fn check(
         .max();
     let timeout = std::time::Duration::from_secs(settings.body_timeout);
     let (buffered, body) =
-        match forward::buffer_request(request, declared, settings.body_limit, timeout).await {
+        match body::buffer_request(request, declared, settings.body_limit, timeout).await {
             BodyRead::Whole(buffered, body) => (buffered, body),
             BodyRead::TooLarge => return Err(deny(ctx, &rule, Denial::PayloadTooLarge)),
             BodyRead::TimedOut => return Err(deny(ctx, &rule, Denial::BodyTimeout)),
@@ -101,7 +110,7 @@ pub async fn check(
                         ("scheme", rule.scheme.as_str().into()),
                     ],
                 );
-                return Err(ctx.reject(Rejection::BadRequest));
+                return Err(respond::reject(ctx, Rejection::BadRequest));
             }
         };
 
@@ -130,7 +139,7 @@ pub async fn check(
             }
         }
         let window = verified.window.max(1);
-        crate::sweep::Sweep {
+        Sweep {
             last: &LAST_SWEEP,
             event: "worker_replay_swept",
         }
@@ -210,7 +219,7 @@ fn deny(ctx: &Ctx<'_>, rule: &SignatureRule, denial: Denial) -> Response {
         fields.push(("detail", reason.as_str().into()));
     }
     ctx.log("worker_auth_failed", &fields);
-    ctx.answer(denial.status(), denial.body())
+    respond::json(ctx, denial.status(), denial.body())
 }
 
 /// Records the ids, key by key, each with one atomic increment, and stops
@@ -222,7 +231,7 @@ fn deny(ctx: &Ctx<'_>, rule: &SignatureRule, denial: Denial) -> Response {
 /// incremented it first can be accepted, and a refused request never
 /// touches (and so never poisons) a key an earlier sighting still needs.
 fn record(ids: &[ReplayId], now: u64, window: u64) -> Result<Option<ReplayId>, String> {
-    let bucket = store::open("default").map_err(|e| format!("open: {e:?}"))?;
+    let bucket = kv::open_default().map_err(|e| format!("open: {e:?}"))?;
     for id in ids {
         for key in replay_keys(id, now, window) {
             let count =

@@ -4,13 +4,18 @@
 //! answered here with 204 and never reaches the inner app, nor counts against
 //! the route's rate limit. For other requests it queues the CORS response
 //! headers, or refuses a disallowed origin with 403 when the policy says so.
+//!
+//! Reads the route's `cors` settings (merged at load; for a preflight, those
+//! of the route the announced method will match). No host port. Answers the
+//! preflight's 204 and the disallowed origin's 403 (`respond`); queues the
+//! CORS response headers in `Ctx::to_client`. Whether CORS is active on the
+//! route (for the app response's merge) is `Ctx::cors_active`.
 
-use crate::forward;
-use crate::pipeline::Ctx;
+use crate::ctx::Ctx;
+use crate::respond;
 use spin_sdk::wasip3::http::types::Response;
 use warden_core::config::WardenConfig;
 use warden_core::cors::{self, CorsConfig, OriginCheck};
-use warden_core::headers::REQUEST_ID_HEADER;
 
 /// Longest origin written to the log.
 const LOGGED_ORIGIN_CHARS: usize = 200;
@@ -60,7 +65,7 @@ pub fn check(ctx: &mut Ctx<'_>) -> Result<(), Response> {
                 vec![("vary", "Origin, Access-Control-Request-Method".to_owned())]
             }
         };
-        return Err(preflight_answer(ctx, headers));
+        return Err(respond::preflight(ctx, cors::PREFLIGHT_STATUS, headers));
     }
 
     match decision {
@@ -78,12 +83,6 @@ pub fn check(ctx: &mut Ctx<'_>) -> Result<(), Response> {
     Ok(())
 }
 
-/// Whether warden handles CORS for the request's route (so the app's own
-/// `Access-Control-*` headers give way to warden's).
-pub fn active(ctx: &Ctx<'_>) -> bool {
-    ctx.route_settings.is_some_and(|s| s.cors.is_some())
-}
-
 fn queue(ctx: &mut Ctx<'_>, headers: Vec<(&'static str, String)>) {
     for (name, value) in headers {
         ctx.to_client.push((name.to_owned(), value.into_bytes()));
@@ -91,7 +90,7 @@ fn queue(ctx: &mut Ctx<'_>, headers: Vec<(&'static str, String)>) {
 }
 
 fn refuse(ctx: &Ctx<'_>) -> Response {
-    ctx.answer(cors::REJECTION_STATUS, cors::rejection_body())
+    respond::json(ctx, cors::REJECTION_STATUS, cors::rejection_body())
 }
 
 fn log_disallowed(ctx: &Ctx<'_>, origins: &[&str], config: &CorsConfig, preflight: bool) {
@@ -108,21 +107,4 @@ fn log_disallowed(ctx: &Ctx<'_>, origins: &[&str], config: &CorsConfig, prefligh
             ("rejected", config.reject_disallowed.into()),
         ],
     );
-}
-
-/// The 204 for a preflight: no body, so no `content-length` or
-/// `content-type` (RFC 9110 §8.6), and the headers every answer gets.
-fn preflight_answer(ctx: &Ctx<'_>, cors_headers: Vec<(&'static str, String)>) -> Response {
-    let mut headers = ctx.to_client.clone();
-    headers.extend(
-        cors_headers
-            .into_iter()
-            .map(|(name, value)| (name.to_owned(), value.into_bytes())),
-    );
-    headers.retain(|(name, _)| !name.eq_ignore_ascii_case(REQUEST_ID_HEADER));
-    headers.push((
-        REQUEST_ID_HEADER.to_owned(),
-        ctx.request_id.as_bytes().to_vec(),
-    ));
-    forward::empty_response(cors::PREFLIGHT_STATUS, &headers)
 }

@@ -4,12 +4,16 @@
 //! [`prepare`] runs right after the route is known: it queues the route's
 //! headers in `Ctx::to_client`, so warden's own answers (401, 429, a
 //! preflight) carry them too, and hands the inner app a fresh CSP nonce.
-//! [`apply_to_app_response`] merges what the layers queued into the app's
-//! response: insert modes, removals (`X-Powered-By`, `Server`), `Vary`, and
-//! `Cache-Control` for authenticated requests.
+//! Merging them into the app's own response (insert modes, removals, `Vary`,
+//! `Cache-Control`) is `stages::app_response`'s, which runs whatever layers
+//! are built.
+//!
+//! Reads the route's `headers` settings (merged and rendered at load). Host
+//! port: random bytes for the nonce (through `Ctx::random`). Answers
+//! nothing itself.
 
-use crate::pipeline::Ctx;
-use warden_core::security_headers::{self, Edit, NONCE_BYTES, NONCE_HEADER, csp};
+use crate::ctx::Ctx;
+use warden_core::security_headers::{NONCE_BYTES, NONCE_HEADER, csp};
 
 /// Queues the route's security headers for every answer, and gives the app a
 /// fresh nonce (`x-warden-csp-nonce`) when the route's CSP asks for one.
@@ -31,32 +35,5 @@ pub fn prepare(ctx: &mut Ctx<'_>) {
     if let Some(nonce) = nonce {
         ctx.to_app
             .push((NONCE_HEADER.to_owned(), nonce.into_bytes()));
-    }
-}
-
-/// Merges the queued response headers into the app's response headers.
-pub fn apply_to_app_response(ctx: &Ctx<'_>, headers: &mut Vec<(String, Vec<u8>)>) {
-    let config = ctx
-        .route_settings
-        .and_then(|s| s.headers.as_ref())
-        .map(|h| &h.config);
-    let edits = security_headers::app_response_edits(
-        config,
-        crate::cors::active(ctx),
-        &ctx.to_client,
-        headers,
-        ctx.identity.is_some(),
-    );
-    // The same edits `Fields` would make (names compare without case), on
-    // the component's own list.
-    for edit in edits {
-        match edit {
-            Edit::Delete(name) => headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name)),
-            Edit::Set(name, value) => {
-                headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
-                headers.push((name, value));
-            }
-            Edit::Append(name, value) => headers.push((name, value)),
-        }
     }
 }

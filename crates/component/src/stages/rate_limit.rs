@@ -8,9 +8,18 @@
 //! can only refuse, never admit. Expired counters are swept from the store
 //! (Spin's key-value has no TTL): at most once per `sweep_interval` per
 //! instance, and only by the instance that claims the interval.
+//!
+//! Reads the route's `rate_limit` (and `skip`) and `[rate_limit]` (client
+//! address source, IPv6 prefix, header styles, sweep interval). Host ports:
+//! the key-value store (`host::kv`), the clock (through `Ctx::now_ms`), the
+//! sweep (`host::sweep`). Answers 429 (or the route's own `deny`), or 503
+//! when the store is down and the route fails closed; queues the rate-limit
+//! headers in `Ctx::to_client` for every answer.
 
-use crate::pipeline::Ctx;
-use spin_sdk::experimental::wasi::keyvalue::{atomics, store};
+use crate::ctx::Ctx;
+use crate::host::kv::{self, atomics};
+use crate::host::sweep::Sweep;
+use crate::respond;
 use spin_sdk::wasip3::http::types::Response;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -142,7 +151,7 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
         );
         return match limit.fail {
             FailMode::Open => Ok(()),
-            FailMode::Closed => Err(ctx.reject(Rejection::ServiceUnavailable)),
+            FailMode::Closed => Err(respond::reject(ctx, Rejection::ServiceUnavailable)),
         };
     }
 
@@ -153,7 +162,7 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
     let now_secs = now_ms / 1000;
     let interval = settings.sweep_interval_secs.max(1);
     let period = now_secs / interval;
-    crate::sweep::Sweep {
+    Sweep {
         last: &LAST_SWEEP,
         event: "rate_limit_swept",
     }
@@ -181,8 +190,8 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
         ],
     );
     Err(match &limit.deny {
-        Some(deny) => ctx.answer(deny.status, deny.body.clone()),
-        None => ctx.answer(429, too_many_requests_body(retry_after)),
+        Some(deny) => respond::json(ctx, deny.status, deny.body.clone()),
+        None => respond::json(ctx, 429, too_many_requests_body(retry_after)),
     })
 }
 
@@ -194,7 +203,7 @@ async fn count(
     algorithm: Algorithm,
     now_ms: u64,
 ) -> Result<Counted, String> {
-    let bucket = store::open("default").map_err(|e| format!("open: {e:?}"))?;
+    let bucket = kv::open_default().map_err(|e| format!("open: {e:?}"))?;
     let current = atomics::increment(&bucket, key, 1).map_err(|e| format!("increment: {e:?}"))?;
     match algorithm {
         Algorithm::FixedWindow => Ok(Counted::Exact(current)),

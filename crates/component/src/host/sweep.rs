@@ -7,7 +7,7 @@
 //! `increment` its claim key to 1) lists the keys and deletes. The work is
 //! spawned, so it runs after the response has gone.
 
-use spin_sdk::experimental::wasi::keyvalue::{atomics, store};
+use crate::host::kv::{self, atomics};
 use std::cell::Cell;
 use std::thread::LocalKey;
 
@@ -41,7 +41,7 @@ impl Sweep {
         }
         let event = self.event;
         spin_sdk::wasip3::spawn(async move {
-            let Ok(bucket) = store::open("default") else {
+            let Ok(bucket) = kv::open_default() else {
                 return;
             };
             if !matches!(atomics::increment(&bucket, &claim, 1), Ok(1)) {

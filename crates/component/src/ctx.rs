@@ -1,0 +1,179 @@
+//! One request's context: what its layers know and decide, below every
+//! layer. It imports no stage and builds no answer (that is
+//! [`crate::respond`]'s, which reads the headers queued here).
+//!
+//! Nothing here outlives the request: instances serve many requests, some at
+//! once (DESIGN §1), so all request state lives in [`Ctx`], dropped with it.
+
+#[cfg(any(feature = "rate-limit", feature = "session", feature = "signature"))]
+use crate::host::clock;
+use crate::host::random;
+use spin_sdk::wasip3::http::types::Scheme;
+use std::cell::Cell;
+use warden_core::config::{RouteSettings, WardenConfig};
+use warden_core::headers::REQUEST_ID_HEADER;
+use warden_core::log;
+use warden_core::path::MatchPath;
+use warden_core::policy::Route;
+use warden_core::request_id::{format_request_id, is_valid_request_id};
+
+/// Requests that no policy route matches are forwarded with no layer applied
+/// other than the request ID and header hygiene, under this name (or, with
+/// `[settings] unmatched = "deny"`, answered 404 by warden).
+pub const IMPLICIT_ROUTE: &str = "unmatched";
+
+/// Everything one request's layers know and decide. Dropped with the request.
+pub struct Ctx<'a> {
+    pub config: &'a WardenConfig,
+    pub request_id: String,
+    /// Upper-case method name.
+    pub method: String,
+    /// The path as the client sent it (with the query).
+    #[cfg_attr(not(feature = "signature"), allow(dead_code))]
+    pub raw_path: String,
+    /// The request target's scheme and authority, as the host gave them.
+    pub scheme: Option<Scheme>,
+    pub authority: Option<String>,
+    /// The normalized path the policy matches on.
+    pub path: MatchPath,
+    /// The matched route, `None` for [`IMPLICIT_ROUTE`].
+    pub route: Option<&'a Route>,
+    /// Its header and CORS settings, merged once at load.
+    pub route_settings: Option<&'a RouteSettings>,
+    /// The client's headers as received (names as sent).
+    pub incoming: Vec<(String, Vec<u8>)>,
+    /// `x-warden-*` headers the layers want the inner app to receive.
+    pub to_app: Vec<(String, Vec<u8>)>,
+    /// Headers the layers want on the response, whatever its status.
+    pub to_client: Vec<(String, Vec<u8>)>,
+    /// Wall-clock time when a layer first asked, in unix milliseconds (see
+    /// [`Ctx::now_ms`]). `None` at construction.
+    #[cfg_attr(
+        not(any(feature = "rate-limit", feature = "session", feature = "signature")),
+        allow(dead_code)
+    )]
+    pub(crate) now_ms: Cell<Option<u64>>,
+    /// Random bytes fetched along with a generated request ID, for the CSP
+    /// nonce (see [`Ctx::random`]): one host call instead of two. Set at
+    /// construction from [`request_id`].
+    #[cfg_attr(not(feature = "security-headers"), allow(dead_code))]
+    pub(crate) spare_random: Vec<u8>,
+    /// Who the auth layer established the caller to be, if anyone.
+    pub identity: Option<Identity>,
+    /// The request body, when a layer read it whole (worker signatures), for
+    /// warden's own endpoints (session revocation). Read it here, never from
+    /// the rebuilt request: a component reading a stream it wrote itself
+    /// traps (intra-component streams, wasmtime #12117).
+    pub body: Option<Vec<u8>>,
+}
+
+/// An authenticated caller, as the auth layers establish it and later layers
+/// (user-keyed rate limits, tiers, `Cache-Control`) read it.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// The user id (sessions) or the key id (worker signatures).
+    #[cfg_attr(not(feature = "rate-limit"), allow(dead_code))]
+    pub user_id: String,
+    #[cfg_attr(not(feature = "rate-limit"), allow(dead_code))]
+    pub roles: Vec<String>,
+    /// How it was established: `session` or `worker`.
+    pub method: &'static str,
+}
+
+impl Ctx<'_> {
+    /// The request's time, read from the host's wall clock on first use
+    /// only: routes with no rate limit, session or signature never need it.
+    #[cfg(any(feature = "rate-limit", feature = "session", feature = "signature"))]
+    pub fn now_ms(&self) -> u64 {
+        if let Some(now) = self.now_ms.get() {
+            return now;
+        }
+        let now = clock::now_ms();
+        self.now_ms.set(Some(now));
+        now
+    }
+
+    /// Reads the wall clock again and makes that the request's time from
+    /// now on: for layers that waited on the client (a signed body) and
+    /// must not decide with the time the headers arrived.
+    #[cfg(feature = "signature")]
+    pub fn refresh_now_ms(&self) -> u64 {
+        let now = clock::now_ms();
+        self.now_ms.set(Some(now));
+        now
+    }
+
+    /// `len` fresh random bytes, from what the request ID left over if
+    /// there is enough, from the host otherwise.
+    #[cfg(feature = "security-headers")]
+    pub fn random(&mut self, len: usize) -> Vec<u8> {
+        if self.spare_random.len() >= len {
+            return self.spare_random.split_off(self.spare_random.len() - len);
+        }
+        random::bytes(len)
+    }
+
+    pub fn route_name(&self) -> &str {
+        self.route
+            .map(|r| r.name.as_str())
+            .unwrap_or(IMPLICIT_ROUTE)
+    }
+
+    /// Whether warden handles CORS for the request's route (so the app's own
+    /// `Access-Control-*` headers give way to warden's).
+    pub fn cors_active(&self) -> bool {
+        self.route_settings.is_some_and(|s| s.cors.is_some())
+    }
+
+    /// The first incoming header with this (lower-case) name, as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.incoming
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| std::str::from_utf8(v).ok())
+    }
+
+    /// A structured log line carrying this request's id and route.
+    pub fn log(&self, kind: &str, fields: &[(&str, serde_json::Value)]) {
+        let mut all = vec![
+            (
+                "request_id",
+                serde_json::Value::from(self.request_id.as_str()),
+            ),
+            ("route", serde_json::Value::from(self.route_name())),
+        ];
+        // Who was authenticated, by which method: an audit trail without
+        // the user id itself (that is the app's to log).
+        if let Some(identity) = &self.identity {
+            all.push(("auth", serde_json::Value::from(identity.method)));
+        }
+        all.extend(fields.iter().cloned());
+        eprintln!("{}", log::event(kind, &all));
+    }
+}
+
+/// Keeps a valid incoming `x-request-id` (the first one), or makes a new one;
+/// a new one comes with 16 spare random bytes (for the CSP nonce), fetched
+/// in the same host call.
+pub fn request_id(headers: &[(String, Vec<u8>)]) -> (String, Vec<u8>) {
+    let kept = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(REQUEST_ID_HEADER))
+        .and_then(|(_, value)| std::str::from_utf8(value).ok())
+        .filter(|id| is_valid_request_id(id));
+    if let Some(id) = kept {
+        return (id.to_owned(), Vec::new());
+    }
+    let mut bytes = random::bytes(32);
+    let spare = bytes.split_off(16.min(bytes.len()));
+    let mut random = [0u8; 16];
+    random[..bytes.len()].copy_from_slice(&bytes);
+    (format_request_id(random), spare)
+}
+
+/// A log line for a request refused before its context exists.
+pub fn log_early(kind: &str, request_id: &str, fields: &[(&str, serde_json::Value)]) {
+    let mut all = vec![("request_id", serde_json::Value::from(request_id))];
+    all.extend(fields.iter().cloned());
+    eprintln!("{}", log::event(kind, &all));
+}

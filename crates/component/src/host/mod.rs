@@ -1,0 +1,14 @@
+//! The host: the only modules that touch Spin's host interfaces and the WIT
+//! imports (key-value, SQLite, variables, the inner app, clocks, random).
+//! Everything above goes through these, so a port to another host, or a
+//! test double, replaces this directory and nothing else.
+
+#[cfg(any(feature = "rate-limit", feature = "session", feature = "signature"))]
+pub mod clock;
+pub mod kv;
+pub mod next;
+pub mod random;
+pub mod settings;
+pub mod sql;
+#[cfg(any(feature = "rate-limit", feature = "signature"))]
+pub mod sweep;
