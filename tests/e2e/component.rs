@@ -60,8 +60,11 @@ fn the_component_matches_its_world() {
 /// the component shrinks; raise it only with a reason in the commit. (Raised
 /// from 671 744 for issue 12: the signed-body timer and second window check,
 /// trailer cleaning, cookie fallback and the configurable readiness probe
-/// added about 14 KB.)
-const SIZE_CEILING: u64 = 688_128;
+/// added about 14 KB. Raised from 688 128 for issue 18: the layer registry,
+/// one refusal shape and one Identity added about 10 KB to the full build;
+/// a build with only the layers a policy uses is smaller, e.g. 554 579
+/// bytes for security headers, CORS and rate limiting, docs/architecture.md.)
+const SIZE_CEILING: u64 = 704_512;
 
 #[test]
 fn the_component_stays_under_its_size_ceiling() {
@@ -112,5 +115,83 @@ async fn a_component_composed_ahead_of_time_serves() {
     assert!(
         resp.headers().contains_key("x-request-id"),
         "warden answered"
+    );
+}
+
+/// The build with only security headers, CORS and rate limiting
+/// (`scripts/build`): it serves those layers, and refuses at startup, by
+/// name, a policy that needs a layer it was built without, rather than
+/// letting requests past that layer.
+#[tokio::test]
+async fn a_build_without_a_layer_refuses_a_policy_that_needs_it() {
+    const SLIM: &str = "warden_headers_cors_rate_limit";
+    let served = r#"
+        [cors]
+        origins = ["https://app.example.com"]
+        [[routes]]
+        name = "app"
+        path = "/*"
+        rate_limit = { requests = 2, window = "1m" }
+    "#;
+    let mut setup = Setup::default().policy(served);
+    setup.middleware = SLIM;
+    let host = TestHost::start(setup).await;
+    let origin: &[(&str, &[u8])] = &[("origin", b"https://app.example.com")];
+    let first = host.send("GET", "/x", origin, b"").await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("x-frame-options"), Some("DENY"));
+    assert_eq!(
+        first.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    assert_eq!(host.get("/x").await.status, 200);
+    assert_eq!(host.get("/x").await.status, 429);
+
+    for (policy, field, feature) in [
+        ("auth = \"required\"", "routes[0].auth", "session"),
+        ("auth = \"worker\"", "routes[0].auth", "signature"),
+    ] {
+        let mut setup = Setup::default()
+            .policy(&format!(
+                "[[routes]]\nname = \"app\"\npath = \"/*\"\n{policy}\n"
+            ))
+            .var(
+                "worker_secret",
+                "hostile-input-tests-worker-secret-0123456789",
+            );
+        setup.middleware = SLIM;
+        let host = TestHost::start(setup).await;
+        let reply = host.get("/x").await;
+        assert_eq!(reply.status, 500, "{policy}");
+        assert_eq!(reply.json()["error"]["code"], "CONFIGURATION_ERROR");
+        let log = host.log();
+        let expected = format!(
+            "{field}: needs the {} layer, which this warden was built without (cargo feature \\\"{feature}\\\")",
+            if feature == "session" {
+                "session"
+            } else {
+                "worker signature"
+            }
+        );
+        assert!(log.contains(&expected), "{policy}: {log}");
+    }
+    // The full build takes the same policy.
+    let host = TestHost::start(
+        Setup::default().policy("[[routes]]\nname = \"app\"\npath = \"/*\"\nauth = \"optional\"\n"),
+    )
+    .await;
+    assert_eq!(host.get("/x").await.status, 200);
+}
+
+/// The smaller build is smaller: the layers left out are not in it.
+#[test]
+fn the_build_without_sessions_and_signatures_is_smaller() {
+    let full = std::fs::metadata(wasm("warden")).unwrap().len();
+    let slim = std::fs::metadata(wasm("warden_headers_cors_rate_limit"))
+        .unwrap()
+        .len();
+    assert!(
+        slim + 100_000 < full,
+        "{slim} bytes is not much under {full}"
     );
 }

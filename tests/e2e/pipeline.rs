@@ -462,6 +462,45 @@ async fn head_answers_keep_their_length_and_broken_framing_never_passes() {
     }
 }
 
+/// Warden's 502 for an app that broke its own framing carries the same
+/// security, CORS and rate-limit headers as every other answer: it used to
+/// be built where the app's response is read, without them.
+#[tokio::test]
+async fn a_502_for_broken_framing_carries_the_layers_headers() {
+    let policy = r#"
+        [settings]
+        response_buffer_limit = 65536
+        [cors]
+        origins = ["https://app.example.com"]
+        [[routes]]
+        name = "all"
+        path = "/*"
+    "#;
+    for mode in MODES {
+        let host = TestHost::start(Setup::default().reuse(mode).policy(policy)).await;
+        let headers: &[(&str, &[u8])] = &[
+            ("x-echo-omit-body", b"1"),
+            ("origin", b"https://app.example.com"),
+        ];
+        let answer = host.send("GET", "/x", headers, b"").await;
+        assert_eq!(answer.status, 502, "{mode:?}");
+        assert_eq!(answer.json()["error"]["code"], "BAD_GATEWAY");
+        assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(answer.header("x-frame-options"), Some("DENY"));
+        assert!(answer.header("content-security-policy").is_some());
+        assert_eq!(
+            answer.header("access-control-allow-origin"),
+            Some("https://app.example.com")
+        );
+        assert_eq!(answer.header("x-ratelimit-limit"), Some("300"));
+        assert_eq!(
+            answer.header("ratelimit-policy"),
+            Some("\"web\";q=300;w=60")
+        );
+        assert!(answer.header("x-request-id").is_some());
+    }
+}
+
 const APP_ROUTE: &str = "[[routes]]\nname = \"app\"\npath = \"/*\"\nrate_limit = \"off\"\n";
 
 #[tokio::test]

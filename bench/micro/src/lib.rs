@@ -99,7 +99,12 @@ pub fn workloads() -> Vec<Workload> {
     let cookie = format!("theme=dark; better-auth.session_token={signed}");
     // Measure the path a valid cookie takes, not an early refusal.
     assert!(matches!(
-        token::extract(&policy.sections.session, Some(&secret), &[cookie.as_bytes()], &[]),
+        token::extract(
+            &policy.sections.session,
+            Some(&secret),
+            &[cookie.as_bytes()],
+            &[]
+        ),
         token::Extracted::Token(_)
     ));
     out.push((
@@ -122,7 +127,10 @@ pub fn workloads() -> Vec<Workload> {
         ("x-worker-signature".to_string(), sig.into_bytes()),
         ("x-worker-timestamp".to_string(), ts.into_bytes()),
     ];
-    let rule = policy.sections.worker.rule_for(&policy.routes[5].keys.worker);
+    let rule = policy
+        .sections
+        .worker
+        .rule_for(&policy.routes[5].keys.worker);
     let keys = Keys {
         current: SECRET.as_bytes(),
         previous: None,
@@ -152,8 +160,15 @@ pub fn workloads() -> Vec<Workload> {
         Box::new(move || {
             let view = view(&signed_headers);
             black_box(
-                signature::verify(&policy.sections.worker, &rule, &view, black_box(&body), &keys, now)
-                    .is_ok(),
+                signature::verify(
+                    &policy.sections.worker,
+                    &rule,
+                    &view,
+                    black_box(&body),
+                    &keys,
+                    now,
+                )
+                .is_ok(),
             );
         }),
     ));

@@ -3,10 +3,10 @@
 
 use std::fmt::Write as _;
 
+use warden_core::base::denial::Rejection;
 use warden_core::config::{RawSettings, WardenConfig};
 use warden_core::http::path::normalize_path_with;
 use warden_core::policy::{Route, Unmatched, parse_policy};
-use warden_core::base::denial::Rejection;
 
 use crate::args::{Command, SignArgs, USAGE};
 
@@ -130,7 +130,9 @@ pub fn sign(
     random_nonce: &str,
 ) -> Result<String, String> {
     use warden_core::config::MIN_WORKER_SECRET_CHARS;
-    use warden_core::layers::signature::config::{DEFAULT_SIGNATURE_HEADER, DEFAULT_TIMESTAMP_HEADER};
+    use warden_core::layers::signature::config::{
+        DEFAULT_SIGNATURE_HEADER, DEFAULT_TIMESTAMP_HEADER,
+    };
     use warden_core::layers::signature::content_digest::{Algorithm, header_value};
     use warden_core::layers::signature::{
         RequestView, SignParams, request_nonce, sign_request_nonce, sign_rfc9421, sign_worker,

@@ -127,12 +127,13 @@ async fn read_body(incoming: Request, declared: Option<u64>, limit: u64) -> Body
 
 /// Request trailers minus warden's own names (any `x-warden-*` spelling,
 /// `x-request-id`) and hop-by-hop fields, by the same predicate as headers
-/// (`warden_core::headers::strip_request_trailer`). Trailers with nothing to
+/// (`warden_core::http::hop_by_hop::strip_request_trailer`). Trailers with nothing to
 /// remove are passed on as they are.
 pub fn clean_trailers(trailers: Trailers) -> Trailers {
     let list = trailers.copy_all();
-    let strip =
-        |name: &str| warden_core::headers::strip_request_trailer(&name.to_ascii_lowercase());
+    let strip = |name: &str| {
+        warden_core::http::hop_by_hop::strip_request_trailer(&name.to_ascii_lowercase())
+    };
     if !list.iter().any(|(name, _)| strip(name)) {
         return trailers;
     }

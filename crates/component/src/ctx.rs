@@ -10,12 +10,13 @@ use crate::host::clock;
 use crate::host::random;
 use spin_sdk::wasip3::http::types::Scheme;
 use std::cell::Cell;
+use warden_core::base::identity::Identity;
+use warden_core::base::log;
 use warden_core::config::{RouteSettings, WardenConfig};
-use warden_core::headers::REQUEST_ID_HEADER;
-use warden_core::log;
-use warden_core::path::MatchPath;
+use warden_core::http::hop_by_hop::REQUEST_ID_HEADER;
+use warden_core::http::path::MatchPath;
+use warden_core::http::request_id::{format_request_id, is_valid_request_id};
 use warden_core::policy::Route;
-use warden_core::request_id::{format_request_id, is_valid_request_id};
 
 /// Requests that no policy route matches are forwarded with no layer applied
 /// other than the request ID and header hygiene, under this name (or, with
@@ -35,6 +36,10 @@ pub struct Ctx<'a> {
     pub scheme: Option<Scheme>,
     pub authority: Option<String>,
     /// The normalized path the policy matches on.
+    #[cfg_attr(
+        not(any(feature = "cors", feature = "rate-limit", feature = "session")),
+        allow(dead_code)
+    )]
     pub path: MatchPath,
     /// The matched route, `None` for [`IMPLICIT_ROUTE`].
     pub route: Option<&'a Route>,
@@ -65,19 +70,6 @@ pub struct Ctx<'a> {
     /// the rebuilt request: a component reading a stream it wrote itself
     /// traps (intra-component streams, wasmtime #12117).
     pub body: Option<Vec<u8>>,
-}
-
-/// An authenticated caller, as the auth layers establish it and later layers
-/// (user-keyed rate limits, tiers, `Cache-Control`) read it.
-#[derive(Debug, Clone)]
-pub struct Identity {
-    /// The user id (sessions) or the key id (worker signatures).
-    #[cfg_attr(not(feature = "rate-limit"), allow(dead_code))]
-    pub user_id: String,
-    #[cfg_attr(not(feature = "rate-limit"), allow(dead_code))]
-    pub roles: Vec<String>,
-    /// How it was established: `session` or `worker`.
-    pub method: &'static str,
 }
 
 impl Ctx<'_> {
@@ -126,6 +118,7 @@ impl Ctx<'_> {
     }
 
     /// The first incoming header with this (lower-case) name, as text.
+    #[cfg(any(feature = "cors", feature = "rate-limit", feature = "signature"))]
     pub fn header(&self, name: &str) -> Option<&str> {
         self.incoming
             .iter()
@@ -145,7 +138,7 @@ impl Ctx<'_> {
         // Who was authenticated, by which method: an audit trail without
         // the user id itself (that is the app's to log).
         if let Some(identity) = &self.identity {
-            all.push(("auth", serde_json::Value::from(identity.method)));
+            all.push(("auth", serde_json::Value::from(identity.method.as_str())));
         }
         all.extend(fields.iter().cloned());
         eprintln!("{}", log::event(kind, &all));

@@ -27,7 +27,7 @@ use spin_sdk::wasip3::http::types::{
 };
 use spin_sdk::wasip3::wit_bindgen::{FutureReader, StreamReader, StreamResult};
 use spin_sdk::wasip3::{spawn, wit_future, wit_stream};
-use warden_core::headers::{self, IDENTITY_PREFIX, REQUEST_ID_HEADER};
+use warden_core::http::hop_by_hop::{self, IDENTITY_PREFIX, REQUEST_ID_HEADER};
 
 /// The app's response broke its own framing (a collected body that does not
 /// match its `content-length`): it cannot be passed on, and warden answers
@@ -292,10 +292,10 @@ pub fn forwarded_headers(
         .filter(|(name, _)| name.eq_ignore_ascii_case("connection"))
         .filter_map(|(_, value)| std::str::from_utf8(value).ok())
         .collect();
-    let listed = headers::connection_listed(&connection);
+    let listed = hop_by_hop::connection_listed(&connection);
     let mut out: HeaderList = incoming
         .into_iter()
-        .filter(|(name, _)| !headers::strip_request_header(&lowercase(name), &listed))
+        .filter(|(name, _)| !hop_by_hop::strip_request_header(&lowercase(name), &listed))
         .collect();
     out.push((REQUEST_ID_HEADER.to_owned(), request_id.as_bytes().to_vec()));
     debug_assert!(to_app.iter().all(|(n, _)| n.starts_with(IDENTITY_PREFIX)));
@@ -307,7 +307,7 @@ pub fn forwarded_headers(
 pub fn strip_response_headers(list: &mut HeaderList) {
     list.retain(|(name, _)| {
         let lower = lowercase(name);
-        !(headers::strip_response_header(&lower) || lower == REQUEST_ID_HEADER)
+        !(hop_by_hop::strip_response_header(&lower) || lower == REQUEST_ID_HEADER)
     });
 }
 

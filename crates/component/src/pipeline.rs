@@ -14,8 +14,8 @@
 //!
 //! Each stage either lets the request on (possibly adding headers for the
 //! app or the client) or answers it: `Err(response)` below. A stage whose
-//! cargo feature is off is not compiled and not run; a route that needs it
-//! is answered 500 instead ([`layers_built`]), never passed unchecked.
+//! cargo feature is off is not compiled and not run; the core refuses, at
+//! startup, a policy that needs it, so no request passes a missing layer.
 
 use crate::body::Inbound;
 use crate::ctx::{self, Ctx};
@@ -34,8 +34,8 @@ use crate::stages::security_headers;
 use crate::stages::session;
 use crate::stages::{app_response, auth, ready};
 use spin_sdk::wasip3::http::types::{ErrorCode, Method, Request, Response};
+use warden_core::base::denial::Rejection;
 use warden_core::policy::Unmatched;
-use warden_core::reject::Rejection;
 
 /// The header that tells the inner app which policy route matched.
 const ROUTE_HEADER: &str = "x-warden-route";
@@ -53,7 +53,7 @@ async fn run(request: Request) -> Result<Answer, Response> {
 
     let loaded = settings::get().await;
     let Ok(config) = loaded.as_ref() else {
-        return Err(respond::early_reject(Rejection::ConfigInvalid, &request_id));
+        return Err(respond::early_deny(Rejection::ConfigInvalid, &request_id));
     };
 
     let Routed {
@@ -64,7 +64,6 @@ async fn run(request: Request) -> Result<Answer, Response> {
     } = route::begin(config, &request, incoming, request_id, spare_random)?;
 
     if ready {
-        layers_built(&ctx)?;
         #[cfg(feature = "rate-limit")]
         rate_limit::check(&mut ctx, Stage::BeforeAuth).await?;
         return Ok(Answer::Written(ready::check(&ctx).await));
@@ -75,13 +74,12 @@ async fn run(request: Request) -> Result<Answer, Response> {
     // authentication, and never reaches the app.
     #[cfg(feature = "security-headers")]
     security_headers::prepare(&mut ctx);
-    layers_built(&ctx)?;
     if ctx.route.is_none() && config.policy.settings.unmatched == Unmatched::Deny {
         ctx.log(
             "unmatched_denied",
             &[("method", ctx.method.as_str().into())],
         );
-        return Err(respond::reject(&ctx, Rejection::NotFound));
+        return Err(respond::deny(&ctx, Rejection::NotFound));
     }
     #[cfg(feature = "cors")]
     cors::check(&mut ctx)?;
@@ -135,7 +133,7 @@ async fn inner_app(
         Ok(forwarded) => forwarded,
         Err(e) => {
             ctx.log("forward_failed", &[("error", format!("{e:?}").into())]);
-            return Err(respond::reject(&ctx, Rejection::BadRequest));
+            return Err(respond::deny(&ctx, Rejection::BadRequest));
         }
     };
 
@@ -143,7 +141,7 @@ async fn inner_app(
         Ok(response) => response,
         Err(e) => {
             ctx.log("inner_app_failed", &[("error", format!("{e:?}").into())]);
-            return Err(respond::reject(&ctx, Rejection::BadGateway));
+            return Err(respond::deny(&ctx, Rejection::BadGateway));
         }
     };
     let mut headers = inner.get_headers().copy_all();
@@ -158,86 +156,20 @@ async fn inner_app(
                 format!("{:?}", ErrorCode::InternalError(Some(e))).into(),
             )],
         );
-        return Err(respond::reject(&ctx, Rejection::BadGateway));
+        return Err(respond::deny(&ctx, Rejection::BadGateway));
     }
     app_response::prepare(&ctx, &mut headers);
     let head = ctx.method == "HEAD";
     let buffer_limit = ctx.config.policy.settings.response_buffer_limit;
     match forward::response(inner, headers, buffer_limit, head).await {
         Ok(answer) => Ok(answer),
-        Err(BrokenFraming) => Err(respond::reject(&ctx, Rejection::BadGateway)),
+        Err(BrokenFraming) => Err(respond::deny(&ctx, Rejection::BadGateway)),
     }
 }
 
 /// `POST <[session] revoke_path>`: warden's own endpoint.
+#[cfg(feature = "session")]
 fn is_revoke(ctx: &Ctx<'_>) -> bool {
-    ctx.method == "POST" && ctx.config.policy.session.revoke_path.as_ref() == Some(&ctx.path)
-}
-
-/// The cargo feature of a layer this request's route needs but this build
-/// left out, if any: the request is then refused (500) rather than passed
-/// on without the layer. (To move to configuration time.)
-/// Every layer's feature is on (the default): no route can need a missing
-/// one, and [`layers_built`] checks nothing.
-const ALL_LAYERS_BUILT: bool = cfg!(all(
-    feature = "security-headers",
-    feature = "cors",
-    feature = "rate-limit",
-    feature = "session",
-    feature = "signature"
-));
-
-/// Refuses (500) a request whose route needs a layer this build left out:
-/// after the security headers are queued, so the refusal carries them.
-fn layers_built(ctx: &Ctx<'_>) -> Result<(), Response> {
-    if ALL_LAYERS_BUILT {
-        return Ok(());
-    }
-    match missing_layer(ctx) {
-        Some(feature) => Err(respond::layer_not_built(ctx, feature)),
-        None => Ok(()),
-    }
-}
-
-fn missing_layer(ctx: &Ctx<'_>) -> Option<&'static str> {
-    use warden_core::policy::{AuthMode, Layer};
-    if !cfg!(feature = "security-headers")
-        && ctx.route_settings.is_some_and(|s| s.headers.is_some())
-    {
-        return Some("security-headers");
-    }
-    if !cfg!(feature = "cors") {
-        // A preflight asks about the route its announced method matches.
-        let preflight_route = ctx
-            .header("access-control-request-method")
-            .filter(|_| ctx.method == "OPTIONS")
-            .and_then(|method| {
-                let method = method.trim().to_ascii_uppercase();
-                ctx.config.policy.match_route(&method, &ctx.path)
-            })
-            .map(|(index, _)| &ctx.config.route_settings[index]);
-        if ctx.cors_active() || preflight_route.is_some_and(|s| s.cors.is_some()) {
-            return Some("cors");
-        }
-    }
-    if !cfg!(feature = "session") && is_revoke(ctx) {
-        return Some("session");
-    }
-    let route = ctx.route?;
-    if !cfg!(feature = "rate-limit")
-        && route.rate_limit.limit().is_some()
-        && !route.skips(Layer::RateLimit)
-    {
-        return Some("rate-limit");
-    }
-    if !route.skips(Layer::Auth) {
-        match route.auth {
-            AuthMode::Optional | AuthMode::Required if !cfg!(feature = "session") => {
-                return Some("session");
-            }
-            AuthMode::Worker if !cfg!(feature = "signature") => return Some("signature"),
-            _ => {}
-        }
-    }
-    None
+    ctx.method == "POST"
+        && ctx.config.policy.sections.session.revoke_path.as_ref() == Some(&ctx.path)
 }

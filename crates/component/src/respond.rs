@@ -17,16 +17,19 @@ use crate::ctx::Ctx;
 use crate::response::empty_response;
 use crate::response::whole_response;
 use spin_sdk::wasip3::http::types::Response;
-use warden_core::headers::REQUEST_ID_HEADER;
-use warden_core::reject::Rejection;
+use warden_core::base::denial::{Denial, Rejection};
+use warden_core::http::hop_by_hop::REQUEST_ID_HEADER;
 
-/// Warden's own refusal, with the response headers every answer gets.
-pub fn reject(ctx: &Ctx<'_>, rejection: Rejection) -> Response {
-    json(ctx, rejection.status(), rejection.body())
+/// Warden's own refusal, from any layer (a [`Rejection`] of the shared
+/// catalogue, the seed's 429, a signature failure, a CORS refusal: all one
+/// [`Denial`]), with the response headers every answer gets.
+pub fn deny(ctx: &Ctx<'_>, denial: impl Into<Denial>) -> Response {
+    let Denial { status, body } = denial.into();
+    json(ctx, status, body)
 }
 
-/// A JSON answer from warden itself (a layer's own body, such as the
-/// seed's 429), with the response headers every answer gets.
+/// A JSON answer from warden itself that is not a refusal (the readiness
+/// probe's, revocation's), with the response headers every answer gets.
 pub fn json(ctx: &Ctx<'_>, status: u16, body: String) -> Response {
     json_with(status, body, &ctx.request_id, &ctx.to_client)
 }
@@ -54,20 +57,8 @@ pub fn preflight(
     empty_response(status, &headers)
 }
 
-/// The 500 for a route that needs a layer this build left out (its cargo
-/// `feature`): fails closed, and says which feature in the log, never in
-/// the body.
-pub fn layer_not_built(ctx: &Ctx<'_>, feature: &'static str) -> Response {
-    ctx.log("layer_not_built", &[("feature", feature.into())]);
-    json(ctx, 500, LAYER_NOT_BUILT_BODY.to_owned())
-}
-
-/// The body of [`layer_not_built`]'s answer.
-const LAYER_NOT_BUILT_BODY: &str =
-    r#"{"error":{"code":"INTERNAL_ERROR","message":"Layer not built into this warden"}}"#;
-
 /// A refusal before the request has a context: the request ID only.
-pub fn early_reject(rejection: Rejection, request_id: &str) -> Response {
+pub fn early_deny(rejection: Rejection, request_id: &str) -> Response {
     json_with(rejection.status(), rejection.body(), request_id, &[])
 }
 

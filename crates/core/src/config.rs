@@ -25,10 +25,10 @@
 
 use std::fmt;
 
-pub use crate::base::environment::{Environment, Secret};
-pub use crate::base::problem::{ConfigErrors, ConfigProblem};
 use crate::base::auth_mode::AuthMode;
+pub use crate::base::environment::{Environment, Secret};
 use crate::base::overlay::Section;
+pub use crate::base::problem::{ConfigErrors, ConfigProblem};
 use crate::policy::{Partial, Policy, Unmatched, parse_partial};
 
 /// Shortest accepted worker secret, in characters (seed: at least 32).

@@ -5,10 +5,10 @@
 
 use crate::layers::cors;
 use crate::layers::rate_limit::parse as rate_limit_parse;
-use crate::policy::{parse, ready};
 use crate::layers::security_headers::{HeaderKey, parse as headers};
 use crate::layers::session::config as session;
 use crate::layers::signature::config as worker;
+use crate::policy::{parse, ready};
 
 const REFERENCE: &str = include_str!("../../../docs/reference.md");
 

@@ -24,7 +24,7 @@ pub async fn get() -> Loaded {
     if let Ok(config) = loaded.as_ref() {
         eprintln!(
             "{}",
-            warden_core::log::event(
+            warden_core::base::log::event(
                 "config_loaded",
                 &[
                     ("environment", config.environment.as_str().into()),
@@ -38,7 +38,7 @@ pub async fn get() -> Loaded {
         let problems: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
         eprintln!(
             "{}",
-            warden_core::log::event(
+            warden_core::base::log::event(
                 "config_invalid",
                 &[("problems", serde_json::Value::from(problems))],
             )

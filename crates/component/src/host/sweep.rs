@@ -66,7 +66,7 @@ impl Sweep {
             if deleted > 0 {
                 eprintln!(
                     "{}",
-                    warden_core::log::event(event, &[("deleted", deleted.into())])
+                    warden_core::base::log::event(event, &[("deleted", deleted.into())])
                 );
             }
         });

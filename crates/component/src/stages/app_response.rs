@@ -2,7 +2,7 @@
 //! whichever layers are built.
 //!
 //! Merges what the layers queued in `Ctx::to_client` into the app's own
-//! response headers, by `warden_core::security_headers::app_response_edits`:
+//! response headers, by `warden_core::layers::security_headers::app_response_edits`:
 //! security headers by their insert modes, removals (`X-Powered-By`,
 //! `Server`), warden's CORS headers over the app's when CORS is active on
 //! the route, `Vary` token by token, `Cache-Control` for authenticated
@@ -14,8 +14,8 @@
 use crate::ctx::Ctx;
 use crate::forward;
 use crate::response::HeaderList;
-use warden_core::headers::REQUEST_ID_HEADER;
-use warden_core::security_headers::{self, Edit};
+use warden_core::http::hop_by_hop::REQUEST_ID_HEADER;
+use warden_core::layers::security_headers::{self, Edit};
 
 /// The app's response headers as the client gets them: less the app's
 /// hop-by-hop headers and any request ID of its own, plus warden's request

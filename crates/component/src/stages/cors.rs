@@ -1,4 +1,5 @@
-//! CORS: the adapter around `warden_core::cors`, which makes every decision.
+//! CORS: the adapter around `warden_core::layers::cors`, whose `decide`
+//! makes every decision; this file picks the route and answers.
 //!
 //! [`check`] runs before rate limiting and authentication: a preflight is
 //! answered here with 204 and never reaches the inner app, nor counts against
@@ -15,7 +16,7 @@ use crate::ctx::Ctx;
 use crate::respond;
 use spin_sdk::wasip3::http::types::Response;
 use warden_core::config::WardenConfig;
-use warden_core::cors::{self, CorsConfig, OriginCheck};
+use warden_core::layers::cors::{self, CorsConfig, CorsDecision};
 
 /// Longest origin written to the log.
 const LOGGED_ORIGIN_CHARS: usize = 200;
@@ -52,45 +53,29 @@ pub fn check(ctx: &mut Ctx<'_>) -> Result<(), Response> {
     let Some(config) = settings.and_then(|s| s.cors.as_ref()) else {
         return Ok(());
     };
-    let decision = config.check_origin(&origins);
-
-    if preflight {
-        let headers = match &decision {
-            OriginCheck::Allowed(origin) => config.preflight_headers(origin),
-            _ => {
-                log_disallowed(ctx, &origins, config, true);
-                if config.reject_disallowed {
-                    return Err(refuse(ctx));
-                }
-                vec![("vary", "Origin, Access-Control-Request-Method".to_owned())]
-            }
-        };
-        return Err(respond::preflight(ctx, cors::PREFLIGHT_STATUS, headers));
+    let (decision, disallowed) = cors::decide(config, &origins, preflight);
+    if disallowed {
+        log_disallowed(ctx, &origins, config, preflight);
     }
-
     match decision {
-        OriginCheck::Allowed(origin) => queue(ctx, config.actual_headers(Some(&origin))),
-        OriginCheck::Absent => queue(ctx, config.actual_headers(None)),
-        OriginCheck::Disallowed => {
-            log_disallowed(ctx, &origins, config, false);
-            let reject = config.reject_disallowed;
-            queue(ctx, config.actual_headers(None));
-            if reject {
-                return Err(refuse(ctx));
-            }
+        CorsDecision::AnswerPreflight(headers) => {
+            Err(respond::preflight(ctx, cors::PREFLIGHT_STATUS, headers))
+        }
+        CorsDecision::Refuse(denial, headers) => {
+            queue(ctx, headers);
+            Err(respond::deny(ctx, denial))
+        }
+        CorsDecision::Continue(headers) => {
+            queue(ctx, headers);
+            Ok(())
         }
     }
-    Ok(())
 }
 
 fn queue(ctx: &mut Ctx<'_>, headers: Vec<(&'static str, String)>) {
     for (name, value) in headers {
         ctx.to_client.push((name.to_owned(), value.into_bytes()));
     }
-}
-
-fn refuse(ctx: &Ctx<'_>) -> Response {
-    respond::json(ctx, cors::REJECTION_STATUS, cors::rejection_body())
 }
 
 fn log_disallowed(ctx: &Ctx<'_>, origins: &[&str], config: &CorsConfig, preflight: bool) {

@@ -4,8 +4,11 @@
 //! imports the pipeline, and they import each other only where one layer
 //! dispatches to another (`auth` to `session` and `signature`).
 //!
-//! A layer behind a cargo feature is not compiled without it; the pipeline
-//! then skips it, and answers 500 for a route that needs it.
+//! This file is the component's registry: the one place a stage is listed
+//! (the pipeline then puts it in order), and, for an auth layer, the one
+//! line that hands it the modes its core layer serves. A layer behind a
+//! cargo feature is not compiled without it; the core refuses at startup a
+//! policy that needs it.
 
 pub mod app_response;
 pub mod auth;
@@ -21,3 +24,31 @@ pub mod security_headers;
 pub mod session;
 #[cfg(feature = "signature")]
 pub mod signature;
+
+use crate::body::Inbound;
+use crate::ctx::Ctx;
+use spin_sdk::wasip3::http::types::{Request, Response};
+#[allow(unused_imports)]
+use warden_core::base::layer::PolicyLayer;
+use warden_core::policy::Route;
+
+/// Hands the request to the auth stage that serves the route's mode: its
+/// verdict, or the request back when no built stage serves the mode.
+#[allow(clippy::needless_return)]
+pub async fn authenticate(
+    ctx: &mut Ctx<'_>,
+    route: &Route,
+    request: Request,
+) -> Result<Result<Inbound, Response>, Request> {
+    let mode = route.auth;
+    #[cfg(feature = "session")]
+    if warden_core::layers::session::Sessions::AUTH_MODES.contains(&mode) {
+        return Ok(session::check(ctx, route, request).await);
+    }
+    #[cfg(feature = "signature")]
+    if warden_core::layers::signature::Signatures::AUTH_MODES.contains(&mode) {
+        return Ok(signature::check(ctx, route, request).await);
+    }
+    let _ = (ctx, mode);
+    Err(request)
+}

@@ -23,13 +23,12 @@ use crate::respond;
 use spin_sdk::wasip3::http::types::Response;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use warden_core::policy::{Algorithm, ClientIpSource, FailMode, Layer, Quota};
-use warden_core::rate_limit::{
-    Caller, Counted, QuotaState, Verdict, bucket, client_address, client_key, counter_expired,
-    counter_key, decode_counter, fingerprint, quotas_for, skipped, sliding_estimate,
-    too_many_requests_body, window_of,
+use warden_core::base::layer::Layer;
+use warden_core::layers::rate_limit::{
+    Algorithm, Caller, ClientIpSource, Counted, Quota, QuotaState, Verdict, bucket, client_address,
+    client_key, counter_key, decode_counter, fingerprint, on_store_failure, quotas_for, skipped,
+    sliding_estimate, sweep_claim_key, swept, too_many_requests, window_of,
 };
-use warden_core::reject::Rejection;
 
 /// When in the pipeline a limit is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +58,7 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
     let Some(route) = ctx.route else {
         return Ok(());
     };
-    let Some(limit) = route.rate_limit.limit() else {
+    let Some(limit) = route.keys.rate_limit.limit() else {
         return Ok(());
     };
     let wanted = if limit.needs_identity() {
@@ -74,7 +73,7 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
     if skipped(limit, &ctx.method, header) {
         return Ok(());
     }
-    let settings = &ctx.config.policy.rate_limit;
+    let settings = &ctx.config.policy.sections.rate_limit;
     let resolved = client_address(&settings.client_ip, settings.ipv6_prefix, &ctx.incoming);
     if let Some(fallback) = resolved.fallback {
         // Which header and why, never its value.
@@ -134,24 +133,15 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
     }
 
     if let Some(error) = store_error {
+        let refusal = on_store_failure(limit);
+        let fail = if refusal.is_some() { "closed" } else { "open" };
         ctx.log(
             "rate_limit_store_error",
-            &[
-                ("error", error.into()),
-                (
-                    "fail",
-                    if limit.fail == FailMode::Open {
-                        "open"
-                    } else {
-                        "closed"
-                    }
-                    .into(),
-                ),
-            ],
+            &[("error", error.into()), ("fail", fail.into())],
         );
-        return match limit.fail {
-            FailMode::Open => Ok(()),
-            FailMode::Closed => Err(respond::reject(ctx, Rejection::ServiceUnavailable)),
+        return match refusal {
+            None => Ok(()),
+            Some(denial) => Err(respond::deny(ctx, denial)),
         };
     }
 
@@ -161,7 +151,6 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
     }
     let now_secs = now_ms / 1000;
     let interval = settings.sweep_interval_secs.max(1);
-    let period = now_secs / interval;
     Sweep {
         last: &LAST_SWEEP,
         event: "rate_limit_swept",
@@ -169,14 +158,8 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
     .maybe(
         now_secs,
         interval,
-        format!("rl:sweep:{period}"),
-        move |key| {
-            let stale_claim = key
-                .strip_prefix("rl:sweep:")
-                .and_then(|p| p.parse::<u64>().ok())
-                .is_some_and(|p| p < period);
-            stale_claim || counter_expired(key, now_secs)
-        },
+        sweep_claim_key(now_secs, interval),
+        move |key| swept(key, now_secs, interval),
     );
     if verdict.admitted() {
         return Ok(());
@@ -189,10 +172,11 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
             ("retry_after", retry_after.into()),
         ],
     );
-    Err(match &limit.deny {
-        Some(deny) => respond::json(ctx, deny.status, deny.body.clone()),
-        None => respond::json(ctx, 429, too_many_requests_body(retry_after)),
-    })
+    let denial = match &limit.deny {
+        Some(deny) => deny.clone(),
+        None => too_many_requests(retry_after),
+    };
+    Err(respond::deny(ctx, denial))
 }
 
 /// One atomic increment of this window's counter (and, for the sliding

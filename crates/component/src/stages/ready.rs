@@ -42,7 +42,7 @@ pub async fn check(ctx: &Ctx<'_>) -> Response {
         Probe::Unused
     };
     let sqlite = if used.sqlite {
-        Probe::Checked(sqlite(&ctx.config.policy.session.schema.session_table).await)
+        Probe::Checked(sqlite(&ctx.config.policy.sections.session.schema.session_table).await)
     } else {
         Probe::Unused
     };
@@ -50,7 +50,7 @@ pub async fn check(ctx: &Ctx<'_>) -> Response {
         if let Probe::Checked(Err(detail)) = probe {
             eprintln!(
                 "{}",
-                warden_core::log::event(
+                warden_core::base::log::event(
                     "store_unavailable",
                     &[
                         ("request_id", request_id.into()),
@@ -70,7 +70,7 @@ pub async fn check(ctx: &Ctx<'_>) -> Response {
     respond::json(
         ctx,
         if ok { 200 } else { 503 },
-        warden_core::log::json(&body),
+        warden_core::base::log::json(&body),
     )
 }
 

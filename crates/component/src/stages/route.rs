@@ -13,9 +13,9 @@ use crate::ctx::{self, Ctx};
 use crate::respond;
 use spin_sdk::wasip3::http::types::{Method, Request, Response};
 use std::cell::Cell;
+use warden_core::base::denial::Rejection;
 use warden_core::config::WardenConfig;
-use warden_core::path::normalize_path_with;
-use warden_core::reject::Rejection;
+use warden_core::http::path::normalize_path_with;
 
 /// A request ready for the layers.
 pub struct Routed<'a> {
@@ -47,10 +47,7 @@ pub fn begin<'a>(
             &request_id,
             &[("header", name.as_str().into()), ("bytes", len.into())],
         );
-        return Err(respond::early_reject(
-            Rejection::HeaderTooLarge,
-            &request_id,
-        ));
+        return Err(respond::early_deny(Rejection::HeaderTooLarge, &request_id));
     }
 
     let http_method = request.get_method();
@@ -65,7 +62,7 @@ pub fn begin<'a>(
                 &request_id,
                 &[("reason", rejection.reason().into())],
             );
-            return Err(respond::early_reject(Rejection::BadRequest, &request_id));
+            return Err(respond::early_deny(Rejection::BadRequest, &request_id));
         }
     };
 

@@ -1,5 +1,5 @@
 //! Security response headers: the adapter around
-//! `warden_core::security_headers`, which makes every decision.
+//! `warden_core::layers::security_headers`, which makes every decision.
 //!
 //! [`prepare`] runs right after the route is known: it queues the route's
 //! headers in `Ctx::to_client`, so warden's own answers (401, 429, a
@@ -13,7 +13,7 @@
 //! nothing itself.
 
 use crate::ctx::Ctx;
-use warden_core::security_headers::{NONCE_BYTES, NONCE_HEADER, csp};
+use warden_core::layers::security_headers::{NONCE_BYTES, NONCE_HEADER, csp};
 
 /// Queues the route's security headers for every answer, and gives the app a
 /// fresh nonce (`x-warden-csp-nonce`) when the route's CSP asks for one.

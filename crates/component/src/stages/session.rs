@@ -1,6 +1,6 @@
 //! Session authentication (Better Auth sessions) over Spin's stores.
 //!
-//! The decisions are `warden_core::session`'s; this module finds the request's
+//! The decisions are `warden_core::layers::session`'s; this module finds the request's
 //! credential, gives the core a [`SessionPort`] over Spin's key-value store
 //! `default` (through `wasi:keyvalue`, with compare-and-swap for the per-user
 //! index) and SQLite database `default`, and applies the outcome: identity
@@ -20,23 +20,35 @@
 
 use std::cell::OnceCell;
 
+use crate::body::Inbound;
 use crate::ctx::Ctx;
 use crate::host::kv::{self, atomics};
 use crate::host::sql;
 use crate::respond;
 use serde_json::Value;
-use spin_sdk::wasip3::http::types::Response;
 use spin_sdk::wasip3::http::types::Scheme;
+use spin_sdk::wasip3::http::types::{Request, Response};
 use warden_core::config::Environment;
-use warden_core::policy::{AuthMode, Route};
-use warden_core::session::flow::{self, Attempt, Decision, Failure, Outcome, SessionPort};
-use warden_core::session::record::Cell;
-use warden_core::session::revoke::{self, RevokeRequest};
-use warden_core::session::token;
+use warden_core::layers::session::flow::{self, Attempt, Decision, Failure, Outcome, SessionPort};
+use warden_core::layers::session::record::Cell;
+use warden_core::layers::session::revoke::{self, RevokeRequest};
+use warden_core::layers::session::token;
+use warden_core::policy::Route;
 
-pub async fn check(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> {
+/// Authenticates the request by its session, as the route's mode says.
+pub async fn check(
+    ctx: &mut Ctx<'_>,
+    route: &Route,
+    request: Request,
+) -> Result<Inbound, Response> {
+    authenticate(ctx, route)
+        .await
+        .map(|()| Inbound::Streaming(request))
+}
+
+async fn authenticate(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> {
     let warden = ctx.config;
-    let config = &warden.policy.session;
+    let config = &warden.policy.sections.session;
     let cookies = header_values(&ctx.incoming, "cookie");
     let authorization = header_values(&ctx.incoming, "authorization");
     // In production over https, only `__Host-`/`__Secure-` cookies count
@@ -76,11 +88,11 @@ pub async fn check(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> {
             // No credential on a route that lets anonymous requests through
             // is not a failure.
             Outcome::Failed(Failure::Missing)
-                if route.auth == AuthMode::Optional && route.roles.is_empty() => {}
+                if !route.auth.refuses_anonymous() && route.roles.is_empty() => {}
             Outcome::Failed(failure) => fields.push(("reason", failure.as_str().into())),
-            Outcome::Authenticated(identity, _) if !identity.has_any_role(&route.roles) => {
+            Outcome::Authenticated(user, _) if !user.identity().has_any_role(&route.roles) => {
                 fields.push(("reason", "missing_role".into()));
-                fields.push(("user_id", identity.user_id.as_str().into()));
+                fields.push(("user_id", user.user_id.as_str().into()));
             }
             Outcome::Authenticated(..) => {}
         }
@@ -104,17 +116,13 @@ pub async fn check(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> {
     }
 
     match flow::decide(route.auth, &route.roles, outcome) {
-        Decision::Proceed(Some(identity)) => {
-            ctx.to_app.extend(identity.headers());
-            ctx.identity = Some(crate::ctx::Identity {
-                user_id: identity.user_id.clone(),
-                roles: identity.roles().map(str::to_owned).collect(),
-                method: identity.method.as_str(),
-            });
+        Decision::Proceed(Some(user)) => {
+            ctx.to_app.extend(user.headers());
+            ctx.identity = Some(user.identity());
             Ok(())
         }
         Decision::Proceed(None) => Ok(()),
-        Decision::Refuse(rejection) => Err(respond::reject(ctx, rejection)),
+        Decision::Refuse(rejection) => Err(respond::deny(ctx, rejection)),
     }
 }
 
@@ -124,7 +132,7 @@ pub async fn check(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> {
 /// The body is the one the signature layer read and verified ([`Ctx::body`]);
 /// the request it rebuilt cannot be read again inside warden.
 pub async fn revoke(ctx: &Ctx<'_>) -> Response {
-    use warden_core::reject::Rejection;
+    use warden_core::base::denial::Rejection;
     let request = match ctx.body.as_deref() {
         Some(body) => revoke::parse_revoke(body),
         None => Err("no verified body"),
@@ -133,7 +141,7 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Response {
         Ok(request) => request,
         Err(reason) => {
             ctx.log("session_revoke_refused", &[("reason", reason.into())]);
-            return respond::reject(ctx, Rejection::BadRequest);
+            return respond::deny(ctx, Rejection::BadRequest);
         }
     };
     let subject: (&str, Value) = match &request {

@@ -1,6 +1,6 @@
 //! Service-to-service request signatures (`auth = "worker"` routes).
 //!
-//! The decisions are `warden_core::signature`'s; this adapter supplies the
+//! The decisions are `warden_core::layers::signature`'s; this adapter supplies the
 //! request, the clock, the secrets and the store. In order:
 //! 1. the header checks (no body read yet; see the core's docs for the
 //!    order per scheme);
@@ -26,21 +26,24 @@
 //! Reads the route's `worker` rule and `[worker]` (schemes, headers, body
 //! limit and timeout, replay), and the worker secrets. Host ports: the
 //! request body (`body`), the clock (through `Ctx`), the key-value store
-//! (`host::kv`) and the sweep (`host::sweep`). Answers the denials' 401,
+//! (`host::kv`) and the sweep (`host::sweep`). Answers the failures' 401,
 //! 408, 413 and 503 and a 400 for a body that failed; on success the
 //! request goes on with its body in `Ctx::body`.
 
 use crate::body::{self, BodyRead, Inbound};
-use crate::ctx::{Ctx, Identity};
+use crate::ctx::Ctx;
 use crate::host::kv::{self, atomics};
 use crate::host::sweep::Sweep;
 use crate::respond;
 use spin_sdk::wasip3::http::types::{Request, Response, Scheme as HttpScheme};
 use std::cell::Cell;
+use warden_core::base::denial::Rejection;
+use warden_core::base::identity::{AuthMethod, Identity};
+use warden_core::layers::signature::replay::{ReplayId, is_expired, replay_keys, sweep_claim_key};
+use warden_core::layers::signature::{
+    self, Failure, KeySlot, Keys, RequestView, Scheme, SignatureRule,
+};
 use warden_core::policy::Route;
-use warden_core::reject::Rejection;
-use warden_core::signature::replay::{ReplayId, is_expired, replay_keys, sweep_claim_key};
-use warden_core::signature::{self, Denial, KeySlot, Keys, RequestView, Scheme, SignatureRule};
 
 thread_local! {
     /// When this instance last considered sweeping, in unix seconds.
@@ -55,12 +58,12 @@ pub async fn check(
     request: Request,
 ) -> Result<Inbound, Response> {
     let config = ctx.config;
-    let settings = &config.policy.worker;
-    let rule = settings.rule_for(&route.worker);
+    let settings = &config.policy.sections.worker;
+    let rule = settings.rule_for(&route.keys.worker);
     let Some(current) = config.worker_secret.as_ref() else {
         // Configuration refuses worker routes without a secret; never open.
         ctx.log("worker_auth_failed", &[("reason", "no_secret".into())]);
-        return Err(respond::reject(ctx, Rejection::Unauthorized));
+        return Err(respond::deny(ctx, Rejection::Unauthorized));
     };
     let keys = Keys {
         current: current.expose().as_bytes(),
@@ -87,7 +90,7 @@ pub async fn check(
     };
     let pending = match pending {
         Ok(pending) => pending,
-        Err(denial) => return Err(deny(ctx, &rule, denial)),
+        Err(failure) => return Err(deny(ctx, &rule, failure)),
     };
 
     let declared = ctx
@@ -100,8 +103,8 @@ pub async fn check(
     let (buffered, body) =
         match body::buffer_request(request, declared, settings.body_limit, timeout).await {
             BodyRead::Whole(buffered, body) => (buffered, body),
-            BodyRead::TooLarge => return Err(deny(ctx, &rule, Denial::PayloadTooLarge)),
-            BodyRead::TimedOut => return Err(deny(ctx, &rule, Denial::BodyTimeout)),
+            BodyRead::TooLarge => return Err(deny(ctx, &rule, Failure::PayloadTooLarge)),
+            BodyRead::TimedOut => return Err(deny(ctx, &rule, Failure::BodyTimeout)),
             BodyRead::Failed(error) => {
                 ctx.log(
                     "worker_body_failed",
@@ -110,7 +113,7 @@ pub async fn check(
                         ("scheme", rule.scheme.as_str().into()),
                     ],
                 );
-                return Err(respond::reject(ctx, Rejection::BadRequest));
+                return Err(respond::deny(ctx, Rejection::BadRequest));
             }
         };
 
@@ -123,7 +126,7 @@ pub async fn check(
     };
     let verified = match verified {
         Ok(verified) => verified,
-        Err(denial) => return Err(deny(ctx, &rule, denial)),
+        Err(failure) => return Err(deny(ctx, &rule, failure)),
     };
 
     if settings.replay {
@@ -131,11 +134,11 @@ pub async fn check(
             Ok(None) => {}
             Ok(Some(seen)) => {
                 ctx.log("worker_replay", &[("replay_fp", seen.fingerprint().into())]);
-                return Err(deny(ctx, &rule, Denial::Replayed));
+                return Err(deny(ctx, &rule, Failure::Replayed));
             }
             Err(error) => {
                 ctx.log("worker_replay_cache_failed", &[("error", error.into())]);
-                return Err(deny(ctx, &rule, Denial::Unavailable));
+                return Err(deny(ctx, &rule, Failure::Unavailable));
             }
         }
         let window = verified.window.max(1);
@@ -176,7 +179,7 @@ pub async fn check(
     ctx.identity = Some(Identity {
         user_id: key_name,
         roles: Vec::new(),
-        method: "worker",
+        method: AuthMethod::Worker,
     });
 
     // The app gets exactly the verified bytes (forwarded from the context),
@@ -197,15 +200,15 @@ fn view<'c>(ctx: &'c Ctx<'_>, scheme: &'c str, authority: &'c str) -> RequestVie
 }
 
 /// Logs the refusal (with a fingerprint of the signature, never the value)
-/// and answers with the denial's status and body.
-fn deny(ctx: &Ctx<'_>, rule: &SignatureRule, denial: Denial) -> Response {
+/// and answers with the failure's status and body.
+fn deny(ctx: &Ctx<'_>, rule: &SignatureRule, failure: Failure) -> Response {
     let signature_header = match rule.scheme {
-        Scheme::Worker => ctx.config.policy.worker.signature_header.as_str(),
+        Scheme::Worker => ctx.config.policy.sections.worker.signature_header.as_str(),
         Scheme::RequestNonce => signature::request_nonce::SIGNATURE_HEADER,
         Scheme::Rfc9421 => "signature",
     };
     let mut fields = vec![
-        ("reason", denial.kind().into()),
+        ("reason", failure.kind().into()),
         ("scheme", rule.scheme.as_str().into()),
     ];
     if let Some(value) = ctx
@@ -215,11 +218,11 @@ fn deny(ctx: &Ctx<'_>, rule: &SignatureRule, denial: Denial) -> Response {
     {
         fields.push(("sig_fp", signature::fingerprint(&value.1).into()));
     }
-    if let Denial::InvalidSignatureInput { reason } = &denial {
+    if let Failure::InvalidSignatureInput { reason } = &failure {
         fields.push(("detail", reason.as_str().into()));
     }
     ctx.log("worker_auth_failed", &fields);
-    respond::json(ctx, denial.status(), denial.body())
+    respond::deny(ctx, failure)
 }
 
 /// Records the ids, key by key, each with one atomic increment, and stops

@@ -29,7 +29,11 @@ impl AuthMode {
     /// A mode called `name` in the policy, which identifies users (so that
     /// `roles` and per-user rate limits mean something) or not, and refuses
     /// requests it cannot authenticate or lets them on anonymously.
-    pub const fn new(name: &'static str, identifies_users: bool, refuses_anonymous: bool) -> AuthMode {
+    pub const fn new(
+        name: &'static str,
+        identifies_users: bool,
+        refuses_anonymous: bool,
+    ) -> AuthMode {
         AuthMode {
             name,
             identifies_users,

@@ -112,7 +112,10 @@ pub trait PolicyLayer {
 
     /// The stores the layer uses with this policy, so that the readiness
     /// probe checks those and no others.
-    fn stores_used(_config: &Self::Config, _routes: &[RouteView<'_, Self::RouteKeys>]) -> StoresUsed {
+    fn stores_used(
+        _config: &Self::Config,
+        _routes: &[RouteView<'_, Self::RouteKeys>],
+    ) -> StoresUsed {
         StoresUsed::default()
     }
 

@@ -64,7 +64,11 @@ pub trait TableSection: Section + Default {
 
     /// The section's table over the defaults. Checked even when some keys
     /// had problems, so that every problem shows at once.
-    fn parse_section(value: Option<&toml::Value>, field: &str, problems: &mut Vec<ConfigProblem>) -> Self {
+    fn parse_section(
+        value: Option<&toml::Value>,
+        field: &str,
+        problems: &mut Vec<ConfigProblem>,
+    ) -> Self {
         let defaults = Self::default();
         let Some(value) = value else {
             return defaults;
@@ -80,7 +84,11 @@ pub trait TableSection: Section + Default {
     }
 
     /// A route's table on its own (`None` if it has any problem).
-    fn parse_overlay(value: &toml::Value, field: &str, problems: &mut Vec<ConfigProblem>) -> Option<Self::Overlay> {
+    fn parse_overlay(
+        value: &toml::Value,
+        field: &str,
+        problems: &mut Vec<ConfigProblem>,
+    ) -> Option<Self::Overlay> {
         let before = problems.len();
         let overlay = Self::read_overlay(value, field, problems);
         overlay.filter(|_| problems.len() == before)

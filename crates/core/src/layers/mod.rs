@@ -51,7 +51,6 @@ use crate::base::fields::Problems;
 use crate::base::layer::{PolicyLayer, RouteContext, RouteView, StoresUsed};
 use crate::base::problem::ConfigProblem;
 
-
 /// What the registry knows of one layer, for messages and docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LayerInfo {
@@ -100,7 +99,10 @@ pub fn auth_mode(name: &str) -> Option<AuthMode> {
 
 /// The layer that serves `mode`, if one does (`none` has no layer).
 pub fn layer_for_auth(mode: AuthMode) -> Option<LayerInfo> {
-    LAYERS.iter().copied().find(|l| l.auth_modes.contains(&mode))
+    LAYERS
+        .iter()
+        .copied()
+        .find(|l| l.auth_modes.contains(&mode))
 }
 
 /// A problem when `mode` belongs to a layer this build does not have.
@@ -129,12 +131,18 @@ fn section<L: PolicyLayer>(document: &toml::Table, problems: &mut Problems) -> L
 }
 
 /// One layer's keys of a route, likewise.
-fn route_keys<L: PolicyLayer>(route: &RouteContext<'_>, problems: &mut Problems) -> Option<L::RouteKeys> {
+fn route_keys<L: PolicyLayer>(
+    route: &RouteContext<'_>,
+    problems: &mut Problems,
+) -> Option<L::RouteKeys> {
     if L::BUILT {
         return L::parse_route(route, problems);
     }
     let info = LayerInfo::of::<L>();
-    for key in L::ROUTE_KEYS.iter().filter(|k| route.table.contains_key(**k)) {
+    for key in L::ROUTE_KEYS
+        .iter()
+        .filter(|k| route.table.contains_key(**k))
+    {
         problems.0.push(info.not_built(route.field(key)));
     }
     Some(L::RouteKeys::default())
@@ -288,7 +296,12 @@ mod tests {
         let mut problems = Problems::default();
         assert_eq!(section::<Absent>(&document, &mut problems), 0);
         let route: toml::Table = toml::from_str("absent = \"x\"").unwrap();
-        let context = RouteContext { index: 3, name: "r", table: &route, auth: None };
+        let context = RouteContext {
+            index: 3,
+            name: "r",
+            table: &route,
+            auth: None,
+        };
         assert_eq!(route_keys::<Absent>(&context, &mut problems), Some(0));
         let found: Vec<String> = problems.0.iter().map(|p| p.to_string()).collect();
         assert_eq!(
@@ -302,7 +315,12 @@ mod tests {
         let mut quiet = Problems::default();
         let empty = toml::Table::new();
         section::<Absent>(&empty, &mut quiet);
-        let context = RouteContext { index: 0, name: "r", table: &empty, auth: None };
+        let context = RouteContext {
+            index: 0,
+            name: "r",
+            table: &empty,
+            auth: None,
+        };
         route_keys::<Absent>(&context, &mut quiet);
         assert!(quiet.0.is_empty());
     }
@@ -312,7 +330,10 @@ mod tests {
         let names: Vec<&str> = auth_modes().map(|m| m.as_str()).collect();
         assert_eq!(names, ["none", "optional", "required", "worker"]);
         for mode in auth_modes() {
-            let owners = LAYERS.iter().filter(|l| l.auth_modes.contains(&mode)).count();
+            let owners = LAYERS
+                .iter()
+                .filter(|l| l.auth_modes.contains(&mode))
+                .count();
             assert_eq!(owners, usize::from(mode != AuthMode::NONE), "{mode:?}");
             assert_eq!(auth_mode(mode.as_str()), Some(mode));
         }

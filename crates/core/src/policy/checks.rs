@@ -29,7 +29,10 @@ pub(crate) fn check_routes(
     problems: &mut Vec<ConfigProblem>,
 ) {
     sections.check_routes(&route_views(routes), problems);
-    problems.extend(check_revoke_route(&sections.session, routes.iter().map(|(_, r)| r)));
+    problems.extend(check_revoke_route(
+        &sections.session,
+        routes.iter().map(|(_, r)| r),
+    ));
 }
 
 /// With revocation on, `POST <revoke_path>` must reach a route with

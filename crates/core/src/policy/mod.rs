@@ -33,15 +33,15 @@ pub(crate) mod parse;
 mod pattern;
 pub mod ready;
 
-pub use parse::parse_policy;
 pub(crate) use checks::route_views;
+pub use parse::parse_policy;
 pub(crate) use parse::{Partial, parse_partial};
 pub use pattern::PathPattern;
 
 use crate::base::auth_mode::AuthMode;
 use crate::base::layer::Layer;
-use crate::http::path::MatchPath;
 use crate::base::layer::{RouteView, StoresUsed};
+use crate::http::path::MatchPath;
 use crate::layers::rate_limit::RateLimitRule;
 use crate::layers::{RouteKeys, Sections};
 

@@ -13,8 +13,8 @@ use super::{
 use crate::base::auth_mode::AuthMode;
 use crate::base::fields::{Problems, is_tchar};
 use crate::base::layer::Layer;
-use crate::base::problem::ConfigProblem;
 use crate::base::layer::RouteContext;
+use crate::base::problem::ConfigProblem;
 use crate::layers::{RouteKeys, Sections};
 
 /// The top-level keys the policy itself reads; each layer adds its own
@@ -40,7 +40,9 @@ pub(crate) fn top_fields() -> Vec<&'static str> {
 
 /// Every key a route may have: the policy's and the layers'.
 pub(crate) fn route_fields() -> Vec<&'static str> {
-    let layers = crate::layers::LAYERS.iter().flat_map(|l| l.route_keys.iter());
+    let layers = crate::layers::LAYERS
+        .iter()
+        .flat_map(|l| l.route_keys.iter());
     POLICY_ROUTE_FIELDS.iter().chain(layers).copied().collect()
 }
 const MAX_NAME_LEN: usize = 64;
@@ -301,7 +303,10 @@ fn parse_route<'a>(
             let mode = crate::layers::auth_mode(a);
             if mode.is_none() {
                 let names: Vec<&str> = crate::layers::auth_modes().map(|m| m.as_str()).collect();
-                problems.add(field("auth"), format!("must be one of: {}", names.join(", ")));
+                problems.add(
+                    field("auth"),
+                    format!("must be one of: {}", names.join(", ")),
+                );
             }
             mode
         }
@@ -361,19 +366,17 @@ fn parse_route<'a>(
                 layers
             }),
     };
-    if let Some(skip) = &skip {
-        if let Some(auth) = auth
-            && auth != AuthMode::NONE
-            && skip.contains(&Layer::Auth)
-        {
-            problems.add(
-                field("skip"),
-                format!(
-                    "skips \"auth\" but sets auth = \"{}\"; remove one of them",
-                    auth.as_str()
-                ),
-            );
-        }
+    if let (Some(skip), Some(auth)) = (&skip, auth)
+        && auth != AuthMode::NONE
+        && skip.contains(&Layer::Auth)
+    {
+        problems.add(
+            field("skip"),
+            format!(
+                "skips \"auth\" but sets auth = \"{}\"; remove one of them",
+                auth.as_str()
+            ),
+        );
     }
     if let (Some(keys), Some(skip)) = (&keys, &skip) {
         keys.check_skip(&context, skip, problems);
@@ -644,7 +647,9 @@ mod tests {
             assert_eq!(r.keys.rate_limit, preset.rule(KeyPart::Ip));
         }
         assert_eq!(
-            only_route("rate_limit = { preset = \"streaming\" }").keys.rate_limit,
+            only_route("rate_limit = { preset = \"streaming\" }")
+                .keys
+                .rate_limit,
             Preset::Streaming.rule(KeyPart::Ip)
         );
         assert_eq!(
@@ -664,7 +669,9 @@ mod tests {
             ))
         );
         assert_eq!(
-            only_route("rate_limit = { requests = 1, window = 2592000 }").keys.rate_limit,
+            only_route("rate_limit = { requests = 1, window = 2592000 }")
+                .keys
+                .rate_limit,
             RateLimitRule::Limit(crate::layers::rate_limit::RateLimit::single(
                 crate::layers::rate_limit::Quota {
                     name: "r".into(),

@@ -30,10 +30,10 @@ use toml::Value;
 use super::{PathPattern, Route};
 use crate::base::auth_mode::AuthMode;
 use crate::base::fields::Problems;
-use crate::layers::RouteKeys;
-use crate::layers::rate_limit::{RateLimitRule, RateLimiting};
-use crate::layers::rate_limit::parse::parse_rate_limit;
 use crate::http::path::{MatchPath, normalize_path};
+use crate::layers::RouteKeys;
+use crate::layers::rate_limit::parse::parse_rate_limit;
+use crate::layers::rate_limit::{RateLimitRule, RateLimiting};
 
 /// Where the readiness endpoint answers unless `[settings] ready` moves it.
 pub const DEFAULT_READY_PATH: &str = "/.warden/ready";

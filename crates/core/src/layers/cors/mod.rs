@@ -30,7 +30,6 @@
 //! - **Answers:** preflights (`204` with the CORS headers), and `403`
 //!   ([`rejection`]) for a disallowed origin when `reject_disallowed = true`.
 
-
 use toml::Value;
 
 use crate::http::origin::{Origin, OriginPattern};
@@ -38,10 +37,10 @@ use crate::http::origin::{Origin, OriginPattern};
 use crate::base::denial::Denial;
 use crate::base::environment::Environment;
 use crate::base::fields::Problems;
+use crate::base::fields::{self, add, quoted, wrong_type};
 use crate::base::layer::{Layer, PolicyLayer, RouteContext, RouteView};
 use crate::base::overlay::{RouteOverlay, Section, TableSection};
 use crate::base::problem::ConfigProblem;
-use crate::base::fields::{self, add, quoted, wrong_type};
 
 /// Methods allowed by default.
 pub const DEFAULT_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
@@ -161,18 +160,26 @@ pub fn decide(config: &CorsConfig, origins: &[&str], preflight: bool) -> (CorsDe
     let disallowed = check == OriginCheck::Disallowed;
     if disallowed && config.reject_disallowed {
         // An actual request's refusal says the response varies by origin.
-        let headers = if preflight { Vec::new() } else { config.actual_headers(None) };
+        let headers = if preflight {
+            Vec::new()
+        } else {
+            config.actual_headers(None)
+        };
         return (CorsDecision::Refuse(rejection(), headers), true);
     }
     let decision = match (preflight, check) {
-        (true, OriginCheck::Allowed(origin)) => CorsDecision::AnswerPreflight(config.preflight_headers(&origin)),
+        (true, OriginCheck::Allowed(origin)) => {
+            CorsDecision::AnswerPreflight(config.preflight_headers(&origin))
+        }
         // A preflight for an origin that may not read the answer still gets
         // one, without any Access-Control-Allow-* header.
         (true, _) => CorsDecision::AnswerPreflight(vec![(
             "vary",
             "Origin, Access-Control-Request-Method".to_owned(),
         )]),
-        (false, OriginCheck::Allowed(origin)) => CorsDecision::Continue(config.actual_headers(Some(&origin))),
+        (false, OriginCheck::Allowed(origin)) => {
+            CorsDecision::Continue(config.actual_headers(Some(&origin)))
+        }
         (false, _) => CorsDecision::Continue(config.actual_headers(None)),
     };
     (decision, disallowed)
@@ -251,7 +258,6 @@ impl CorsConfig {
         out.push(("vary", "Origin".to_string()));
         out
     }
-
 }
 
 impl Section for CorsConfig {
@@ -297,7 +303,11 @@ pub struct CorsOverlay {
 }
 
 impl TableSection for CorsConfig {
-    fn read_overlay(value: &Value, field: &str, problems: &mut Vec<ConfigProblem>) -> Option<CorsOverlay> {
+    fn read_overlay(
+        value: &Value,
+        field: &str,
+        problems: &mut Vec<ConfigProblem>,
+    ) -> Option<CorsOverlay> {
         read_overlay_table(value, field, problems)
     }
 
@@ -785,7 +795,10 @@ mod tests {
         "#;
         let policy = crate::policy::parse_policy(doc).unwrap();
         assert!(policy.sections.cors.credentials);
-        let partner = policy.sections.cors.for_route(policy.routes[0].keys.cors.as_ref());
+        let partner = policy
+            .sections
+            .cors
+            .for_route(policy.routes[0].keys.cors.as_ref());
         assert!(partner.reject_disallowed && partner.credentials);
         assert_eq!(
             partner.check_origin(&["https://partner.example"]),

@@ -1,9 +1,9 @@
 //! The rate-limit decision: client keys, counter keys and windows, what a
 //! count means, and the headers and 429 body that say so.
 
+use super::config::{ClientIpSource, KeyPart, Quota, RateLimit, Scope, Tier};
 use crate::base::denial::{Denial, Rejection};
 use crate::base::fail_mode::FailMode;
-use super::config::{ClientIpSource, KeyPart, Quota, RateLimit, Scope, Tier};
 use sha2::{Digest, Sha256};
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -283,7 +283,8 @@ pub fn client_key(
             KeyPart::Header(name) => {
                 let value = crate::base::text::combined_field(headers, name).unwrap_or_default();
                 let value = String::from_utf8_lossy(&value);
-                let value = crate::base::text::truncate_at_char_boundary(&value, MAX_KEY_HEADER_BYTES);
+                let value =
+                    crate::base::text::truncate_at_char_boundary(&value, MAX_KEY_HEADER_BYTES);
                 format!("h:{name}={value}")
             }
         });
@@ -549,7 +550,10 @@ mod tests {
         let closed = policy.routes[0].keys.rate_limit.limit().unwrap();
         let denial = on_store_failure(closed).unwrap();
         assert_eq!(denial.status, 503);
-        assert_eq!(on_store_failure(policy.routes[1].keys.rate_limit.limit().unwrap()), None);
+        assert_eq!(
+            on_store_failure(policy.routes[1].keys.rate_limit.limit().unwrap()),
+            None
+        );
     }
     use super::super::{Preset, RateLimitRule};
     use crate::policy::parse_policy;

@@ -45,7 +45,6 @@ pub(crate) mod parse;
 mod prepared;
 mod response;
 
-
 pub use parse::SecurityHeaders;
 pub use prepared::Prepared;
 pub use response::{Edit, app_response_edits};
@@ -402,7 +401,6 @@ impl HeadersConfig {
         }
         out
     }
-
 }
 
 /// A key the overlay sets replaces this one's (CSP directives and
@@ -520,7 +518,10 @@ mod tests {
         "#;
         let policy = crate::policy::parse_policy(doc).unwrap();
         assert_eq!(policy.sections.headers.x_frame_options, None);
-        let app = policy.sections.headers.for_route(policy.routes[0].keys.headers.as_ref());
+        let app = policy
+            .sections
+            .headers
+            .for_route(policy.routes[0].keys.headers.as_ref());
         assert!(app.wants_nonce());
         assert_eq!(app.x_frame_options, None);
         let csp = app.csp.as_ref().unwrap();

@@ -15,12 +15,12 @@
 use toml::{Table, Value};
 
 use super::csp::{self, Csp, CspPreset};
-use crate::base::fields::{self, add, quoted, wrong_type};
 use super::{HeaderKey, HeadersConfig, InsertMode, default_permissions};
-use crate::base::problem::ConfigProblem;
 use crate::base::fields::Problems;
+use crate::base::fields::{self, add, quoted, wrong_type};
 use crate::base::layer::{Layer, PolicyLayer, RouteContext, RouteView};
 use crate::base::overlay::{RouteOverlay, Section, TableSection};
+use crate::base::problem::ConfigProblem;
 
 pub(crate) const CSP_FIELDS: &[&str] = &["preset", "directives", "report_only", "nonce"];
 pub(crate) const HSTS_FIELDS: &[&str] = &["max_age", "include_subdomains", "preload"];
@@ -242,7 +242,11 @@ fn toggle<T: Clone>(
 }
 
 impl TableSection for HeadersConfig {
-    fn read_overlay(value: &Value, field: &str, problems: &mut Vec<ConfigProblem>) -> Option<HeadersOverlay> {
+    fn read_overlay(
+        value: &Value,
+        field: &str,
+        problems: &mut Vec<ConfigProblem>,
+    ) -> Option<HeadersOverlay> {
         read_overlay_table(value, field, problems)
     }
 
@@ -417,12 +421,9 @@ impl PolicyLayer for SecurityHeaders {
     }
 
     fn parse_route(route: &RouteContext<'_>, problems: &mut Problems) -> Option<Self::RouteKeys> {
-        Some(
-            route
-                .table
-                .get("headers")
-                .and_then(|v| HeadersConfig::parse_overlay(v, &route.field("headers"), &mut problems.0)),
-        )
+        Some(route.table.get("headers").and_then(|v| {
+            HeadersConfig::parse_overlay(v, &route.field("headers"), &mut problems.0)
+        }))
     }
 
     fn check_routes(
@@ -1247,7 +1248,8 @@ mod tests {
         )
         .unwrap();
         let mut found = Vec::new();
-        let overlay = HeadersConfig::parse_overlay(&value, "routes[0].headers", &mut found).unwrap();
+        let overlay =
+            HeadersConfig::parse_overlay(&value, "routes[0].headers", &mut found).unwrap();
         let route = global.for_route(Some(&overlay));
         let csp = route.csp.as_ref().unwrap();
         assert_eq!(csp.nonce, ["script-src"]);

@@ -33,10 +33,10 @@
 
 use toml::{Table, Value};
 
-use crate::http::path::{MatchPath, normalize_path};
 use crate::base::auth_mode::AuthMode;
 use crate::base::fields::{Problems, parse_duration};
 use crate::base::layer::{Layer, PolicyLayer, RouteContext, RouteView, StoresUsed};
+use crate::http::path::{MatchPath, normalize_path};
 
 /// Cookies read by default, in order: the seed's `codex-session`, then
 /// Better Auth's cookie under https (`__Secure-` prefix) and under http.
@@ -604,4 +604,3 @@ fn check_revoke_path(path: &str) -> Result<(), String> {
         Err(e) => Err(format!("is not a usable path: {}", e.reason())),
     }
 }
-

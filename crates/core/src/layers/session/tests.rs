@@ -18,10 +18,10 @@ use super::record::{Cell, SessionRecord};
 use super::revoke::{RevokeRequest, UserIndex};
 use super::sql::{COLUMNS, lookup_sql, record_from_row};
 use super::token::{fingerprint, token_hash};
-use crate::base::problem::ConfigProblem;
 use super::{OPTIONAL, REQUIRED};
-use crate::policy::{Policy, parse_policy};
 use crate::base::denial::Rejection;
+use crate::base::problem::ConfigProblem;
+use crate::policy::{Policy, parse_policy};
 
 const TOKEN: &str = "Zx8kP2mQ9rT4vW7yA1bC3dE5fG6hJ0nL";
 /// 2026-11-29T14:43:49.629Z
@@ -595,7 +595,11 @@ fn roles_split_on_commas() {
     assert!(identity.identity().has_any_role(&["creator".into()]));
     assert!(!identity.identity().has_any_role(&["Admin".into()]));
     record.user.role = None;
-    assert!(!SessionUser::from_record(&record).identity().has_any_role(&["admin".into()]));
+    assert!(
+        !SessionUser::from_record(&record)
+            .identity()
+            .has_any_role(&["admin".into()])
+    );
 }
 
 #[test]
@@ -768,7 +772,9 @@ fn section_defaults() {
             "better-auth.session_token"
         ]
     );
-    assert!(!p.sections.session.bearer && p.sections.session.cache && !p.sections.session.log_failures);
+    assert!(
+        !p.sections.session.bearer && p.sections.session.cache && !p.sections.session.log_failures
+    );
     assert_eq!(p.sections.session.revoke_path, None);
     assert_eq!(
         lookup_sql(&p.sections.session.schema),
@@ -777,7 +783,10 @@ fn section_defaults() {
          u.\"image\", u.\"role\", u.\"createdAt\", u.\"updatedAt\", u.\"banned\", u.\"banExpires\" \
          FROM \"session\" AS s JOIN \"user\" AS u ON u.\"id\" = s.\"userId\" WHERE s.\"token\" = ?1 LIMIT 1"
     );
-    assert_eq!(Policy::built_in().sections.session, SessionConfig::default());
+    assert_eq!(
+        Policy::built_in().sections.session,
+        SessionConfig::default()
+    );
 }
 
 #[test]
@@ -1148,7 +1157,8 @@ fn allow_unprefixed_on_https_is_a_session_setting() {
     assert!(
         !parse_policy(route)
             .unwrap()
-            .sections.session
+            .sections
+            .session
             .allow_unprefixed_on_https
     );
     let p = parse_policy(&format!(

@@ -28,9 +28,9 @@
 
 use toml::{Table, Value};
 
-use crate::base::fields::is_tchar;
 use crate::base::auth_mode::AuthMode;
 use crate::base::fields::Problems;
+use crate::base::fields::is_tchar;
 use crate::base::layer::{Layer, PolicyLayer, RouteContext, RouteView, StoresUsed};
 use crate::base::overlay::{RouteOverlay, Section};
 
@@ -400,7 +400,12 @@ pub fn check_routes(
     routes: &[RouteOverlay<'_, RouteWorker>],
     problems: &mut Vec<ConfigProblem>,
 ) {
-    for RouteOverlay { index: i, overlay, skipped } in routes {
+    for RouteOverlay {
+        index: i,
+        overlay,
+        skipped,
+    } in routes
+    {
         let Some(route) = overlay.filter(|r| **r != RouteWorker::default()) else {
             continue;
         };
@@ -664,7 +669,11 @@ mod tests {
 
     /// Route `index` with this `worker` table, on an `auth = "worker"` route or not.
     fn at(index: usize, is_worker: bool, route: &RouteWorker) -> RouteOverlay<'_, RouteWorker> {
-        RouteOverlay { index, overlay: Some(route), skipped: !is_worker }
+        RouteOverlay {
+            index,
+            overlay: Some(route),
+            skipped: !is_worker,
+        }
     }
 
     fn section(doc: &str) -> (WorkerSettings, Vec<String>) {

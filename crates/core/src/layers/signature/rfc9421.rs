@@ -49,12 +49,12 @@ use base64::engine::general_purpose::STANDARD;
 use super::config::DERIVED_COMPONENTS;
 use super::content_digest::{self, DigestCheck};
 use super::replay::ReplayId;
-use crate::http::structured_fields::{
-    BareItem, Dictionary, Item, Member, Parameters, parse_dictionary, serialize_inner_list,
-};
 use super::{
     Failure, KeySlot, Keys, RequestView, Scheme, SignatureRule, TimeWindow, Verified,
     WorkerSettings, check_nonce, hmac_sha256, hmac_verify,
+};
+use crate::http::structured_fields::{
+    BareItem, Dictionary, Item, Member, Parameters, parse_dictionary, serialize_inner_list,
 };
 
 /// The only algorithm warden verifies.
@@ -175,7 +175,9 @@ pub(crate) fn check_headers(
     let mut chosen: Option<(&str, &Vec<Item>, &Parameters, String, KeySlot)> = None;
     for (label, member) in &inputs {
         let Member::InnerList(items, params) = member else {
-            return Err(Failure::input("Signature-Input members must be inner lists"));
+            return Err(Failure::input(
+                "Signature-Input members must be inner lists",
+            ));
         };
         if items
             .iter()
@@ -954,7 +956,11 @@ mod tests {
         ];
         for (input, signature, reason) in cases {
             let result = run(&with(input, signature), b"");
-            assert_eq!(result, Err(Failure::input(*reason)), "{input} / {signature}");
+            assert_eq!(
+                result,
+                Err(Failure::input(*reason)),
+                "{input} / {signature}"
+            );
             assert_eq!(result.unwrap_err().status(), 401);
         }
         assert_eq!(
