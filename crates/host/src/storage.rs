@@ -121,7 +121,7 @@ pub struct NotACounter;
 
 macro_rules! dispatch {
     ($self:ident, $op:expr, $kv:ident => $call:expr) => {{
-        $self.check($op)?;
+        $self.check($op).await?;
         match &$self.backend {
             Backend::Sqlite($kv) => $call.await,
             Backend::Redis($kv) => $call.await,
@@ -146,12 +146,13 @@ impl KeyValue {
         })
     }
 
-    fn check(&self, op: Op) -> Result<(), StoreError> {
-        self.faults.record(op);
-        if self.faults.fails(op) {
-            return Err(StoreError::Other("injected key-value fault".into()));
-        }
-        Ok(())
+    /// Counts the call and applies its injected fault (which may delay or
+    /// hang it: see [`crate::faults`]).
+    async fn check(&self, op: Op) -> Result<(), StoreError> {
+        self.faults
+            .enter(op)
+            .await
+            .map_err(|_| StoreError::Other("injected key-value fault".into()))
     }
 
     pub async fn get(&self, store: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -387,8 +388,7 @@ impl Sqlite {
         statement: String,
         params: Vec<SqlValue>,
     ) -> Result<Rows, StoreError> {
-        self.faults.record(Op::Sqlite);
-        if self.faults.fails(Op::Sqlite) {
+        if self.faults.enter(Op::Sqlite).await.is_err() {
             return Err(StoreError::Other("injected SQLite fault".into()));
         }
         self.pool
