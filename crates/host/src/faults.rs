@@ -235,14 +235,20 @@ impl Faults {
             ]
             .iter()
             .find_map(|(prefix, ops)| item.strip_prefix(prefix).map(|rest| (*ops, rest)))
-            .ok_or_else(|| format!("fault {item:?}: expected kv-, kv-read-, kv-write-, sqlite- or all-"))?;
+            .ok_or_else(|| {
+                format!("fault {item:?}: expected kv-, kv-read-, kv-write-, sqlite- or all-")
+            })?;
             let fault = match mode {
                 "ok" | "off" => Fault::None,
                 "error" => Fault::Error,
                 "hang" => Fault::Hang,
                 _ => match mode.strip_prefix("delay=").map(str::parse::<u64>) {
                     Some(Ok(ms)) => Fault::Delay(Duration::from_millis(ms)),
-                    _ => return Err(format!("fault {item:?}: expected ok, error, hang or delay=MS")),
+                    _ => {
+                        return Err(format!(
+                            "fault {item:?}: expected ok, error, hang or delay=MS"
+                        ));
+                    }
                 },
             };
             changes.extend(target.iter().map(|op| (*op, fault)));
@@ -420,7 +426,10 @@ mod tests {
         f.apply_spec("kv-hang,sqlite-delay=200").unwrap();
         assert_eq!(f.fault(Op::KvRead), Fault::Hang);
         assert_eq!(f.fault(Op::KvWrite), Fault::Hang);
-        assert_eq!(f.fault(Op::Sqlite), Fault::Delay(Duration::from_millis(200)));
+        assert_eq!(
+            f.fault(Op::Sqlite),
+            Fault::Delay(Duration::from_millis(200))
+        );
         assert_eq!(f.spec(), "kv-read-hang,kv-write-hang,sqlite-delay=200");
         f.apply_spec("kv-write-error,kv-read-ok").unwrap();
         assert_eq!(f.fault(Op::KvRead), Fault::None);

@@ -540,4 +540,46 @@ mod tests {
         kv.delete("default", "a").await.unwrap();
         assert!(kv.get("default", "a").await.unwrap().is_none());
     }
+
+    /// The store consults the faults per operation: a hung write does not
+    /// answer, reads still do, and switching the hang off lets the write
+    /// through; an abandoned hung SQLite statement is counted.
+    #[tokio::test]
+    async fn stores_apply_hang_and_delay_per_operation() {
+        use crate::faults::Fault;
+        use std::time::Duration;
+        let dir = tempdir::Dir::new();
+        let faults = Arc::new(Faults::default());
+        let kv = Arc::new(KeyValue::open(dir.path(), faults.clone()).unwrap());
+        let sql = Sqlite::open(dir.path(), faults.clone()).unwrap();
+
+        faults.set(Op::KvWrite, Fault::Hang);
+        let write = tokio::spawn({
+            let kv = kv.clone();
+            async move { kv.increment("default", "n", 1).await }
+        });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert!(!write.is_finished());
+        assert_eq!(kv.get("default", "n").await.unwrap(), None);
+        faults.set(Op::KvWrite, Fault::None);
+        assert_eq!(write.await.unwrap().unwrap().unwrap(), 1);
+
+        faults.set(Op::Sqlite, Fault::Hang);
+        let r = tokio::time::timeout(
+            Duration::from_millis(30),
+            sql.execute("SELECT 1".into(), vec![]),
+        )
+        .await;
+        assert!(r.is_err());
+        assert_eq!((faults.abandoned(), faults.hung_now()), (1, 0));
+
+        faults.set(Op::Sqlite, Fault::Delay(Duration::from_millis(40)));
+        let start = std::time::Instant::now();
+        let rows = sql.execute("SELECT 1".into(), vec![]).await.unwrap();
+        assert!(start.elapsed() >= Duration::from_millis(40));
+        assert_eq!(rows.rows.len(), 1);
+
+        faults.set_sqlite_error(true);
+        assert!(sql.execute("SELECT 1".into(), vec![]).await.is_err());
+    }
 }
