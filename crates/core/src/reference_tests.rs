@@ -8,7 +8,7 @@ use crate::layers::rate_limit::parse as rate_limit_parse;
 use crate::layers::security_headers::{HeaderKey, parse as headers};
 use crate::layers::session::config as session;
 use crate::layers::signature::config as worker;
-use crate::policy::{parse, ready};
+use crate::policy::{parse, ready, stores};
 
 const REFERENCE: &str = include_str!("../../../docs/reference.md");
 
@@ -60,6 +60,9 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>)> {
             headers::HSTS_FIELDS.to_vec(),
         ),
         ("## `[cors]`", cors::FIELDS.to_vec()),
+        ("## `[stores]`", stores::FIELDS.to_vec()),
+        ("### `[stores.key_value]` and `[stores.sqlite]`", stores::STORE_FIELDS.to_vec()),
+        ("### `stores.<store>.breaker`", stores::BREAKER_FIELDS.to_vec()),
         ("## `[session]`", session::FIELDS.to_vec()),
         ("### `[session.session_fields]`", session_fields),
         ("### `[session.user_fields]`", user_fields),

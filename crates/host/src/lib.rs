@@ -33,7 +33,7 @@ pub mod spin;
 pub mod storage;
 pub mod variables;
 
-pub use faults::{Faults, OpCounts};
+pub use faults::{Fault, Faults, Op, OpCounts};
 pub use guest_log::GuestLog;
 pub use server::Host;
 

@@ -20,7 +20,11 @@ const USAGE: &str = "usage:
   warden-host compose --app APP.wasm --middleware MW.wasm... -o OUT.wasm
   warden-host measure --app APP.wasm [--middleware MW.wasm]...   (compile and instantiate times)
   warden-host inspect --app COMPONENT.wasm                         (its imports and exports)
-  warden-host run COMMAND.wasm [ARG]...                            (a wasi:cli command component)";
+  warden-host run COMMAND.wasm [ARG]...                            (a wasi:cli command component)
+
+  serve reads injected store faults from WARDEN_HOST_FAULTS, e.g. `kv-hang`,
+  `kv-read-delay=200,sqlite-error` (see warden_host::faults); with --stats,
+  `POST /.well-known/warden-host/faults?SPEC` switches them at run time.";
 
 fn main() {
     if let Err(e) = run() {
@@ -92,6 +96,13 @@ fn run() -> Result<()> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
                 let host = Host::start(options).await?;
+                if let Ok(spec) = std::env::var("WARDEN_HOST_FAULTS") {
+                    host.faults()
+                        .apply_spec(&spec)
+                        .map_err(anyhow::Error::msg)
+                        .context("WARDEN_HOST_FAULTS")?;
+                    eprintln!("warden-host: faults {}", host.faults().spec());
+                }
                 eprintln!("warden-host: serving on http://{}", host.addr());
                 tokio::signal::ctrl_c().await?;
                 Ok(())

@@ -173,6 +173,9 @@ async fn serve(
     if handler.state().stats_endpoint && req.uri().path() == STATS_PATH {
         return Ok(stats(handler.state(), req.method() == http::Method::POST));
     }
+    if handler.state().stats_endpoint && req.uri().path() == FAULTS_PATH {
+        return Ok(faults(handler.state(), &req));
+    }
     let (mut parts, body) = req.into_parts();
     // The URI a guest sees is absolute, as Spin gives it.
     let path = parts
@@ -234,6 +237,40 @@ async fn serve(
 /// With `--stats` (benchmarks only; Spin has no such thing): `GET` answers the
 /// store operation counts and instances created; `POST` also resets the counts.
 pub const STATS_PATH: &str = "/.well-known/warden-host/stats";
+
+/// With `--stats` (tests and spikes only): `POST FAULTS_PATH?SPEC` applies a
+/// fault spec ([`Faults::apply_spec`], e.g. `?kv-hang`, `?off`); `GET` (or
+/// `POST` with no query) answers the modes now in force, and how many calls
+/// are hung and were abandoned.
+pub const FAULTS_PATH: &str = "/.well-known/warden-host/faults";
+
+fn faults<B>(state: &AppState, req: &hyper::Request<B>) -> hyper::Response<HostBody> {
+    let mut status = http::StatusCode::OK;
+    let mut body = String::new();
+    if req.method() == http::Method::POST
+        && let Some(spec) = req.uri().query()
+        && let Err(e) = state.faults.apply_spec(spec)
+    {
+        status = http::StatusCode::BAD_REQUEST;
+        body = format!("{e}\n");
+    }
+    let f = &state.faults;
+    body += &format!(
+        "{} hung={} abandoned={}\n",
+        f.spec(),
+        f.hung_now(),
+        f.abandoned()
+    );
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", "text/plain")
+        .body(
+            Full::new(Bytes::from(body))
+                .map_err(|e| match e {})
+                .boxed_unsync(),
+        )
+        .expect("static response")
+}
 
 fn stats(state: &AppState, reset: bool) -> hyper::Response<HostBody> {
     let c = state.faults.counts();

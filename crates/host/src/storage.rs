@@ -121,7 +121,7 @@ pub struct NotACounter;
 
 macro_rules! dispatch {
     ($self:ident, $op:expr, $kv:ident => $call:expr) => {{
-        $self.check($op)?;
+        $self.check($op).await?;
         match &$self.backend {
             Backend::Sqlite($kv) => $call.await,
             Backend::Redis($kv) => $call.await,
@@ -146,12 +146,13 @@ impl KeyValue {
         })
     }
 
-    fn check(&self, op: Op) -> Result<(), StoreError> {
-        self.faults.record(op);
-        if self.faults.fails(op) {
-            return Err(StoreError::Other("injected key-value fault".into()));
-        }
-        Ok(())
+    /// Counts the call and applies its injected fault (which may delay or
+    /// hang it: see [`crate::faults`]).
+    async fn check(&self, op: Op) -> Result<(), StoreError> {
+        self.faults
+            .enter(op)
+            .await
+            .map_err(|_| StoreError::Other("injected key-value fault".into()))
     }
 
     pub async fn get(&self, store: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -387,8 +388,7 @@ impl Sqlite {
         statement: String,
         params: Vec<SqlValue>,
     ) -> Result<Rows, StoreError> {
-        self.faults.record(Op::Sqlite);
-        if self.faults.fails(Op::Sqlite) {
+        if self.faults.enter(Op::Sqlite).await.is_err() {
             return Err(StoreError::Other("injected SQLite fault".into()));
         }
         self.pool
@@ -539,5 +539,47 @@ mod tests {
         assert!(!kv.exists("default", "b").await.unwrap());
         kv.delete("default", "a").await.unwrap();
         assert!(kv.get("default", "a").await.unwrap().is_none());
+    }
+
+    /// The store consults the faults per operation: a hung write does not
+    /// answer, reads still do, and switching the hang off lets the write
+    /// through; an abandoned hung SQLite statement is counted.
+    #[tokio::test]
+    async fn stores_apply_hang_and_delay_per_operation() {
+        use crate::faults::Fault;
+        use std::time::Duration;
+        let dir = tempdir::Dir::new();
+        let faults = Arc::new(Faults::default());
+        let kv = Arc::new(KeyValue::open(dir.path(), faults.clone()).unwrap());
+        let sql = Sqlite::open(dir.path(), faults.clone()).unwrap();
+
+        faults.set(Op::KvWrite, Fault::Hang);
+        let write = tokio::spawn({
+            let kv = kv.clone();
+            async move { kv.increment("default", "n", 1).await }
+        });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert!(!write.is_finished());
+        assert_eq!(kv.get("default", "n").await.unwrap(), None);
+        faults.set(Op::KvWrite, Fault::None);
+        assert_eq!(write.await.unwrap().unwrap().unwrap(), 1);
+
+        faults.set(Op::Sqlite, Fault::Hang);
+        let r = tokio::time::timeout(
+            Duration::from_millis(30),
+            sql.execute("SELECT 1".into(), vec![]),
+        )
+        .await;
+        assert!(r.is_err());
+        assert_eq!((faults.abandoned(), faults.hung_now()), (1, 0));
+
+        faults.set(Op::Sqlite, Fault::Delay(Duration::from_millis(40)));
+        let start = std::time::Instant::now();
+        let rows = sql.execute("SELECT 1".into(), vec![]).await.unwrap();
+        assert!(start.elapsed() >= Duration::from_millis(40));
+        assert_eq!(rows.rows.len(), 1);
+
+        faults.set_sqlite_error(true);
+        assert!(sql.execute("SELECT 1".into(), vec![]).await.is_err());
     }
 }

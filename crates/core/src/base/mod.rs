@@ -6,12 +6,14 @@
 //!   `tchar`, one duration parser, one problem collector);
 //! - [`environment`]: where warden runs, and [`environment::Secret`];
 //! - [`auth_mode`], [`layer`], [`fail_mode`]: what a route can say;
+//! - [`breaker`]: the circuit breaker every store call goes through;
 //! - [`identity`]: who a request was authenticated as;
 //! - [`denial`]: warden's refusals, a fixed status and public body each;
 //! - [`overlay`]: how a route's table overrides a section, for every layer;
 //! - [`digest`], [`text`], [`log`]: hashing and hex, byte-safe text, log lines.
 
 pub mod auth_mode;
+pub mod breaker;
 pub mod denial;
 pub mod digest;
 pub mod environment;

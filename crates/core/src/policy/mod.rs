@@ -32,6 +32,7 @@ mod document;
 pub(crate) mod parse;
 mod pattern;
 pub mod ready;
+pub mod stores;
 
 pub(crate) use checks::route_views;
 pub use parse::parse_policy;
@@ -69,6 +70,8 @@ pub struct Policy {
     /// Each layer's sections (`[rate_limit]`, `[session]`, `[headers]`,
     /// `[cors]`, `[worker]`), one field per layer of the registry.
     pub sections: Sections,
+    /// Deadlines and breakers of the host's stores (`[stores]`).
+    pub stores: stores::StoreSettings,
     /// The readiness endpoint (`[settings] ready`); `None` when turned off.
     pub ready: Option<ready::ReadyEndpoint>,
 }
@@ -89,6 +92,7 @@ impl Policy {
         Policy {
             settings: Settings::default(),
             sections: Sections::default(),
+            stores: stores::StoreSettings::default(),
             ready: Some(ready::ReadyEndpoint::default_endpoint()),
             routes: vec![Route {
                 name: "default".to_string(),

@@ -19,7 +19,7 @@ use crate::layers::{RouteKeys, Sections};
 
 /// The top-level keys the policy itself reads; each layer adds its own
 /// sections ([`top_fields`]).
-const POLICY_TOP_FIELDS: &[&str] = &["settings", "routes"];
+const POLICY_TOP_FIELDS: &[&str] = &["settings", "routes", "stores"];
 pub(crate) const SETTINGS_FIELDS: &[&str] = &[
     "response_buffer_limit",
     "max_header_bytes",
@@ -134,6 +134,7 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
     );
 
     let sections = Sections::parse(&table, &mut problems);
+    let stores = super::stores::parse_stores(table.get("stores"), &mut problems);
 
     let mut routes: Vec<(usize, Route)> = Vec::new();
     match table.get("routes") {
@@ -166,6 +167,7 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
         policy: Policy {
             settings,
             sections,
+            stores,
             ready,
             ..Policy::empty()
         },
