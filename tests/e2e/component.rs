@@ -63,8 +63,12 @@ fn the_component_matches_its_world() {
 /// added about 14 KB. Raised from 688 128 for issue 18: the layer registry,
 /// one refusal shape and one Identity added about 10 KB to the full build;
 /// a build with only the layers a policy uses is smaller, e.g. 554 579
-/// bytes for security headers, CORS and rate limiting, docs/architecture.md.)
-const SIZE_CEILING: u64 = 704_512;
+/// bytes for security headers, CORS and rate limiting, docs/architecture.md.
+/// Raised from 704 512 for issue 19: a deadline needs async store calls,
+/// and the async `spin:key-value` bindings and the timer added about 34 KB;
+/// making only the liveness check async was 12 KB smaller but cost session
+/// lookups a second round trip, docs/stores.md.)
+const SIZE_CEILING: u64 = 737_280;
 
 #[test]
 fn the_component_stays_under_its_size_ceiling() {

@@ -423,3 +423,17 @@ fn parse_response(buf: &[u8]) -> Option<Reply> {
         body: Bytes::copy_from_slice(body),
     })
 }
+
+/// Waits until the host's store operation counts stop changing: work a
+/// request spawned after its response (a sweep) has finished.
+pub async fn settle(host: &TestHost) {
+    let mut last = host.counts();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let now = host.counts();
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}

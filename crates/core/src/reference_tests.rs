@@ -61,8 +61,14 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>)> {
         ),
         ("## `[cors]`", cors::FIELDS.to_vec()),
         ("## `[stores]`", stores::FIELDS.to_vec()),
-        ("### `[stores.key_value]` and `[stores.sqlite]`", stores::STORE_FIELDS.to_vec()),
-        ("### `stores.<store>.breaker`", stores::BREAKER_FIELDS.to_vec()),
+        (
+            "### `[stores.key_value]` and `[stores.sqlite]`",
+            stores::STORE_FIELDS.to_vec(),
+        ),
+        (
+            "### `stores.<store>.breaker`",
+            stores::BREAKER_FIELDS.to_vec(),
+        ),
         ("## `[session]`", session::FIELDS.to_vec()),
         ("### `[session.session_fields]`", session_fields),
         ("### `[session.user_fields]`", user_fields),

@@ -5,6 +5,7 @@
 
 #[cfg(any(feature = "rate-limit", feature = "session", feature = "signature"))]
 pub mod clock;
+pub mod deadline;
 pub mod kv;
 pub mod next;
 pub mod random;

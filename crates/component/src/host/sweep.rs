@@ -7,9 +7,10 @@
 //! `increment` its claim key to 1) lists the keys and deletes. The work is
 //! spawned, so it runs after the response has gone.
 
-use crate::host::kv::{self, atomics};
+use crate::host::kv;
 use std::cell::Cell;
 use std::thread::LocalKey;
+use warden_core::policy::stores::StoreCalls;
 
 /// One kind of expiring key.
 pub struct Sweep {
@@ -24,6 +25,7 @@ impl Sweep {
     /// keys go (it must also match stale claim keys).
     pub fn maybe(
         &self,
+        calls: StoreCalls,
         now_secs: u64,
         interval_secs: u64,
         claim: String,
@@ -41,28 +43,13 @@ impl Sweep {
         }
         let event = self.event;
         spin_sdk::wasip3::spawn(async move {
-            let Ok(bucket) = kv::open_default() else {
-                return;
-            };
-            if !matches!(atomics::increment(&bucket, &claim, 1), Ok(1)) {
+            // Only the instance whose increment makes the claim 1 sweeps;
+            // a store that is down or slow ends the sweep (the breaker
+            // hears of it like any other call).
+            if !matches!(kv::increment(&calls, &claim, 1).await, Ok(1)) {
                 return;
             }
-            let mut cursor: Option<String> = None;
-            let mut deleted = 0u64;
-            loop {
-                let Ok(page) = bucket.list_keys(cursor.as_deref()) else {
-                    return;
-                };
-                for key in &page.keys {
-                    if expired(key) && bucket.delete(key).is_ok() {
-                        deleted += 1;
-                    }
-                }
-                match page.cursor {
-                    Some(next) if !page.keys.is_empty() => cursor = Some(next),
-                    _ => break,
-                }
-            }
+            let deleted = kv::delete_where(&calls, expired).await.unwrap_or(0);
             if deleted > 0 {
                 eprintln!(
                     "{}",

@@ -17,7 +17,7 @@
 //! headers in `Ctx::to_client` for every answer.
 
 use crate::ctx::Ctx;
-use crate::host::kv::{self, atomics};
+use crate::host::kv;
 use crate::host::sweep::Sweep;
 use crate::respond;
 use spin_sdk::wasip3::http::types::Response;
@@ -29,6 +29,7 @@ use warden_core::layers::rate_limit::{
     client_key, counter_key, decode_counter, fingerprint, on_store_failure, quotas_for, skipped,
     sliding_estimate, sweep_claim_key, swept, too_many_requests, window_of,
 };
+use warden_core::policy::stores::StoreCalls;
 
 /// When in the pipeline a limit is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +113,15 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
             states.push(QuotaState::known_over(quota, &window, now_ms));
             break;
         }
-        match count(&key, quota, limit.algorithm, now_ms).await {
+        match count(
+            &ctx.config.policy.stores.key_value,
+            &key,
+            quota,
+            limit.algorithm,
+            now_ms,
+        )
+        .await
+        {
             Ok(counted) => {
                 let state = QuotaState::from_count(quota, &window, counted, now_ms);
                 let refused = !state.admitted;
@@ -156,6 +165,7 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
         event: "rate_limit_swept",
     }
     .maybe(
+        ctx.config.policy.stores.key_value,
         now_secs,
         interval,
         sweep_claim_key(now_secs, interval),
@@ -182,13 +192,15 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
 /// One atomic increment of this window's counter (and, for the sliding
 /// window, a read of the previous window's).
 async fn count(
+    calls: &StoreCalls,
     key: &str,
     quota: &Quota,
     algorithm: Algorithm,
     now_ms: u64,
 ) -> Result<Counted, String> {
-    let bucket = kv::open_default().map_err(|e| format!("open: {e:?}"))?;
-    let current = atomics::increment(&bucket, key, 1).map_err(|e| format!("increment: {e:?}"))?;
+    let current = kv::increment(calls, key, 1)
+        .await
+        .map_err(|e| format!("increment: {e}"))?;
     match algorithm {
         Algorithm::FixedWindow => Ok(Counted::Exact(current)),
         Algorithm::SlidingWindow => {
@@ -199,9 +211,9 @@ async fn count(
                 &format!("w{}:", previous_window.end_secs),
                 1,
             );
-            let previous = bucket
-                .get(&previous_key)
-                .map_err(|e| format!("get: {e:?}"))?
+            let previous = kv::get(calls, &previous_key)
+                .await
+                .map_err(|e| format!("get: {e}"))?
                 .and_then(|bytes| decode_counter(&bytes))
                 .unwrap_or(0);
             Ok(Counted::Estimate(sliding_estimate(

@@ -30,6 +30,7 @@ use crate::host::{kv, sql};
 use crate::respond;
 use serde_json::json;
 use spin_sdk::wasip3::http::types::Response;
+use warden_core::policy::stores::StoreCalls;
 
 /// Reads both stores and answers 200 or 503, with the rate-limit headers
 /// the layer queued in `ctx`.
@@ -37,12 +38,18 @@ pub async fn check(ctx: &Ctx<'_>) -> Response {
     let request_id = ctx.request_id.as_str();
     let used = ctx.config.policy.stores_used();
     let kv = if used.key_value {
-        Probe::Checked(key_value())
+        Probe::Checked(key_value(&ctx.config.policy.stores.key_value).await)
     } else {
         Probe::Unused
     };
     let sqlite = if used.sqlite {
-        Probe::Checked(sqlite(&ctx.config.policy.sections.session.schema.session_table).await)
+        Probe::Checked(
+            sqlite(
+                &ctx.config.policy.stores.sqlite,
+                &ctx.config.policy.sections.session.schema.session_table,
+            )
+            .await,
+        )
     } else {
         Probe::Unused
     };
@@ -96,30 +103,19 @@ impl Probe {
     }
 }
 
-/// Reads one key of the default key-value store.
-fn key_value() -> Result<(), String> {
-    match kv::open_default() {
-        Ok(bucket) => bucket
-            .exists("warden:ready")
-            .map(|_| ())
-            .map_err(|e| format!("{e:?}")),
-        Err(e) => Err(format!("{e:?}")),
-    }
+/// Asks the default key-value store about one key, within its deadline.
+async fn key_value(calls: &StoreCalls) -> Result<(), String> {
+    kv::answering(calls, "warden:ready")
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Runs one `SELECT` on the session table of the default database (its
 /// name is a validated SQL identifier, `[A-Za-z_][A-Za-z0-9_]{0,63}`).
-async fn sqlite(session_table: &str) -> Result<(), String> {
+async fn sqlite(calls: &StoreCalls, session_table: &str) -> Result<(), String> {
     let statement = format!("SELECT count(*) FROM \"{session_table}\" WHERE 0");
-    match sql::open_default().await {
-        Ok(db) => match db.execute(&statement, []).await {
-            Ok(rows) => rows
-                .collect()
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("{e:?}")),
-            Err(e) => Err(format!("{e:?}")),
-        },
-        Err(e) => Err(e),
-    }
+    sql::query(calls, &statement, Vec::new())
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }

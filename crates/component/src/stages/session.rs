@@ -18,11 +18,9 @@
 //! `Ctx`). Answers 401/403 (refusals) and the revocation endpoint's 200, 400
 //! and 503.
 
-use std::cell::OnceCell;
-
 use crate::body::Inbound;
 use crate::ctx::Ctx;
-use crate::host::kv::{self, atomics};
+use crate::host::kv;
 use crate::host::sql;
 use crate::respond;
 use serde_json::Value;
@@ -34,6 +32,7 @@ use warden_core::layers::session::record::Cell;
 use warden_core::layers::session::revoke::{self, RevokeRequest};
 use warden_core::layers::session::token;
 use warden_core::policy::Route;
+use warden_core::policy::stores::StoreCalls;
 
 /// Authenticates the request by its session, as the route's mode says.
 pub async fn check(
@@ -184,108 +183,57 @@ fn header_values<'h>(headers: &'h [(String, Vec<u8>)], name: &str) -> Vec<&'h [u
         .collect()
 }
 
-/// Spin's stores, opened on first use (a cache hit never opens SQLite).
-///
-/// Key-value access goes through `wasi:keyvalue` (the same store `default`
-/// as `spin:key-value`): its calls are synchronous, which keeps the
-/// component smaller, and the compare-and-swap needs it anyway.
+/// Spin's stores, each call within its deadline and through its breaker
+/// (`host::kv`, `host::sql`); a cache hit never touches SQLite.
 struct Port<'c, 'a> {
     ctx: &'c Ctx<'a>,
-    bucket: OnceCell<kv::Bucket>,
-    db: OnceCell<sql::Connection>,
 }
 
 impl<'c, 'a> Port<'c, 'a> {
     fn new(ctx: &'c Ctx<'a>) -> Self {
-        Port {
-            ctx,
-            bucket: OnceCell::new(),
-            db: OnceCell::new(),
-        }
+        Port { ctx }
     }
 
-    fn bucket(&self) -> Result<&kv::Bucket, String> {
-        if let Some(bucket) = self.bucket.get() {
-            return Ok(bucket);
-        }
-        let bucket = kv::open_default().map_err(|e| format!("{e:?}"))?;
-        Ok(self.bucket.get_or_init(|| bucket))
+    fn kv(&self) -> &StoreCalls {
+        &self.ctx.config.policy.stores.key_value
     }
-
-    async fn db(&self) -> Result<&sql::Connection, String> {
-        if let Some(db) = self.db.get() {
-            return Ok(db);
-        }
-        let db = sql::open_default().await?;
-        Ok(self.db.get_or_init(|| db))
-    }
-}
-
-/// A pending compare-and-swap and the key it is on (to check a reported
-/// failure; see [`SessionPort::kv_swap`] below).
-pub struct PendingSwap {
-    cas: atomics::Cas,
-    key: String,
 }
 
 impl SessionPort for Port<'_, '_> {
-    type Cas = PendingSwap;
+    type Cas = kv::PendingSwap;
 
     async fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        self.bucket()?.get(key).map_err(|e| format!("{e:?}"))
+        kv::get(self.kv(), key).await.map_err(|e| e.to_string())
     }
 
     async fn kv_set(&self, key: &str, value: Vec<u8>) -> Result<(), String> {
-        self.bucket()?
-            .set(key, &value)
-            .map_err(|e| format!("{e:?}"))
+        kv::set(self.kv(), key, &value)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     async fn kv_delete(&self, key: &str) -> Result<(), String> {
-        self.bucket()?.delete(key).map_err(|e| format!("{e:?}"))
+        kv::delete(self.kv(), key).await.map_err(|e| e.to_string())
     }
 
-    async fn kv_cas(&self, key: &str) -> Result<(Option<Vec<u8>>, PendingSwap), String> {
-        let cas = atomics::Cas::new(self.bucket()?, key).map_err(|e| format!("{e:?}"))?;
-        let current = cas.current().map_err(|e| format!("{e:?}"))?;
-        let key = key.to_owned();
-        Ok((current, PendingSwap { cas, key }))
+    async fn kv_cas(&self, key: &str) -> Result<(Option<Vec<u8>>, kv::PendingSwap), String> {
+        kv::compare_and_swap(self.kv(), key)
+            .await
+            .map_err(|e| e.to_string())
     }
 
-    /// A swap the store reports as failed counts as done when the key now
-    /// holds exactly the value swapped in.
-    ///
-    /// Why: Spin 4.1.0-pre's Redis store ends every swap with `UNWATCH key`,
-    /// which Redis refuses (UNWATCH takes no argument), and reports the
-    /// refusal as a failed swap after the transaction has written the value.
-    /// Taken at its word, no swap ever succeeds there: the session cache
-    /// never fills and revocation answers 503. Reading the key back tells a
-    /// lost race (another value there: retry) from that false failure. Where
-    /// another writer stored the same bytes, the index already says what this
-    /// swap wanted, so success is the truth either way.
-    async fn kv_swap(&self, pending: PendingSwap, value: Vec<u8>) -> Result<bool, String> {
-        let PendingSwap { cas, key } = pending;
-        match atomics::swap(cas, &value) {
-            Ok(()) => Ok(true),
-            Err(atomics::CasError::CasFailed(_)) => {
-                let now = self.bucket()?.get(&key).map_err(|e| format!("{e:?}"))?;
-                Ok(now.as_deref() == Some(value.as_slice()))
-            }
-            Err(atomics::CasError::StoreError(e)) => Err(format!("{e:?}")),
-        }
+    async fn kv_swap(&self, pending: kv::PendingSwap, value: Vec<u8>) -> Result<bool, String> {
+        kv::swap(self.kv(), pending, &value)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     async fn db_row(&self, sql: &str, token: &str) -> Result<Option<Vec<Cell>>, String> {
         use sql::Value as V;
-        let rows = self
-            .db()
-            .await?
-            .execute(sql, [V::Text(token.to_string())])
+        let calls = &self.ctx.config.policy.stores.sqlite;
+        let rows = sql::query(calls, sql, vec![V::Text(token.to_string())])
             .await
-            .map_err(|e| format!("{e:?}"))?
-            .collect()
-            .await
-            .map_err(|e| format!("{e:?}"))?;
+            .map_err(|e| e.to_string())?;
         Ok(rows.into_iter().next().map(|row| {
             row.values
                 .into_iter()

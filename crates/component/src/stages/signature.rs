@@ -32,7 +32,7 @@
 
 use crate::body::{self, BodyRead, Inbound};
 use crate::ctx::Ctx;
-use crate::host::kv::{self, atomics};
+use crate::host::kv;
 use crate::host::sweep::Sweep;
 use crate::respond;
 use spin_sdk::wasip3::http::types::{Request, Response, Scheme as HttpScheme};
@@ -44,6 +44,7 @@ use warden_core::layers::signature::{
     self, Failure, KeySlot, Keys, RequestView, Scheme, SignatureRule,
 };
 use warden_core::policy::Route;
+use warden_core::policy::stores::StoreCalls;
 
 thread_local! {
     /// When this instance last considered sweeping, in unix seconds.
@@ -130,7 +131,14 @@ pub async fn check(
     };
 
     if settings.replay {
-        match record(&verified.replay, now, verified.window) {
+        match record(
+            &config.policy.stores.key_value,
+            &verified.replay,
+            now,
+            verified.window,
+        )
+        .await
+        {
             Ok(None) => {}
             Ok(Some(seen)) => {
                 ctx.log("worker_replay", &[("replay_fp", seen.fingerprint().into())]);
@@ -146,9 +154,13 @@ pub async fn check(
             last: &LAST_SWEEP,
             event: "worker_replay_swept",
         }
-        .maybe(now, window, sweep_claim_key(now, window), move |key| {
-            is_expired(key, now)
-        });
+        .maybe(
+            config.policy.stores.key_value,
+            now,
+            window,
+            sweep_claim_key(now, window),
+            move |key| is_expired(key, now),
+        );
     }
 
     if verified.key == KeySlot::Previous {
@@ -233,12 +245,17 @@ fn deny(ctx: &Ctx<'_>, rule: &SignatureRule, failure: Failure) -> Response {
 /// return 1, so of two sightings that share a key only the one that
 /// incremented it first can be accepted, and a refused request never
 /// touches (and so never poisons) a key an earlier sighting still needs.
-fn record(ids: &[ReplayId], now: u64, window: u64) -> Result<Option<ReplayId>, String> {
-    let bucket = kv::open_default().map_err(|e| format!("open: {e:?}"))?;
+async fn record(
+    calls: &StoreCalls,
+    ids: &[ReplayId],
+    now: u64,
+    window: u64,
+) -> Result<Option<ReplayId>, String> {
     for id in ids {
         for key in replay_keys(id, now, window) {
-            let count =
-                atomics::increment(&bucket, &key, 1).map_err(|e| format!("increment: {e:?}"))?;
+            let count = kv::increment(calls, &key, 1)
+                .await
+                .map_err(|e| format!("increment: {e}"))?;
             if count > 1 {
                 return Ok(Some(id.clone()));
             }

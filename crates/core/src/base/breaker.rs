@@ -137,8 +137,12 @@ impl Breaker {
             (State::Open { .. } | State::HalfOpen { .. }, false) => {
                 (Self::open(settings, now_ms), Some(Change::Opened))
             }
-            (State::Open { .. }, true) => Self::probe_succeeded(settings, 0, Some(Change::HalfOpened)),
-            (State::HalfOpen { successes }, true) => Self::probe_succeeded(settings, successes, None),
+            (State::Open { .. }, true) => {
+                Self::probe_succeeded(settings, 0, Some(Change::HalfOpened))
+            }
+            (State::HalfOpen { successes }, true) => {
+                Self::probe_succeeded(settings, successes, None)
+            }
         };
         self.state = next;
         change
@@ -206,7 +210,11 @@ mod tests {
 
     #[test]
     fn one_success_closes_when_that_is_the_setting() {
-        let settings = BreakerSettings { failures: 1, successes: 1, open_ms: 10 };
+        let settings = BreakerSettings {
+            failures: 1,
+            successes: 1,
+            open_ms: 10,
+        };
         let mut b = Breaker::default();
         assert_eq!(b.record(&settings, false, 0), Some(Change::Opened));
         assert_eq!(b.record(&settings, true, 11), Some(Change::Closed));
@@ -214,9 +222,16 @@ mod tests {
 
     #[test]
     fn zero_thresholds_behave_as_one_and_time_never_overflows() {
-        let settings = BreakerSettings { failures: 0, successes: 0, open_ms: u64::MAX };
+        let settings = BreakerSettings {
+            failures: 0,
+            successes: 0,
+            open_ms: u64::MAX,
+        };
         let mut b = Breaker::default();
-        assert_eq!(b.record(&settings, false, u64::MAX - 1), Some(Change::Opened));
+        assert_eq!(
+            b.record(&settings, false, u64::MAX - 1),
+            Some(Change::Opened)
+        );
         assert_eq!(b.permit(&settings, u64::MAX - 1), Permit::Skip);
     }
 }

@@ -88,7 +88,10 @@ pub(crate) fn parse_stores(value: Option<&Value>, problems: &mut Problems) -> St
         }
     };
     problems.unknown_fields(table, "stores.", FIELDS);
-    for (name, calls) in [("key_value", &mut settings.key_value), ("sqlite", &mut settings.sqlite)] {
+    for (name, calls) in [
+        ("key_value", &mut settings.key_value),
+        ("sqlite", &mut settings.sqlite),
+    ] {
         match table.get(name) {
             None => {}
             Some(Value::Table(t)) => parse_calls(t, &format!("stores.{name}"), calls, problems),
@@ -111,14 +114,21 @@ fn parse_calls(table: &Table, field: &str, calls: &mut StoreCalls, problems: &mu
         None | Some(Value::Boolean(true)) => {}
         Some(Value::Boolean(false)) => calls.breaker = None,
         Some(Value::Table(t)) => calls.breaker = parse_breaker(t, &field, problems),
-        Some(other) => problems.wrong_type(field, "false or a table { failures, successes, open }", other),
+        Some(other) => problems.wrong_type(
+            field,
+            "false or a table { failures, successes, open }",
+            other,
+        ),
     }
 }
 
 fn parse_breaker(table: &Table, field: &str, problems: &mut Problems) -> Option<BreakerSettings> {
     problems.unknown_fields(table, &format!("{field}."), BREAKER_FIELDS);
     let mut breaker = DEFAULT_SETTINGS;
-    for (key, slot) in [("failures", &mut breaker.failures), ("successes", &mut breaker.successes)] {
+    for (key, slot) in [
+        ("failures", &mut breaker.failures),
+        ("successes", &mut breaker.successes),
+    ] {
         if let Some(v) = table.get(key)
             && let Some(n) = problems.integer(&format!("{field}.{key}"), v, 1, 1000)
         {
@@ -133,11 +143,14 @@ fn parse_breaker(table: &Table, field: &str, problems: &mut Problems) -> Option<
             Err(message) => problems.add(format!("{field}.open"), message),
         },
         Some(Value::Integer(_)) => {
-            if let Some(secs) = problems.integer(&format!("{field}.open"), &table["open"], 1, 3_600) {
+            if let Some(secs) = problems.integer(&format!("{field}.open"), &table["open"], 1, 3_600)
+            {
                 breaker.open_ms = secs.unsigned_abs() * 1000;
             }
         }
-        Some(other) => problems.wrong_type(format!("{field}.open"), "a duration such as \"60s\"", other),
+        Some(other) => {
+            problems.wrong_type(format!("{field}.open"), "a duration such as \"60s\"", other)
+        }
     }
     Some(breaker)
 }
@@ -175,9 +188,18 @@ mod tests {
 
     #[test]
     fn open_as_seconds_or_a_duration() {
-        let (s, problems) = parse("key_value = { breaker = { open = 5 } }\nsqlite = { breaker = { open = \"2m\", successes = 4 } }");
+        let (s, problems) = parse(
+            "key_value = { breaker = { open = 5 } }\nsqlite = { breaker = { open = \"2m\", successes = 4 } }",
+        );
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(s.key_value.breaker.unwrap().open_ms, 5_000);
-        assert_eq!(s.sqlite.breaker.unwrap(), BreakerSettings { failures: 5, successes: 4, open_ms: 120_000 });
+        assert_eq!(
+            s.sqlite.breaker.unwrap(),
+            BreakerSettings {
+                failures: 5,
+                successes: 4,
+                open_ms: 120_000
+            }
+        );
     }
 }
