@@ -9,6 +9,7 @@ mod cors;
 mod headers;
 mod hostile;
 mod isolation;
+mod outage;
 mod pipeline;
 mod rate_limit;
 mod redis_store;

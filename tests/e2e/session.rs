@@ -1175,3 +1175,53 @@ async fn a_planted_cookie_does_not_shadow_the_real_session() {
         );
     }
 }
+
+/// Issue 19: a hanging store costs a session lookup its deadline, not the
+/// request. The cache hanging falls back to the database; the database
+/// hanging is a store failure (optional: anonymous; required: 401).
+#[tokio::test]
+async fn hanging_stores_cost_a_lookup_its_deadline() {
+    const STORES: &str =
+        "[stores.key_value]\ndeadline_ms = 50\n[stores.sqlite]\ndeadline_ms = 100\n";
+    for mode in MODES {
+        let host = start(mode, STORES).await;
+        let t = login(&host, &User::new("user-uma", "Uma", None));
+        host.get("/api/feed").await;
+
+        host.host.faults().set_kv(warden_host::Fault::Hang);
+        let started = std::time::Instant::now();
+        let reply = get_as(&host, "/api/protected/me", &cookie(&t)).await;
+        let took = started.elapsed();
+        assert_eq!(identity_of(&reply).as_deref(), Some("user-uma"), "{mode:?}");
+        assert!(
+            took < std::time::Duration::from_millis(600),
+            "{mode:?}: {took:?}"
+        );
+        host.host.faults().set_kv(warden_host::Fault::None);
+
+        host.host
+            .faults()
+            .set(warden_host::Op::Sqlite, warden_host::Fault::Hang);
+        let other = login(&host, &User::new("user-val", "Val", None));
+        let started = std::time::Instant::now();
+        let optional = get_as(&host, "/api/feed", &cookie(&other)).await;
+        assert_eq!(optional.status, 200, "{mode:?}");
+        assert_eq!(
+            identity_of(&optional),
+            None,
+            "anonymous while the database hangs"
+        );
+        assert_unauthorized(
+            &get_as(&host, "/api/protected/me", &cookie(&other)).await,
+            "db hangs",
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(1200),
+            "{mode:?}"
+        );
+        host.host
+            .faults()
+            .set(warden_host::Op::Sqlite, warden_host::Fault::None);
+        assert!(host.log().contains(r#""reason":"store_unavailable""#));
+    }
+}
