@@ -964,6 +964,25 @@ async fn a_redis_killed_and_restarted_under_load_never_hangs_a_request() {
             }
         }
         eprintln!("  /health now (no store call): {health:?}; events: {events:?}");
+        // Spin's processes and threads (state, CPU) while it is stuck.
+        let state = spin.state_dir().display().to_string();
+        let ps = std::process::Command::new("ps")
+            .args(["-eo", "pid,args"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        for pid in ps
+            .lines()
+            .filter(|l| l.contains(&state))
+            .filter_map(|l| l.split_whitespace().next())
+        {
+            let threads = std::process::Command::new("ps")
+                .args(["-L", "-o", "lwp,stat,pcpu,wchan:24,comm", "-p", pid])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            eprintln!("  spin process {pid}:\n{threads}");
+        }
         eprintln!("  log tail:\n{}", tail(&logs, 12));
     }
     assert!(during > 0, "the load went on while Redis was down");
