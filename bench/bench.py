@@ -2,7 +2,9 @@
 """What each warden layer costs: throughput and latency of the same requests
 through the bare echo app, two do-nothing middlewares, warden with headers
 only, and warden with the full demo policy (on the SQLite-file store and on
-Redis), each as a ratio to the bare app measured in the same run.
+Redis), each as a ratio to the bare app measured in the same run; and warden with the
+full policy on a key-value store that is down (issue 19: every store call
+waits out its deadline until the breaker opens, then fails open).
 
 The floors: `no-op middleware` hands the app's response through as it is
 (warden's default does the same); `no-op middleware, buffered` collects a
@@ -88,7 +90,7 @@ def pinned(cmd, cpu):
 class Server:
     """One warden-host process serving one configuration."""
 
-    def __init__(self, name, middleware, variables, redis_url=None):
+    def __init__(self, name, middleware, variables, redis_url=None, faults=None):
         self.name = name
         self.port = free_port()
         self.state = Path(tempfile.mkdtemp(prefix=f"warden-bench-{name}-"))
@@ -107,7 +109,10 @@ class Server:
             cmd += ["--variable", f"{k}={v}"]
         if redis_url:
             cmd += ["--key-value-redis", redis_url]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SPIN_VARIABLE_")}
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("SPIN_VARIABLE_") and k != "WARDEN_HOST_FAULTS"}
+        if faults:
+            env["WARDEN_HOST_FAULTS"] = faults
         self.proc = subprocess.Popen(pinned(cmd, 0), env=env, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.time() + 60
@@ -142,6 +147,52 @@ class Server:
         shutil.rmtree(self.state, ignore_errors=True)
 
 
+class BlackHole:
+    """A Redis that is down the worst way: the port accepts connections and
+    reads what is sent, but never answers (a dead host behind a proxy, a
+    wedged server). Spin's Redis client then waits on every call; only
+    warden's deadline ends it. A thread of this process; stopped with it."""
+
+    def __init__(self):
+        import threading
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def serve(self):
+        import threading
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            threading.Thread(target=self.drain, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def drain(conn):
+        try:
+            while conn.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    def close(self):
+        self.sock.close()
+        for conn in self.conns:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+
 SPIN_INHERIT = '["key_value_stores", "sqlite_databases", "variables"]'
 
 
@@ -164,7 +215,7 @@ class SpinServer(Server):
     inheriting the app's stores, database and variables. Spin counts no store
     operations, so those columns stay empty."""
 
-    def __init__(self, name, middleware, variables, redis_url=None, spin="spin"):
+    def __init__(self, name, middleware, variables, redis_url=None, spin="spin", faults=None):
         self.name = name
         self.port = free_port()
         self.state = Path(tempfile.mkdtemp(prefix=f"warden-bench-spin-{name}-"))
@@ -284,7 +335,7 @@ def status_of(server, case):
     req = urllib.request.Request(server.url(case["path"]), data=body, headers=headers,
                                  method=case.get("method", "GET"))
     try:
-        return urllib.request.urlopen(req).status
+        return urllib.request.urlopen(req, timeout=30).status
     except urllib.error.HTTPError as e:
         return e.code
 
@@ -306,6 +357,7 @@ CASES = [
 
 
 BUFFERED = "no-op middleware, buffered"
+STORE_DOWN = "warden full policy (store down)"
 INCREMENT = "one increment per request"
 
 
@@ -319,6 +371,11 @@ def configurations(redis_url):
         (INCREMENT, ["increment_floor_middleware.wasm"], {}, None),
         ("warden headers only", ["warden.wasm"], headers_only, None),
         ("warden full policy (SQLite store)", ["warden.wasm"], demo, None),
+        # The key-value store down (issue 19), fail open with the default
+        # deadline (50 ms) and breaker (open after 5 failures, for 60 s, per
+        # instance): under Spin, Redis on a black hole that accepts and never
+        # answers; on the local host, its `kv-hang` fault.
+        (STORE_DOWN, ["warden.wasm"], demo, None),
     ]
     if redis_url:
         out.append((INCREMENT + " (Redis)", ["increment_floor_middleware.wasm"], {}, redis_url))
@@ -354,15 +411,27 @@ def main():
                 continue
             rows = {}
             full = "full policy" in name
-            for group in ["default", "no-cache"]:
-                cases = [c for c in CASES if c.get("policy", "default") == group]
-                if group == "no-cache":
-                    if not full:
-                        # Without the session layer a miss is the same request as a hit.
-                        cases = [dict(c, policy="default") for c in cases]
-                    else:
-                        variables = dict(variables, policy=bench_policy(cache=False))
-                run_cases(name + suffix, middleware, variables, redis_url, cases, rows, args, spin=host)
+            hole, faults = None, None
+            if name == STORE_DOWN:
+                if host:
+                    hole = BlackHole()
+                    redis_url = hole.url()
+                else:
+                    faults = "kv-hang"
+            try:
+                for group in ["default", "no-cache"]:
+                    cases = [c for c in CASES if c.get("policy", "default") == group]
+                    if group == "no-cache":
+                        if not full:
+                            # Without the session layer a miss is the same request as a hit.
+                            cases = [dict(c, policy="default") for c in cases]
+                        else:
+                            variables = dict(variables, policy=bench_policy(cache=False))
+                    run_cases(name + suffix, middleware, variables, redis_url, cases, rows, args,
+                              spin=host, faults=faults)
+            finally:
+                if hole:
+                    hole.close()
             results["configs"][name + suffix] = rows
 
     results["sizes"] = sizes()
@@ -370,14 +439,15 @@ def main():
     write(results, started, partial=bool(args.only) or args.hosts != "both")
 
 
-def run_cases(name, middleware, variables, redis_url, cases, rows, args, spin=None):
-    if redis_url:
+def run_cases(name, middleware, variables, redis_url, cases, rows, args, spin=None, faults=None):
+    store_down = name.startswith(STORE_DOWN)
+    if redis_url and not store_down:
         flush_redis(redis_url)
     slug = re.sub(r"\W+", "-", name)
     if spin:
         server = SpinServer(slug, middleware, variables, redis_url, spin=spin)
     else:
-        server = Server(slug, middleware, variables, redis_url)
+        server = Server(slug, middleware, variables, redis_url, faults=faults)
     try:
         for case in cases:
             for _ in range(case.get("prime", 0)):
@@ -517,7 +587,9 @@ def targets(configs, fmt):
             ("full policy (Redis), over-limit 429", "warden full policy (Redis store)", "over-limit-429",
              "no-op middleware"),
             ("full policy (SQLite store), anonymous IP-limited, vs one increment",
-             "warden full policy (SQLite store)", "api-anonymous", INCREMENT)]
+             "warden full policy (SQLite store)", "api-anonymous", INCREMENT),
+            ("full policy, key-value store down (fail open), anonymous IP-limited", STORE_DOWN,
+             "api-anonymous", "no-op middleware")]
     rows = [(label + SPIN_SUFFIX, config + SPIN_SUFFIX, case, fl) for label, config, case, fl in rows
             if config + SPIN_SUFFIX in configs] + rows
     lines = ["## Targets", "",

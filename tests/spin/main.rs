@@ -601,3 +601,462 @@ async fn the_quick_start_and_a_policy_without_stores_work_under_spin() {
             .ends_with("object-src 'none'")
     );
 }
+
+/// A `redis-server` of the outage test's own, on a fixed loopback port so
+/// that it can be killed (SIGKILL) and started again where Spin looks for
+/// it. Killed when dropped.
+struct OwnRedis {
+    port: u16,
+    dir: TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl OwnRedis {
+    /// Starts it on a free port, or `None` when `redis-server` is missing.
+    fn start() -> Option<OwnRedis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .ok()?
+            .port();
+        let mut redis = OwnRedis {
+            port,
+            dir: TempDir::new("outage-redis"),
+            child: None,
+        };
+        redis.up().ok()?;
+        Some(redis)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts `redis-server` and waits until its port accepts.
+    fn up(&mut self) -> std::io::Result<()> {
+        let child = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
+    }
+
+    /// SIGKILL: no goodbye to its clients.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The outage test's policy: an open route with a limit the load never
+/// reaches, a closed route with a small exact limit (one bucket per path,
+/// so each check starts fresh), and a short breaker.
+const OUTAGE_POLICY: &str = r#"
+[stores.key_value]
+deadline_ms = 50
+breaker = { failures = 3, successes = 1, open = "2s" }
+
+[[routes]]
+name = "health"
+path = "/health"
+rate_limit = "off"
+
+[[routes]]
+name = "closed"
+path = "/closed/*"
+rate_limit = { requests = 3, window = "1h", fail = "closed", scope = "path" }
+
+[[routes]]
+name = "api"
+path = "/api/*"
+rate_limit = { requests = 100000, window = "1h" }
+"#;
+
+/// One request of the load: when it was sent (since the start), how long
+/// its answer took, and its status, or what went wrong instead.
+struct Sent {
+    at: Duration,
+    took: Duration,
+    outcome: Result<u16, String>,
+}
+
+/// Sends `GET path` with a client timeout; never panics.
+async fn try_get(spin: &SpinHost, path: &str, timeout: Duration) -> Result<u16, String> {
+    use http_body_util::BodyExt;
+    let req = hyper::Request::get(spin.url(path))
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let call = async {
+        let resp = spin
+            .client
+            .request(req)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        let status = resp.status().as_u16();
+        resp.into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("body: {e:?}"))?;
+        Ok(status)
+    };
+    match tokio::time::timeout(timeout, call).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(format!("no answer within {timeout:?}")),
+    }
+}
+
+/// Everything Spin and the components wrote: its output and the
+/// component logs under the state directory.
+fn spin_logs(spin: &SpinHost) -> String {
+    let mut all = spin.output();
+    for dir in [
+        spin.state_dir().join("logs"),
+        spin.state_dir().join(".spin/logs"),
+    ] {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                all.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+            }
+        }
+    }
+    all
+}
+
+/// The last `n` lines of `text`.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Issue 19 under real Spin: Redis, the key-value store, is killed (SIGKILL)
+/// under a load of 8 clients and started again 3 s later on the same port.
+/// Every request gets an answer, none waits past the 50 ms store deadline
+/// by more than a margin, and the fail-open route serves 200 throughout.
+/// Once Redis is back, the fail-closed route never admits more than its
+/// limit; it should count exactly again within a breaker period (plus
+/// slack), but Spin 4.1's Redis client stays wedged after the calls warden
+/// abandoned during the outage (no connection to the restarted Redis, every
+/// probe past its deadline), so where it does not, the test checks that a
+/// fresh `spin up` on the same Redis counts exactly: the fault is in the
+/// running Spin, not in Redis or warden's counts.
+///
+/// Seen on a 2-core box (Spin 4.1.0-pre0): in about 3 runs out of 10, a
+/// request in flight when Redis dies never gets an answer, and then neither
+/// does any later request, `/health` included: Spin stops serving. The
+/// assertion on every request being answered is what catches it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_killed_and_restarted_under_load_never_hangs_a_request() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let Some(spin_bin) = binary() else {
+        return;
+    };
+    let Some(mut redis) = OwnRedis::start() else {
+        assert!(std::env::var_os("CI").is_none(), "CI has redis-server");
+        eprintln!("SKIPPED: no redis-server on the PATH");
+        return;
+    };
+    let config = format!(
+        "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n",
+        redis.url()
+    );
+    let spin = Arc::new(
+        SpinHost::start(
+            &spin_bin,
+            SpinSetup::default()
+                .var("policy", OUTAGE_POLICY)
+                .runtime_config(&config),
+        )
+        .await,
+    );
+    // Healthy first: the closed route counts exactly on Redis.
+    for (i, want) in [200, 200, 200, 429].into_iter().enumerate() {
+        let got = try_get(&spin, "/closed/before", Duration::from_secs(5)).await;
+        assert_eq!(got, Ok(want), "healthy #{i}: {}", spin_logs(&spin));
+    }
+
+    const CLIENTS: usize = 8;
+    const LOAD: Duration = Duration::from_secs(8);
+    const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+    let start = Instant::now();
+
+    // Breaker changes as they appear in the log, stamped on arrival.
+    let watching = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let watcher = {
+        let (spin, watching) = (spin.clone(), watching.clone());
+        tokio::spawn(async move {
+            let mut seen = 0;
+            let mut changes: Vec<(Duration, String)> = Vec::new();
+            while watching.load(std::sync::atomic::Ordering::Relaxed) {
+                let logs = spin.output();
+                let lines: Vec<&str> = logs
+                    .lines()
+                    .filter(|l| l.contains(r#""event":"store_breaker""#))
+                    .collect();
+                for line in &lines[seen.min(lines.len())..] {
+                    let state = serde_json::from_str::<serde_json::Value>(
+                        &line[line.find('{').unwrap_or(0)..],
+                    )
+                    .ok()
+                    .and_then(|v| v["state"].as_str().map(str::to_owned))
+                    .unwrap_or_else(|| line.to_string());
+                    changes.push((start.elapsed(), state));
+                }
+                seen = lines.len();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            changes
+        })
+    };
+
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let spin = spin.clone();
+            tokio::spawn(async move {
+                let mut sent = Vec::new();
+                let mut n = 0;
+                while start.elapsed() < LOAD {
+                    let at = start.elapsed();
+                    let outcome = try_get(&spin, &format!("/api/c{c}/{n}"), CLIENT_TIMEOUT).await;
+                    sent.push(Sent {
+                        at,
+                        took: start.elapsed() - at,
+                        outcome,
+                    });
+                    n += 1;
+                }
+                sent
+            })
+        })
+        .collect();
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    redis.kill();
+    let killed_at = start.elapsed();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    redis.up().expect("redis-server starts again");
+    let back_at = start.elapsed();
+
+    let mut sent: Vec<Sent> = Vec::new();
+    for client in clients {
+        sent.extend(client.await.unwrap());
+    }
+    let load_ended = start.elapsed();
+
+    // Recovery: a fresh bucket on the closed route counts 3 then refuses,
+    // tried every 250 ms until one breaker period (2 s) plus slack after
+    // the load.
+    let recovery_deadline = load_ended + Duration::from_secs(2) + Duration::from_secs(6);
+    let mut attempts = Vec::new();
+    let mut recovered_at = None;
+    for attempt in 0.. {
+        let path = format!("/closed/after{attempt}");
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            statuses.push(try_get(&spin, &path, CLIENT_TIMEOUT).await);
+        }
+        let exact = statuses == [Ok(200), Ok(200), Ok(200), Ok(429)];
+        attempts.push((start.elapsed(), statuses));
+        if exact {
+            recovered_at = Some(start.elapsed());
+            break;
+        }
+        if start.elapsed() > recovery_deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    watching.store(false, std::sync::atomic::Ordering::Relaxed);
+    let changes = watcher.await.unwrap();
+    // What the restarted Redis saw: Spin's connections, and the counters
+    // written since it came back (it starts empty).
+    let redis_seen = async {
+        let client = redis::Client::open(redis.url().as_str()).ok()?;
+        let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+        let clients: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query_async(&mut conn)
+            .await
+            .ok()?;
+        let keys: i64 = redis::cmd("DBSIZE").query_async(&mut conn).await.ok()?;
+        Some((clients.lines().count().saturating_sub(1), keys))
+    }
+    .await;
+
+    let answered: Vec<&Sent> = sent.iter().filter(|s| s.outcome.is_ok()).collect();
+    let errors: Vec<&Sent> = sent.iter().filter(|s| s.outcome.is_err()).collect();
+    let mut times: Vec<Duration> = sent.iter().map(|s| s.took).collect();
+    times.sort();
+    let slowest = *times.last().unwrap();
+    let p99 = times[times.len() * 99 / 100];
+    let p50 = times[times.len() / 2];
+    let mut statuses = std::collections::BTreeMap::new();
+    for s in &answered {
+        *statuses.entry(*s.outcome.as_ref().unwrap()).or_insert(0) += 1;
+    }
+    let during = sent
+        .iter()
+        .filter(|s| s.at >= killed_at && s.at < back_at)
+        .count();
+    let stamp = |d: Duration| format!("{:.2}s", d.as_secs_f64());
+    eprintln!(
+        "outage: {} sent ({during} while Redis was down), {} answered, {} errors; \
+         p50 {p50:?}, p99 {p99:?}, slowest {slowest:?}; statuses {statuses:?}; \
+         Redis killed at {}, back at {}, load ended {}; breaker changes: [{}]; \
+         recovery {}: {} attempts; the restarted Redis: (Spin's connections, keys) {redis_seen:?}",
+        sent.len(),
+        answered.len(),
+        errors.len(),
+        stamp(killed_at),
+        stamp(back_at),
+        stamp(load_ended),
+        ["open", "half-open", "closed"]
+            .iter()
+            .map(|state| {
+                let at: Vec<Duration> = changes
+                    .iter()
+                    .filter(|(_, s)| s == state)
+                    .map(|(t, _)| *t)
+                    .collect();
+                match (at.first(), at.last()) {
+                    (Some(first), Some(last)) => {
+                        format!("{state} ×{} {}–{}", at.len(), stamp(*first), stamp(*last))
+                    }
+                    _ => format!("{state} ×0"),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        recovered_at.map_or("never".to_owned(), stamp),
+        attempts.len(),
+    );
+    for s in errors.iter().take(5) {
+        eprintln!(
+            "  error: sent at {}, after {:?}: {}",
+            stamp(s.at),
+            s.took,
+            s.outcome.as_ref().unwrap_err()
+        );
+    }
+    if recovered_at.is_none() {
+        for (t, statuses) in attempts.iter().rev().take(3) {
+            eprintln!("  recovery attempt at {}: {statuses:?}", stamp(*t));
+        }
+    }
+
+    if !errors.is_empty() {
+        // Is all of Spin stuck, or only what calls the store?
+        let health = try_get(&spin, "/health", Duration::from_secs(2)).await;
+        let logs = spin.output();
+        let mut events = std::collections::BTreeMap::new();
+        for line in logs.lines() {
+            if let Some(i) = line.find(r#"{"event":""#) {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line[i..]) {
+                    let key = format!("{} {}", v["event"], v["error"]).replace("\"", "");
+                    *events.entry(key).or_insert(0) += 1;
+                }
+            }
+        }
+        eprintln!("  /health now (no store call): {health:?}; events: {events:?}");
+        // Spin's processes and threads (state, CPU) while it is stuck.
+        let state = spin.state_dir().display().to_string();
+        let ps = std::process::Command::new("ps")
+            .args(["-eo", "pid,args"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        for pid in ps
+            .lines()
+            .filter(|l| l.contains(&state))
+            .filter_map(|l| l.split_whitespace().next())
+        {
+            let threads = std::process::Command::new("ps")
+                .args(["-L", "-o", "lwp,stat,pcpu,wchan:24,comm", "-p", pid])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            eprintln!("  spin process {pid}:\n{threads}");
+        }
+        eprintln!("  log tail:\n{}", tail(&logs, 12));
+    }
+    assert!(during > 0, "the load went on while Redis was down");
+    assert!(
+        errors.is_empty(),
+        "every request gets an answer: {} of {} did not",
+        errors.len(),
+        sent.len()
+    );
+    // The deadline (50 ms) plus what a loaded 2-core box adds: Spin, the
+    // client and the load share the cores.
+    let margin = Duration::from_secs(1);
+    assert!(
+        slowest < Duration::from_millis(50) + margin,
+        "slowest answer {slowest:?}"
+    );
+    assert_eq!(
+        statuses.keys().copied().collect::<Vec<_>>(),
+        [200],
+        "the fail-open route serves throughout: {statuses:?}"
+    );
+    assert!(
+        changes.iter().any(|(_, s)| s == "open"),
+        "a breaker opened: {changes:?}"
+    );
+    // Once Redis is back, the fail-closed route either counts exactly again
+    // or goes on refusing (503): it never lets more than the limit through
+    // and never hangs.
+    for (t, statuses) in &attempts {
+        let admitted = statuses.iter().filter(|s| **s == Ok(200)).count();
+        assert!(
+            admitted <= 3 && statuses.iter().all(|s| matches!(s, Ok(200 | 429 | 503))),
+            "recovery attempt at {}: {statuses:?}",
+            stamp(*t)
+        );
+    }
+    if recovered_at.is_some() {
+        return;
+    }
+    // Not recovered: Spin 4.1's Redis client stays wedged after calls were
+    // abandoned during the outage (docs/store-outage-findings.md, b9/b10):
+    // every call still times out, and Spin opens no connection to the
+    // restarted Redis. Redis itself is fine: a fresh `spin up` on it
+    // counts exactly at once.
+    drop(spin);
+    let fresh = SpinHost::start(
+        &spin_bin,
+        SpinSetup::default()
+            .var("policy", OUTAGE_POLICY)
+            .runtime_config(&config),
+    )
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(try_get(&fresh, "/closed/fresh", CLIENT_TIMEOUT).await);
+    }
+    eprintln!(
+        "  not recovered {} after Redis came back; a fresh spin up on it: {statuses:?}",
+        stamp(start.elapsed() - back_at)
+    );
+    assert_eq!(
+        statuses,
+        [Ok(200), Ok(200), Ok(200), Ok(429)],
+        "a fresh Spin on the restarted Redis counts exactly\n{}",
+        tail(&spin_logs(&fresh), 30)
+    );
+}
