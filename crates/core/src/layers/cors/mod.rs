@@ -303,92 +303,84 @@ pub struct CorsOverlay {
 }
 
 impl TableSection for CorsConfig {
+    /// The table's keys, with those that had problems left out (`None` if
+    /// it is not a table).
     fn read_overlay(
         value: &Value,
         field: &str,
         problems: &mut Vec<ConfigProblem>,
     ) -> Option<CorsOverlay> {
-        read_overlay_table(value, field, problems)
+        let Value::Table(table) = value else {
+            wrong_type(problems, field, "a table", value);
+            return None;
+        };
+        let f = |key: &str| format!("{field}.{key}");
+        let mut o = CorsOverlay::default();
+        if let Some(v) = table.get("origins") {
+            o.origins = fields::strings(problems, &f("origins"), v, OriginPattern::parse);
+            if let Some(origins) = &o.origins
+                && origins.len() > 1
+                && origins.contains(&OriginPattern::Any)
+            {
+                add(
+                    problems,
+                    f("origins"),
+                    "\"*\" allows every origin; it cannot be combined with other origins",
+                );
+            }
+        }
+        if let Some(v) = table.get("methods") {
+            o.methods = fields::strings(problems, &f("methods"), v, |m| {
+                if m == "*" {
+                    Ok(m.to_string())
+                } else if !fields::is_token(m) {
+                    Err(format!("{} is not a method name", quoted(m)))
+                } else if m != m.to_ascii_uppercase() {
+                    Err(format!(
+                        "must be uppercase (\"{}\")",
+                        m.to_ascii_uppercase()
+                    ))
+                } else {
+                    Ok(m.to_string())
+                }
+            });
+            if o.methods.as_ref().is_some_and(Vec::is_empty) {
+                add(problems, f("methods"), "must list at least one method");
+            }
+        }
+        let header_name = |h: &str| {
+            if h == "*" || fields::is_token(h) {
+                Ok(h.to_string())
+            } else {
+                Err(format!("{} is not a header name", quoted(h)))
+            }
+        };
+        if let Some(v) = table.get("allow_headers") {
+            o.allow_headers = fields::strings(problems, &f("allow_headers"), v, |h| {
+                header_name(h).map(|h| h.to_ascii_lowercase())
+            });
+        }
+        if let Some(v) = table.get("expose_headers") {
+            // Exposed names keep their spelling: only pages read them.
+            o.expose_headers = fields::strings(problems, &f("expose_headers"), v, header_name);
+        }
+        if let Some(v) = table.get("credentials") {
+            o.credentials = fields::boolean(problems, &f("credentials"), v);
+        }
+        if let Some(v) = table.get("max_age") {
+            o.max_age = fields::integer(problems, &f("max_age"), v, 0, i64::from(DEFAULT_MAX_AGE))
+                .and_then(|n| u32::try_from(n).ok());
+        }
+        if let Some(v) = table.get("reject_disallowed") {
+            o.reject_disallowed = fields::boolean(problems, &f("reject_disallowed"), v);
+        }
+        fields::unknown_fields(problems, table, &format!("{field}."), FIELDS);
+        Some(o)
     }
 
     fn check_merged(&self, field: &str, problems: &mut Vec<ConfigProblem>) {
         check_resolved(self, field, problems);
     }
-}
-
-/// A `cors` table with the keys that had problems left out (`None` if it is
-/// not a table).
-fn read_overlay_table(
-    value: &Value,
-    field: &str,
-    problems: &mut Vec<ConfigProblem>,
-) -> Option<CorsOverlay> {
-    let Value::Table(table) = value else {
-        wrong_type(problems, field, "a table", value);
-        return None;
-    };
-    let f = |key: &str| format!("{field}.{key}");
-    let mut o = CorsOverlay::default();
-    if let Some(v) = table.get("origins") {
-        o.origins = fields::strings(problems, &f("origins"), v, OriginPattern::parse);
-        if let Some(origins) = &o.origins
-            && origins.len() > 1
-            && origins.contains(&OriginPattern::Any)
-        {
-            add(
-                problems,
-                f("origins"),
-                "\"*\" allows every origin; it cannot be combined with other origins",
-            );
-        }
-    }
-    if let Some(v) = table.get("methods") {
-        o.methods = fields::strings(problems, &f("methods"), v, |m| {
-            if m == "*" {
-                Ok(m.to_string())
-            } else if !fields::is_token(m) {
-                Err(format!("{} is not a method name", quoted(m)))
-            } else if m != m.to_ascii_uppercase() {
-                Err(format!(
-                    "must be uppercase (\"{}\")",
-                    m.to_ascii_uppercase()
-                ))
-            } else {
-                Ok(m.to_string())
-            }
-        });
-        if o.methods.as_ref().is_some_and(Vec::is_empty) {
-            add(problems, f("methods"), "must list at least one method");
-        }
-    }
-    let header_name = |h: &str| {
-        if h == "*" || fields::is_token(h) {
-            Ok(h.to_string())
-        } else {
-            Err(format!("{} is not a header name", quoted(h)))
-        }
-    };
-    if let Some(v) = table.get("allow_headers") {
-        o.allow_headers = fields::strings(problems, &f("allow_headers"), v, |h| {
-            header_name(h).map(|h| h.to_ascii_lowercase())
-        });
-    }
-    if let Some(v) = table.get("expose_headers") {
-        // Exposed names keep their spelling: only pages read them.
-        o.expose_headers = fields::strings(problems, &f("expose_headers"), v, header_name);
-    }
-    if let Some(v) = table.get("credentials") {
-        o.credentials = fields::boolean(problems, &f("credentials"), v);
-    }
-    if let Some(v) = table.get("max_age") {
-        o.max_age = fields::integer(problems, &f("max_age"), v, 0, i64::from(DEFAULT_MAX_AGE))
-            .and_then(|n| u32::try_from(n).ok());
-    }
-    if let Some(v) = table.get("reject_disallowed") {
-        o.reject_disallowed = fields::boolean(problems, &f("reject_disallowed"), v);
-    }
-    fields::unknown_fields(problems, table, &format!("{field}."), FIELDS);
-    Some(o)
 }
 
 /// Contradictions in a merged configuration: wildcards with credentials.

@@ -242,152 +242,146 @@ fn toggle<T: Clone>(
 }
 
 impl TableSection for HeadersConfig {
+    /// The table's keys, with those that had problems left out (`None` if
+    /// it is not a table).
     fn read_overlay(
         value: &Value,
         field: &str,
         problems: &mut Vec<ConfigProblem>,
     ) -> Option<HeadersOverlay> {
-        read_overlay_table(value, field, problems)
+        let Value::Table(table) = value else {
+            wrong_type(problems, field, "a table", value);
+            return None;
+        };
+        let f = |key: &str| format!("{field}.{key}");
+        let mut o = HeadersOverlay::default();
+
+        if let Some(v) = table.get(HeaderKey::ContentSecurityPolicy.key()) {
+            o.csp = parse_csp(v, &f(HeaderKey::ContentSecurityPolicy.key()), problems);
+        }
+        o.x_frame_options = choice(
+            table,
+            HeaderKey::XFrameOptions,
+            FRAME_OPTIONS,
+            field,
+            problems,
+        );
+        if let Some(v) = table.get(HeaderKey::XContentTypeOptions.key()) {
+            o.x_content_type_options = fixed(
+                v,
+                &f(HeaderKey::XContentTypeOptions.key()),
+                "nosniff",
+                problems,
+            );
+        }
+        o.referrer_policy = choice(
+            table,
+            HeaderKey::ReferrerPolicy,
+            REFERRER_POLICIES,
+            field,
+            problems,
+        );
+        if let Some(v) = table.get(HeaderKey::PermissionsPolicy.key()) {
+            o.permissions_policy =
+                parse_permissions(v, &f(HeaderKey::PermissionsPolicy.key()), problems);
+        }
+        if let Some(v) = table.get(HeaderKey::StrictTransportSecurity.key()) {
+            o.strict_transport_security =
+                parse_hsts(v, &f(HeaderKey::StrictTransportSecurity.key()), problems);
+        }
+        if let Some(v) = table.get(HeaderKey::XXssProtection.key()) {
+            o.x_xss_protection = fixed(v, &f(HeaderKey::XXssProtection.key()), "0", problems);
+        }
+        o.cross_origin_opener_policy = choice(
+            table,
+            HeaderKey::CrossOriginOpenerPolicy,
+            OPENER_POLICIES,
+            field,
+            problems,
+        );
+        o.cross_origin_resource_policy = choice(
+            table,
+            HeaderKey::CrossOriginResourcePolicy,
+            RESOURCE_POLICIES,
+            field,
+            problems,
+        );
+        o.cross_origin_embedder_policy = choice(
+            table,
+            HeaderKey::CrossOriginEmbedderPolicy,
+            EMBEDDER_POLICIES,
+            field,
+            problems,
+        );
+        o.x_permitted_cross_domain_policies = choice(
+            table,
+            HeaderKey::XPermittedCrossDomainPolicies,
+            CROSS_DOMAIN_POLICIES,
+            field,
+            problems,
+        );
+        if let Some(v) = table.get(HeaderKey::ReportingEndpoints.key()) {
+            o.reporting_endpoints =
+                parse_endpoints(v, &f(HeaderKey::ReportingEndpoints.key()), problems);
+        }
+        if let Some(v) = table.get("remove") {
+            o.remove = fields::strings(problems, &f("remove"), v, |name| {
+                let lower = name.to_ascii_lowercase();
+                if !fields::is_token(name) {
+                    Err(format!("{} is not a header name", quoted(name)))
+                } else if NOT_REMOVABLE.contains(&lower.as_str()) {
+                    Err(format!("{lower} cannot be removed: warden sets it itself"))
+                } else {
+                    Ok(lower)
+                }
+            });
+        }
+        if let Some(v) = table.get(HeaderKey::AuthenticatedCacheControl.key()) {
+            let field = f(HeaderKey::AuthenticatedCacheControl.key());
+            o.authenticated_cache_control = match v {
+                Value::Boolean(false) => Some(Setting::Off),
+                Value::Boolean(true) => Some(Setting::On),
+                Value::String(s) if is_header_value(s) => {
+                    Some(Setting::Value(s.trim().to_string()))
+                }
+                Value::String(s) => {
+                    add(
+                        problems,
+                        field,
+                        format!(
+                            "{} is not a valid header value: use 1 to 256 visible ASCII characters",
+                            quoted(s)
+                        ),
+                    );
+                    None
+                }
+                other => {
+                    wrong_type(
+                        problems,
+                        field,
+                        "a Cache-Control value such as \"no-store\", or false",
+                        other,
+                    );
+                    None
+                }
+            };
+        }
+        if let Some(v) = table.get("modes") {
+            o.modes = parse_modes(v, &f("modes"), problems);
+        }
+
+        let allowed: Vec<&str> = HeaderKey::ALL
+            .iter()
+            .map(|h| h.key())
+            .chain(OTHER_FIELDS.iter().copied())
+            .collect();
+        fields::unknown_fields(problems, table, &format!("{field}."), &allowed);
+        Some(o)
     }
 
     fn check_merged(&self, field: &str, problems: &mut Vec<ConfigProblem>) {
         check_resolved(self, field, problems);
     }
-}
-
-/// A `headers` table with the keys that had problems left out (`None` if it
-/// is not a table).
-fn read_overlay_table(
-    value: &Value,
-    field: &str,
-    problems: &mut Vec<ConfigProblem>,
-) -> Option<HeadersOverlay> {
-    let Value::Table(table) = value else {
-        wrong_type(problems, field, "a table", value);
-        return None;
-    };
-    let f = |key: &str| format!("{field}.{key}");
-    let mut o = HeadersOverlay::default();
-
-    if let Some(v) = table.get(HeaderKey::ContentSecurityPolicy.key()) {
-        o.csp = parse_csp(v, &f(HeaderKey::ContentSecurityPolicy.key()), problems);
-    }
-    o.x_frame_options = choice(
-        table,
-        HeaderKey::XFrameOptions,
-        FRAME_OPTIONS,
-        field,
-        problems,
-    );
-    if let Some(v) = table.get(HeaderKey::XContentTypeOptions.key()) {
-        o.x_content_type_options = fixed(
-            v,
-            &f(HeaderKey::XContentTypeOptions.key()),
-            "nosniff",
-            problems,
-        );
-    }
-    o.referrer_policy = choice(
-        table,
-        HeaderKey::ReferrerPolicy,
-        REFERRER_POLICIES,
-        field,
-        problems,
-    );
-    if let Some(v) = table.get(HeaderKey::PermissionsPolicy.key()) {
-        o.permissions_policy =
-            parse_permissions(v, &f(HeaderKey::PermissionsPolicy.key()), problems);
-    }
-    if let Some(v) = table.get(HeaderKey::StrictTransportSecurity.key()) {
-        o.strict_transport_security =
-            parse_hsts(v, &f(HeaderKey::StrictTransportSecurity.key()), problems);
-    }
-    if let Some(v) = table.get(HeaderKey::XXssProtection.key()) {
-        o.x_xss_protection = fixed(v, &f(HeaderKey::XXssProtection.key()), "0", problems);
-    }
-    o.cross_origin_opener_policy = choice(
-        table,
-        HeaderKey::CrossOriginOpenerPolicy,
-        OPENER_POLICIES,
-        field,
-        problems,
-    );
-    o.cross_origin_resource_policy = choice(
-        table,
-        HeaderKey::CrossOriginResourcePolicy,
-        RESOURCE_POLICIES,
-        field,
-        problems,
-    );
-    o.cross_origin_embedder_policy = choice(
-        table,
-        HeaderKey::CrossOriginEmbedderPolicy,
-        EMBEDDER_POLICIES,
-        field,
-        problems,
-    );
-    o.x_permitted_cross_domain_policies = choice(
-        table,
-        HeaderKey::XPermittedCrossDomainPolicies,
-        CROSS_DOMAIN_POLICIES,
-        field,
-        problems,
-    );
-    if let Some(v) = table.get(HeaderKey::ReportingEndpoints.key()) {
-        o.reporting_endpoints =
-            parse_endpoints(v, &f(HeaderKey::ReportingEndpoints.key()), problems);
-    }
-    if let Some(v) = table.get("remove") {
-        o.remove = fields::strings(problems, &f("remove"), v, |name| {
-            let lower = name.to_ascii_lowercase();
-            if !fields::is_token(name) {
-                Err(format!("{} is not a header name", quoted(name)))
-            } else if NOT_REMOVABLE.contains(&lower.as_str()) {
-                Err(format!("{lower} cannot be removed: warden sets it itself"))
-            } else {
-                Ok(lower)
-            }
-        });
-    }
-    if let Some(v) = table.get(HeaderKey::AuthenticatedCacheControl.key()) {
-        let field = f(HeaderKey::AuthenticatedCacheControl.key());
-        o.authenticated_cache_control = match v {
-            Value::Boolean(false) => Some(Setting::Off),
-            Value::Boolean(true) => Some(Setting::On),
-            Value::String(s) if is_header_value(s) => Some(Setting::Value(s.trim().to_string())),
-            Value::String(s) => {
-                add(
-                    problems,
-                    field,
-                    format!(
-                        "{} is not a valid header value: use 1 to 256 visible ASCII characters",
-                        quoted(s)
-                    ),
-                );
-                None
-            }
-            other => {
-                wrong_type(
-                    problems,
-                    field,
-                    "a Cache-Control value such as \"no-store\", or false",
-                    other,
-                );
-                None
-            }
-        };
-    }
-    if let Some(v) = table.get("modes") {
-        o.modes = parse_modes(v, &f("modes"), problems);
-    }
-
-    let allowed: Vec<&str> = HeaderKey::ALL
-        .iter()
-        .map(|h| h.key())
-        .chain(OTHER_FIELDS.iter().copied())
-        .collect();
-    fields::unknown_fields(problems, table, &format!("{field}."), &allowed);
-    Some(o)
 }
 
 /// Checks that need the merged configuration.
