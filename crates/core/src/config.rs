@@ -46,6 +46,10 @@ pub const PUBLISHED_SECRETS: &[&str] = &[
     "dev-only-session-secret-0123456789abcdef",
     "bench-only-worker-secret-0123456789abcdef",
     "fuzz-only-worker-secret-0123456789abcdef",
+    // The webhook docs' and tests' secrets, and the Standard Webhooks
+    // specification's example secret.
+    "whsec_test_secret_for_the_docs_0123456789",
+    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     "0123456789abcdef0123456789abcdef",
     "fedcba9876543210fedcba9876543210",
     "test-secret-key-at-least-32-chars-long!",
@@ -80,6 +84,45 @@ pub struct RawSettings {
     pub worker_secret_previous: Option<String>,
     /// The session secret.
     pub session_secret: Option<String>,
+    /// Webhook secrets: (variable, value) for each variable that
+    /// [`RawSettings::webhook_variables`] names and the host has set.
+    pub webhook_secrets: Vec<(String, String)>,
+}
+
+impl RawSettings {
+    /// The secret variables the policy's webhook routes read, which the
+    /// host reads into [`RawSettings::webhook_secrets`] before building. A
+    /// policy that does not parse names none (building reports it).
+    pub fn webhook_variables(&self) -> Vec<String> {
+        let doc = match (
+            present(self.policy.clone()),
+            present(self.policy_file.clone()),
+        ) {
+            (Some(doc), _) | (None, Some(doc)) => doc,
+            (None, None) => return Vec::new(),
+        };
+        // Only a policy with a signed route can name one; most do not.
+        if !doc.contains("worker") {
+            return Vec::new();
+        }
+        let parsed = parse_partial(&doc);
+        crate::layers::signature::webhook::secret_variables(&signed_routes(&parsed))
+    }
+}
+
+/// The routes with `auth = "worker"` that parsed, with what each verifies.
+fn signed_routes(parsed: &Partial) -> Vec<crate::layers::signature::webhook::SignedRoute<'_>> {
+    use crate::layers::signature::{WORKER, webhook::SignedRoute};
+    parsed
+        .routes
+        .iter()
+        .filter(|(_, route)| route.auth == WORKER)
+        .map(|(i, route)| SignedRoute {
+            index: *i,
+            name: &route.name,
+            rule: parsed.policy.sections.worker.rule_for(&route.keys.worker),
+        })
+        .collect()
 }
 
 impl fmt::Debug for RawSettings {
@@ -95,6 +138,14 @@ impl fmt::Debug for RawSettings {
                 &redacted(&self.worker_secret_previous),
             )
             .field("session_secret", &redacted(&self.session_secret))
+            .field(
+                "webhook_secrets",
+                &self
+                    .webhook_secrets
+                    .iter()
+                    .map(|(name, _)| (name.as_str(), "[redacted]"))
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -136,6 +187,8 @@ pub struct WardenConfig {
     pub worker_secret_previous: Option<Secret>,
     /// The session secret.
     pub session_secret: Option<Secret>,
+    /// The webhook routes' secrets, one entry per variable.
+    pub webhook_keys: Vec<crate::layers::signature::webhook::WebhookKeys>,
     /// Each route's layer settings, index for index with `policy.routes`.
     pub route_settings: Vec<RouteSettings>,
     /// The security headers of warden's 404 for requests no route matches,
@@ -237,6 +290,17 @@ impl WardenConfig {
             .iter()
             .map(|(i, route)| (*i, route.name.clone(), route.auth))
             .collect();
+        let webhook_keys = crate::layers::signature::webhook::load_keys(
+            &signed_routes(&parsed),
+            &raw.webhook_secrets,
+            &mut problems,
+        );
+        // Routes signed with worker_secret (the seed's schemes, not webhooks).
+        let worker_secret_routes: Vec<(usize, String)> = signed_routes(&parsed)
+            .into_iter()
+            .filter(|r| !r.rule.scheme.is_webhook())
+            .map(|r| (r.index, r.name.to_owned()))
+            .collect();
         // Layer rules that depend on the environment (CORS: no "*" in production).
         let mut environment_problems = Vec::new();
         parsed.policy.sections.check_environment(
@@ -265,6 +329,18 @@ impl WardenConfig {
                     &raw.session_secret,
                 ])
                 .filter_map(|(field, value)| Some((field, present(value.clone())?)))
+                .chain(
+                    raw.webhook_secrets
+                        .iter()
+                        .filter(|(name, _)| {
+                            webhook_keys.iter().any(|k| {
+                                *name == k.variable || *name == format!("{}_previous", k.variable)
+                            })
+                        })
+                        .filter_map(|(name, value)| {
+                            Some((name.as_str(), present(Some(value.clone()))?))
+                        }),
+                )
                 .collect()
         } else {
             Vec::new()
@@ -307,15 +383,11 @@ impl WardenConfig {
         }
 
         if !has_worker_secret {
-            for (i, name, auth) in &valid_routes {
-                if *auth == crate::layers::signature::WORKER {
-                    problems.push(ConfigProblem::new(
-                        format!("routes[{i}].auth"),
-                        format!(
-                            "route \"{name}\" uses auth = \"worker\" but worker_secret is not set"
-                        ),
-                    ));
-                }
+            for (i, name) in &worker_secret_routes {
+                problems.push(ConfigProblem::new(
+                    format!("routes[{i}].auth"),
+                    format!("route \"{name}\" uses auth = \"worker\" but worker_secret is not set"),
+                ));
             }
         }
 
@@ -334,9 +406,20 @@ impl WardenConfig {
                 worker_secret,
                 worker_secret_previous,
                 session_secret,
+                webhook_keys,
             }),
             _ => Err(ConfigErrors(problems)),
         }
+    }
+}
+
+impl WardenConfig {
+    /// The keys of a webhook secret variable (a route's `worker.secret`).
+    pub fn webhook_keys_for(
+        &self,
+        variable: &str,
+    ) -> Option<&crate::layers::signature::webhook::WebhookKeys> {
+        self.webhook_keys.iter().find(|k| k.variable == variable)
     }
 }
 
@@ -440,6 +523,7 @@ mod tests {
             worker_secret: Some(" ".into()),
             worker_secret_previous: Some(String::new()),
             session_secret: Some("   ".into()),
+            ..RawSettings::default()
         });
         assert_eq!(c.environment, Environment::Development);
         assert_eq!(c.policy_source, PolicySource::BuiltIn);

@@ -34,6 +34,7 @@ use crate::base::fields::is_tchar;
 use crate::base::layer::{Layer, PolicyLayer, RouteContext, RouteView, StoresUsed};
 use crate::base::overlay::{RouteOverlay, Section};
 
+use super::webhook::{DEFAULT_REPLAY_WINDOW, DEFAULT_TOLERANCE, MAX_REPLAY_WINDOW};
 use super::{KeySlot, Scheme};
 use crate::base::problem::ConfigProblem;
 use crate::http::origin::{Origin, OriginPattern};
@@ -90,7 +91,17 @@ pub(crate) const FIELDS: &[&str] = &[
     "components",
     "keyids",
 ];
-pub(crate) const ROUTE_FIELDS: &[&str] = &["scheme", "components"];
+pub(crate) const ROUTE_FIELDS: &[&str] = &[
+    "scheme",
+    "components",
+    "secret",
+    "tolerance",
+    "replay_window",
+];
+/// Variables that hold configuration, never a webhook secret.
+const NOT_SECRET_VARIABLES: [&str; 2] = ["environment", "policy"];
+/// Longest secret variable name (its `_previous` companion is 9 longer).
+const MAX_VARIABLE_NAME: usize = 64;
 const MAX_HEADER_NAME: usize = 64;
 const MAX_KEYID: usize = 128;
 
@@ -156,12 +167,24 @@ impl WorkerSettings {
             .map(|(_, slot)| *slot)
     }
 
-    /// What a route verifies: its own scheme and components, else these.
+    /// What a route verifies: its own scheme and components, else these;
+    /// for webhook schemes also its secret variable and windows, else the
+    /// provider's defaults.
     pub fn rule_for(&self, route: &RouteWorker) -> SignatureRule {
         let merged = self.for_route(Some(route));
+        let scheme = merged.scheme;
         SignatureRule {
-            scheme: merged.scheme,
+            scheme,
             components: merged.components.clone(),
+            webhook: WebhookRule {
+                secret: route
+                    .secret
+                    .clone()
+                    .or_else(|| scheme.default_secret_variable().map(str::to_owned))
+                    .unwrap_or_default(),
+                tolerance: route.tolerance.unwrap_or(DEFAULT_TOLERANCE),
+                replay_window: route.replay_window.unwrap_or(DEFAULT_REPLAY_WINDOW),
+            },
         }
     }
 
@@ -203,6 +226,23 @@ pub struct RouteWorker {
     pub scheme: Option<Scheme>,
     /// The route's required RFC 9421 components, if it lists them.
     pub components: Option<Vec<String>>,
+    /// Webhook schemes: the variable holding the secret (its rotation
+    /// companion is the same name with `_previous`).
+    pub secret: Option<String>,
+    /// Webhook schemes with a timestamp: seconds either way, else 300.
+    pub tolerance: Option<u64>,
+    /// `github`: seconds the replay cache remembers a delivery.
+    pub replay_window: Option<u64>,
+}
+
+impl From<Scheme> for RouteWorker {
+    /// A route that names only its scheme (`worker = "stripe"`).
+    fn from(scheme: Scheme) -> RouteWorker {
+        RouteWorker {
+            scheme: Some(scheme),
+            ..RouteWorker::default()
+        }
+    }
 }
 
 /// What one route verifies.
@@ -212,6 +252,33 @@ pub struct SignatureRule {
     pub scheme: Scheme,
     /// RFC 9421 required components (`content-digest` only with a body).
     pub components: Vec<String>,
+    /// Webhook schemes' settings (unused by the others).
+    pub webhook: WebhookRule,
+}
+
+impl SignatureRule {
+    /// A rule for `scheme` with every other setting at its default.
+    pub fn new(scheme: Scheme) -> SignatureRule {
+        WorkerSettings::default().rule_for(&scheme.into())
+    }
+}
+
+/// A webhook route's settings, defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRule {
+    /// The secret variable (`stripe_webhook_secret` by default, …).
+    pub secret: String,
+    /// Seconds the timestamp may be away from the clock, either way.
+    pub tolerance: u64,
+    /// `github`: seconds a delivery is remembered by the replay cache.
+    pub replay_window: u64,
+}
+
+impl WebhookRule {
+    /// The rotation companion of the secret variable.
+    pub fn previous_secret(&self) -> String {
+        format!("{}_previous", self.secret)
+    }
 }
 
 /// A valid service-to-service signature is required.
@@ -372,17 +439,33 @@ pub fn parse_route_worker(
     let route = match value {
         Value::String(_) => RouteWorker {
             scheme: scheme(value, field, problems),
-            components: None,
+            ..RouteWorker::default()
         },
         Value::Table(table) => {
+            let at = |name: &str| format!("{field}.{name}");
             let scheme = table
                 .get("scheme")
-                .and_then(|v| scheme(v, &format!("{field}.scheme"), problems));
+                .and_then(|v| scheme(v, &at("scheme"), problems));
             let components = table
                 .get("components")
-                .and_then(|v| components(v, &format!("{field}.components"), problems));
+                .and_then(|v| components(v, &at("components"), problems));
+            let secret = table
+                .get("secret")
+                .and_then(|v| secret_variable(v, &at("secret"), problems));
+            let tolerance = table
+                .get("tolerance")
+                .and_then(|v| seconds(v, &at("tolerance"), MAX_WINDOW, problems));
+            let replay_window = table
+                .get("replay_window")
+                .and_then(|v| seconds(v, &at("replay_window"), MAX_REPLAY_WINDOW, problems));
             unknown_fields(table, &format!("{field}."), ROUTE_FIELDS, problems);
-            RouteWorker { scheme, components }
+            RouteWorker {
+                scheme,
+                components,
+                secret,
+                tolerance,
+                replay_window,
+            }
         }
         other => {
             wrong_type(problems, field, "a scheme name or a table", other);
@@ -417,15 +500,39 @@ pub fn check_routes(
             continue;
         }
         let rule = settings.rule_for(route);
-        if route.components.is_some() && rule.scheme != Scheme::Rfc9421 {
-            problems.push(ConfigProblem::new(
-                format!("routes[{i}].worker.components"),
-                format!(
-                    "components apply only to the rfc9421 scheme (this route uses \"{}\")",
-                    rule.scheme.as_str()
-                ),
-            ));
-        }
+        let uses = rule.scheme.as_str();
+        let mut only_for = |key: &str, set: bool, applies: bool, which: &str| {
+            if set && !applies {
+                problems.push(ConfigProblem::new(
+                    format!("routes[{i}].worker.{key}"),
+                    format!("applies only to {which} (this route uses \"{uses}\")"),
+                ));
+            }
+        };
+        only_for(
+            "components",
+            route.components.is_some(),
+            rule.scheme == Scheme::Rfc9421,
+            "the rfc9421 scheme",
+        );
+        only_for(
+            "secret",
+            route.secret.is_some(),
+            rule.scheme.is_webhook(),
+            "the webhook schemes (stripe, github, standard, slack)",
+        );
+        only_for(
+            "tolerance",
+            route.tolerance.is_some(),
+            rule.scheme.is_webhook() && rule.scheme != Scheme::Github,
+            "the stripe, standard and slack schemes (github signs no timestamp)",
+        );
+        only_for(
+            "replay_window",
+            route.replay_window.is_some(),
+            rule.scheme == Scheme::Github,
+            "the github scheme (the others' window follows their timestamps)",
+        );
     }
 }
 
@@ -434,9 +541,10 @@ fn scheme(value: &Value, field: &str, problems: &mut Vec<ConfigProblem>) -> Opti
         Value::String(s) => {
             let found = Scheme::from_name(s);
             if found.is_none() {
+                let names: Vec<&str> = Scheme::ALL.iter().map(Scheme::as_str).collect();
                 problems.push(ConfigProblem::new(
                     field,
-                    "must be one of: worker, request-nonce, rfc9421",
+                    format!("must be one of: {}", names.join(", ")),
                 ));
             }
             found
@@ -446,6 +554,46 @@ fn scheme(value: &Value, field: &str, problems: &mut Vec<ConfigProblem>) -> Opti
             None
         }
     }
+}
+
+/// A webhook route's secret variable: a Spin variable name (lowercase
+/// letters, digits and single underscores, starting with a letter), never
+/// one of the variables that hold configuration.
+fn secret_variable(
+    value: &Value,
+    field: &str,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<String> {
+    let Value::String(name) = value else {
+        wrong_type(problems, field, "a variable name", value);
+        return None;
+    };
+    let bytes = name.as_bytes();
+    let spin_name = !bytes.is_empty()
+        && bytes.len() <= MAX_VARIABLE_NAME
+        && bytes[0].is_ascii_lowercase()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+        && !name.contains("__")
+        && !name.ends_with('_');
+    if !spin_name {
+        problems.push(ConfigProblem::new(
+            field,
+            format!(
+                "must be a variable name: 1 to {MAX_VARIABLE_NAME} lowercase letters, digits and single underscores, starting with a letter (the secret's value is never written in the policy)"
+            ),
+        ));
+        return None;
+    }
+    if NOT_SECRET_VARIABLES.contains(&name.as_str()) {
+        problems.push(ConfigProblem::new(
+            field,
+            format!("\"{name}\" holds configuration, not a secret; name the variable that holds the webhook secret"),
+        ));
+        return None;
+    }
+    Some(name.clone())
 }
 
 /// Whole seconds, 1 to `max`: an integer or a duration such as `"10s"`.
@@ -784,7 +932,7 @@ mod tests {
         assert_eq!(
             problems,
             [
-                "worker.scheme: must be one of: worker, request-nonce, rfc9421",
+                "worker.scheme: must be one of: worker, request-nonce, rfc9421, stripe, github, standard, slack",
                 "worker.signature_header: must be a header name of 1 to 64 token characters",
                 "worker.timestamp_header: must not start with x-warden- (warden removes those from requests)",
                 "worker.nonce_header: must differ from worker.signature_header (both are \"x-worker-signature\")",
@@ -859,25 +1007,29 @@ mod tests {
             parse("worker = \"rfc9421\"").0,
             Some(RouteWorker {
                 scheme: Some(Scheme::Rfc9421),
-                components: None
+                components: None,
+                ..RouteWorker::default()
             })
         );
         assert_eq!(
             parse("worker = { components = [\"@path\"] }").0,
             Some(RouteWorker {
                 scheme: None,
-                components: Some(vec!["@path".into()])
+                components: Some(vec!["@path".into()]),
+                ..RouteWorker::default()
             })
         );
         assert_eq!(
             parse("worker = \"jwt\"").1,
-            ["routes[2].worker: must be one of: worker, request-nonce, rfc9421"]
+            [
+                "routes[2].worker: must be one of: worker, request-nonce, rfc9421, stripe, github, standard, slack"
+            ]
         );
         assert_eq!(
             parse("worker = { scheme = 1, extra = true }").1,
             [
                 "routes[2].worker.scheme: must be a string, found an integer",
-                "routes[2].worker.extra: unknown field; expected one of: scheme, components",
+                "routes[2].worker.extra: unknown field; expected one of: scheme, components, secret, tolerance, replay_window",
             ]
         );
         assert_eq!(
@@ -892,10 +1044,12 @@ mod tests {
         let rfc = RouteWorker {
             scheme: Some(Scheme::Rfc9421),
             components: Some(vec!["@path".into()]),
+            ..RouteWorker::default()
         };
         let seed = RouteWorker {
             scheme: None,
             components: Some(vec!["@path".into()]),
+            ..RouteWorker::default()
         };
         let none = RouteWorker::default();
         let mut problems = Vec::new();
@@ -913,7 +1067,7 @@ mod tests {
         assert_eq!(
             problems,
             [
-                "routes[1].worker.components: components apply only to the rfc9421 scheme (this route uses \"worker\")",
+                "routes[1].worker.components: applies only to the rfc9421 scheme (this route uses \"worker\")",
                 "routes[2].worker: applies only to routes with auth = \"worker\"",
             ]
         );

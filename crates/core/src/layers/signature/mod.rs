@@ -63,9 +63,10 @@ pub mod content_digest;
 pub mod replay;
 pub mod request_nonce;
 pub mod rfc9421;
+pub mod webhook;
 pub mod worker;
 
-pub use config::{RouteWorker, SignatureRule, Signatures, WORKER, WorkerSettings};
+pub use config::{RouteWorker, SignatureRule, Signatures, WORKER, WebhookRule, WorkerSettings};
 pub use request_nonce::sign_request_nonce;
 pub use rfc9421::{Rfc9421Signature, SignParams, sign_rfc9421};
 pub use worker::sign_worker;
@@ -86,11 +87,27 @@ pub enum Scheme {
     RequestNonce,
     /// RFC 9421 HTTP Message Signatures, `hmac-sha256`.
     Rfc9421,
+    /// Stripe's `Stripe-Signature` webhooks.
+    Stripe,
+    /// GitHub's `X-Hub-Signature-256` webhooks.
+    Github,
+    /// Standard Webhooks (`webhook-*`, and Svix's `svix-*`).
+    Standard,
+    /// Slack's `X-Slack-Signature` requests.
+    Slack,
 }
 
 impl Scheme {
     /// Every scheme.
-    pub const ALL: [Scheme; 3] = [Scheme::Worker, Scheme::RequestNonce, Scheme::Rfc9421];
+    pub const ALL: [Scheme; 7] = [
+        Scheme::Worker,
+        Scheme::RequestNonce,
+        Scheme::Rfc9421,
+        Scheme::Stripe,
+        Scheme::Github,
+        Scheme::Standard,
+        Scheme::Slack,
+    ];
 
     /// The name in the policy and the CLI.
     pub fn as_str(&self) -> &'static str {
@@ -98,6 +115,46 @@ impl Scheme {
             Scheme::Worker => "worker",
             Scheme::RequestNonce => "request-nonce",
             Scheme::Rfc9421 => "rfc9421",
+            Scheme::Stripe => "stripe",
+            Scheme::Github => "github",
+            Scheme::Standard => "standard",
+            Scheme::Slack => "slack",
+        }
+    }
+
+    /// Whether this is a third-party webhook scheme ([`webhook`]): keyed by
+    /// its own secret variable, not `worker_secret`, and without the
+    /// `[worker]` headers, window and origin allowlist.
+    pub fn is_webhook(&self) -> bool {
+        matches!(
+            self,
+            Scheme::Stripe | Scheme::Github | Scheme::Standard | Scheme::Slack
+        )
+    }
+
+    /// The secret variable a webhook route reads when it names none
+    /// (`stripe_webhook_secret`, …; Slack calls it the signing secret).
+    pub fn default_secret_variable(&self) -> Option<&'static str> {
+        match self {
+            Scheme::Stripe => Some("stripe_webhook_secret"),
+            Scheme::Github => Some("github_webhook_secret"),
+            Scheme::Standard => Some("standard_webhook_secret"),
+            Scheme::Slack => Some("slack_signing_secret"),
+            Scheme::Worker | Scheme::RequestNonce | Scheme::Rfc9421 => None,
+        }
+    }
+
+    /// The header whose value identifies the signature in refusal logs (as
+    /// a fingerprint); the worker scheme's is configurable, so `None`.
+    pub fn signature_header(&self) -> Option<&'static str> {
+        match self {
+            Scheme::Worker => None,
+            Scheme::RequestNonce => Some(request_nonce::SIGNATURE_HEADER),
+            Scheme::Rfc9421 => Some("signature"),
+            Scheme::Stripe => Some(webhook::stripe::SIGNATURE_HEADER),
+            Scheme::Github => Some(webhook::github::SIGNATURE_HEADER),
+            Scheme::Standard => Some(webhook::standard::SIGNATURE_HEADERS[0]),
+            Scheme::Slack => Some(webhook::slack::SIGNATURE_HEADER),
         }
     }
 
@@ -354,6 +411,9 @@ pub struct Verified {
     /// Seconds during which the same request could verify again: the
     /// replay cache remembers the ids this long.
     pub window: u64,
+    /// Webhooks: the provider's event or delivery id, when it has one
+    /// ([`webhook::MAX_ID_LEN`] visible ASCII characters at most).
+    pub event_id: Option<String>,
 }
 
 /// A request that passed the header checks; [`Pending::verify`] finishes.
@@ -365,6 +425,8 @@ pub enum Pending {
     RequestNonce(request_nonce::Pending),
     /// RFC 9421.
     Rfc9421(Box<rfc9421::Pending>),
+    /// A third-party webhook.
+    Webhook(webhook::Pending),
 }
 
 /// Phase 1: everything that needs only the headers and `now` (unix seconds).
@@ -381,6 +443,12 @@ pub fn check_headers(
         }
         Scheme::Rfc9421 => rfc9421::check_headers(settings, rule, request, now)
             .map(|p| Pending::Rfc9421(Box::new(p))),
+        Scheme::Stripe => webhook::stripe::check_headers(rule, request, now).map(Pending::Webhook),
+        Scheme::Github => webhook::github::check_headers(rule, request).map(Pending::Webhook),
+        Scheme::Standard => {
+            webhook::standard::check_headers(rule, request, now).map(Pending::Webhook)
+        }
+        Scheme::Slack => webhook::slack::check_headers(rule, request, now).map(Pending::Webhook),
     }
 }
 
@@ -401,19 +469,24 @@ impl Pending {
         keys: &Keys<'_>,
         now: u64,
     ) -> Result<Verified, Failure> {
-        self.time_window().check(now)?;
+        if let Some(time) = self.time_window() {
+            time.check(now)?;
+        }
         match self {
             Pending::Worker(p) => p.verify(body, keys),
             Pending::RequestNonce(p) => p.verify(body, keys),
             Pending::Rfc9421(p) => p.verify(request, body, keys),
+            Pending::Webhook(p) => p.verify(body, keys),
         }
     }
 
-    fn time_window(&self) -> &TimeWindow {
+    /// `None` for GitHub, which signs no timestamp.
+    fn time_window(&self) -> Option<&TimeWindow> {
         match self {
-            Pending::Worker(p) => &p.time,
-            Pending::RequestNonce(p) => &p.time,
-            Pending::Rfc9421(p) => &p.time,
+            Pending::Worker(p) => Some(&p.time),
+            Pending::RequestNonce(p) => Some(&p.time),
+            Pending::Rfc9421(p) => Some(&p.time),
+            Pending::Webhook(p) => p.time.as_ref(),
         }
     }
 }
@@ -721,10 +794,7 @@ mod tests {
             (Scheme::Worker, &worker_headers),
             (Scheme::RequestNonce, &nonce_headers),
         ] {
-            let rule = SignatureRule {
-                scheme,
-                components: Vec::new(),
-            };
+            let rule = SignatureRule::new(scheme);
             let request = view(headers);
             let pending = check_headers(&settings, &rule, &request, t).unwrap();
             assert!(pending.verify(&request, body, &keys, t + 2).is_ok());
@@ -762,8 +832,8 @@ mod tests {
         ];
         let request = view(&headers);
         let rule = SignatureRule {
-            scheme: Scheme::Rfc9421,
             components: vec!["@method".into(), "@path".into()],
+            ..SignatureRule::new(Scheme::Rfc9421)
         };
         let pending = check_headers(&settings, &rule, &request, t).unwrap();
         assert!(pending.verify(&request, b"", &keys, t + 1).is_ok());

@@ -101,6 +101,7 @@ impl Pending {
             keyid: None,
             replay: vec![ReplayId::new("request-nonce", &[self.nonce.as_bytes()])],
             window: self.window,
+            event_id: None,
         })
     }
 }

@@ -298,6 +298,7 @@ impl Pending {
             keyid: Some(self.keyid.clone()),
             replay: vec![replay],
             window: self.window,
+            event_id: None,
         })
     }
 }
@@ -506,6 +507,7 @@ mod tests {
                 "@authority".into(),
                 "content-type".into(),
             ]),
+            ..RouteWorker::default()
         });
         (settings, rule)
     }
@@ -650,6 +652,7 @@ mod tests {
         let rule = settings.rule_for(&RouteWorker {
             scheme: Some(Scheme::Rfc9421),
             components: None,
+            ..RouteWorker::default()
         });
         let keys = Keys {
             current: SECRET,
@@ -755,6 +758,7 @@ mod tests {
         let rule = settings.rule_for(&RouteWorker {
             scheme: Some(Scheme::Rfc9421),
             components: None,
+            ..RouteWorker::default()
         });
         let other = RequestView {
             path_and_query: "/internal/other",
@@ -1067,6 +1071,7 @@ mod tests {
         let rule = settings.rule_for(&RouteWorker {
             scheme: Some(Scheme::Rfc9421),
             components: None,
+            ..RouteWorker::default()
         });
         let rotating = Keys {
             current: SECRET,

@@ -120,6 +120,7 @@ impl Pending {
             keyid: None,
             replay,
             window: self.window,
+            event_id: None,
         })
     }
 }
