@@ -50,6 +50,20 @@ pub async fn get() -> Loaded {
 
 async fn load() -> Result<WardenConfig, ConfigErrors> {
     let mut problems = Vec::new();
+    let policy_file = match std::fs::read_to_string(POLICY_FILE) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        // No filesystem mounted at all reads as "not found" on most hosts;
+        // anything else (a directory, bad UTF-8) is the operator's mistake.
+        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => None,
+        Err(e) => {
+            problems.push(ConfigProblem {
+                field: POLICY_FILE.to_owned(),
+                message: format!("could not read policy file: {e}"),
+            });
+            None
+        }
+    };
     let mut var = async |name: &str| match spin_sdk::variables::get(name).await {
         Ok(value) => Some(value),
         Err(spin_sdk::variables::Error::Undefined(_)) => None,
@@ -67,23 +81,18 @@ async fn load() -> Result<WardenConfig, ConfigErrors> {
         worker_secret: var("worker_secret").await,
         worker_secret_previous: var("worker_secret_previous").await,
         session_secret: var("session_secret").await,
-        policy_file: None,
+        policy_file,
+        webhook_secrets: Vec::new(),
     };
+    // The webhook routes name their secret variables; read those too.
+    let mut webhook_secrets = Vec::new();
+    for name in raw.webhook_variables() {
+        if let Some(value) = var(&name).await {
+            webhook_secrets.push((name, value));
+        }
+    }
     let raw = RawSettings {
-        policy_file: match std::fs::read_to_string(POLICY_FILE) {
-            Ok(text) => Some(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            // No filesystem mounted at all reads as "not found" on most hosts;
-            // anything else (a directory, bad UTF-8) is the operator's mistake.
-            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => None,
-            Err(e) => {
-                problems.push(ConfigProblem {
-                    field: POLICY_FILE.to_owned(),
-                    message: format!("could not read policy file: {e}"),
-                });
-                None
-            }
-        },
+        webhook_secrets,
         ..raw
     };
     match WardenConfig::build(raw) {

@@ -40,9 +40,7 @@ use std::cell::Cell;
 use warden_core::base::denial::Rejection;
 use warden_core::base::identity::{AuthMethod, Identity};
 use warden_core::layers::signature::replay::{ReplayId, is_expired, replay_keys, sweep_claim_key};
-use warden_core::layers::signature::{
-    self, Failure, KeySlot, Keys, RequestView, Scheme, SignatureRule,
-};
+use warden_core::layers::signature::{self, Failure, KeySlot, Keys, RequestView, SignatureRule};
 use warden_core::policy::Route;
 use warden_core::policy::stores::StoreCalls;
 
@@ -61,17 +59,23 @@ pub async fn check(
     let config = ctx.config;
     let settings = &config.policy.sections.worker;
     let rule = settings.rule_for(&route.keys.worker);
-    let Some(current) = config.worker_secret.as_ref() else {
-        // Configuration refuses worker routes without a secret; never open.
+    let keys = if rule.scheme.is_webhook() {
+        config
+            .webhook_keys_for(&rule.webhook.secret)
+            .map(|keys| keys.keys())
+    } else {
+        config.worker_secret.as_ref().map(|current| Keys {
+            current: current.expose().as_bytes(),
+            previous: config
+                .worker_secret_previous
+                .as_ref()
+                .map(|s| s.expose().as_bytes()),
+        })
+    };
+    let Some(keys) = keys else {
+        // Configuration refuses signed routes without a secret; never open.
         ctx.log("worker_auth_failed", &[("reason", "no_secret".into())]);
         return Err(respond::deny(ctx, Rejection::Unauthorized));
-    };
-    let keys = Keys {
-        current: current.expose().as_bytes(),
-        previous: config
-            .worker_secret_previous
-            .as_ref()
-            .map(|s| s.expose().as_bytes()),
     };
     let now = ctx.now_ms() / 1000;
     let scheme = match &ctx.scheme {
@@ -170,10 +174,11 @@ pub async fn check(
             &[("scheme", verified.scheme.as_str().into())],
         );
     }
-    let key_name = verified
-        .keyid
-        .clone()
-        .unwrap_or_else(|| verified.key.as_str().to_owned());
+    let key_name = match &verified.keyid {
+        Some(keyid) => keyid.clone(),
+        None if verified.scheme.is_webhook() => verified.scheme.as_str().to_owned(),
+        None => verified.key.as_str().to_owned(),
+    };
     ctx.to_app
         .push(("x-warden-auth".into(), b"worker".to_vec()));
     ctx.to_app.push((
@@ -187,6 +192,18 @@ pub async fn check(
     if let Some(keyid) = &verified.keyid {
         ctx.to_app
             .push(("x-warden-worker-keyid".into(), keyid.as_bytes().to_vec()));
+    }
+    if verified.scheme.is_webhook() {
+        // The provider, and its event or delivery id for the app's own
+        // deduplication (a provider's retry is a new signed message).
+        ctx.to_app.push((
+            "x-warden-webhook-provider".into(),
+            verified.scheme.as_str().as_bytes().to_vec(),
+        ));
+        if let Some(id) = &verified.event_id {
+            ctx.to_app
+                .push(("x-warden-webhook-id".into(), id.as_bytes().to_vec()));
+        }
     }
     ctx.identity = Some(Identity {
         user_id: key_name,
@@ -214,11 +231,10 @@ fn view<'c>(ctx: &'c Ctx<'_>, scheme: &'c str, authority: &'c str) -> RequestVie
 /// Logs the refusal (with a fingerprint of the signature, never the value)
 /// and answers with the failure's status and body.
 fn deny(ctx: &Ctx<'_>, rule: &SignatureRule, failure: Failure) -> Response {
-    let signature_header = match rule.scheme {
-        Scheme::Worker => ctx.config.policy.sections.worker.signature_header.as_str(),
-        Scheme::RequestNonce => signature::request_nonce::SIGNATURE_HEADER,
-        Scheme::Rfc9421 => "signature",
-    };
+    let signature_header = rule
+        .scheme
+        .signature_header()
+        .unwrap_or(ctx.config.policy.sections.worker.signature_header.as_str());
     let mut fields = vec![
         ("reason", failure.kind().into()),
         ("scheme", rule.scheme.as_str().into()),
