@@ -44,6 +44,7 @@ pub const MIN_PRODUCTION_SECRET_BYTES: usize = 32;
 pub const PUBLISHED_SECRETS: &[&str] = &[
     "dev-only-worker-secret-0123456789abcdef",
     "dev-only-session-secret-0123456789abcdef",
+    "whsec_dev-only-stripe-secret-0123456789abcdef",
     "bench-only-worker-secret-0123456789abcdef",
     "fuzz-only-worker-secret-0123456789abcdef",
     // The webhook docs' and tests' secrets, and the Standard Webhooks
