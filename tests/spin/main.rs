@@ -19,6 +19,7 @@ use warden_tests::*;
 /// The demo's public DEV ONLY secrets (spin.toml's variable defaults).
 const DEMO_WORKER_SECRET: &str = "dev-only-worker-secret-0123456789abcdef";
 const DEMO_SESSION_SECRET: &str = "dev-only-session-secret-0123456789abcdef";
+const DEMO_STRIPE_SECRET: &str = "whsec_dev-only-stripe-secret-0123456789abcdef";
 
 /// Starts the demo under Spin, or `None` when Spin is not available.
 async fn demo(setup: SpinSetup) -> Option<SpinHost> {
@@ -260,6 +261,55 @@ async fn worker_signatures() {
         .await;
     assert_eq!(tampered.status, 401);
     assert_eq!(tampered.json()["error"], "Invalid signature");
+}
+
+/// The demo's Stripe route under Spin: warden reads the secret variable the
+/// route names (`stripe_webhook_secret`, which only the app component
+/// declares), verifies the signature and the app gets the event id; the same
+/// delivery again is a replay.
+#[tokio::test]
+async fn stripe_webhooks_read_their_secret_variable_under_spin() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let Some(spin) = demo(SpinSetup::default()).await else {
+        return;
+    };
+    let body = br#"{"id":"evt_spin_1","object":"event","type":"invoice.paid"}"#;
+    let stripe_signature = |secret: &str| {
+        let t = now_secs().to_string();
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{t}.").as_bytes());
+        mac.update(body);
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("t={t},v1={hex}").into_bytes()
+    };
+    let path = "/hooks/stripe";
+    let wrong = stripe_signature("whsec_not-the-demo-secret-0123456789abcdef");
+    let refused = spin
+        .send("POST", path, &[("stripe-signature", &wrong)], body)
+        .await;
+    assert_eq!(refused.status, 401, "{}", spin.output());
+    assert_eq!(refused.json()["error"], "Invalid signature");
+
+    let signed = stripe_signature(DEMO_STRIPE_SECRET);
+    let ok = spin
+        .send("POST", path, &[("stripe-signature", &signed)], body)
+        .await;
+    assert_eq!(ok.status, 200, "{}", spin.output());
+    let seen = ok.echoed_headers();
+    assert_eq!(seen["x-warden-webhook-provider"], "stripe");
+    assert_eq!(seen["x-warden-webhook-id"], "evt_spin_1");
+    assert_eq!(ok.json()["body_len"], body.len());
+
+    let again = spin
+        .send("POST", path, &[("stripe-signature", &signed)], body)
+        .await;
+    assert_eq!(again.status, 401);
+    assert_eq!(again.json()["error"], "Request replayed");
 }
 
 /// 64 clients at once on the `auth` preset (5 per 15 minutes by address):

@@ -1,5 +1,8 @@
 //! Command-line parsing, by hand: the CLI depends on nothing but the core.
 
+use warden_core::layers::signature::Scheme;
+use warden_core::layers::signature::webhook::MAX_ID_LEN;
+
 /// What the user asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -18,6 +21,8 @@ pub enum Command {
     },
     /// `warden sign --scheme S --secret-env VAR --method M --url URL ...`.
     Sign(SignArgs),
+    /// `warden sign --scheme stripe|github|standard|slack --secret-env VAR ...`.
+    SignWebhook(WebhookArgs),
     /// `warden keygen`.
     Keygen,
 }
@@ -49,6 +54,22 @@ pub struct SignArgs {
     pub timestamp_header: Option<String>,
 }
 
+/// The options of `warden sign` for a third-party webhook scheme, which
+/// signs the body (and a timestamp or id), never the method or URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookArgs {
+    /// `stripe`, `github`, `standard` or `slack`.
+    pub scheme: Scheme,
+    /// The environment variable holding the secret.
+    pub secret_env: String,
+    /// The file holding the exact body bytes, if any.
+    pub body_file: Option<String>,
+    /// Unix seconds instead of now (not `github`, which signs none).
+    pub timestamp: Option<u64>,
+    /// The message or delivery id (`standard`, `github`) instead of a random one.
+    pub id: Option<String>,
+}
+
 /// Usage text for `--help` and usage errors.
 pub const USAGE: &str = "\
 warden - check a warden policy before deploying it, and sign requests for
@@ -58,8 +79,11 @@ Usage:
   warden policy check FILE [--environment ENV]
       Validate FILE as warden's policy together with the settings it would run
       with. Secrets come from SPIN_VARIABLE_WORKER_SECRET,
-      SPIN_VARIABLE_WORKER_SECRET_PREVIOUS and SPIN_VARIABLE_SESSION_SECRET;
-      ENV defaults to SPIN_VARIABLE_ENVIRONMENT. Warns (exit 0) when a
+      SPIN_VARIABLE_WORKER_SECRET_PREVIOUS and SPIN_VARIABLE_SESSION_SECRET,
+      and the secret variables the policy's webhook routes name (and their
+      _previous) from SPIN_VARIABLE_ and the name in upper case, e.g.
+      SPIN_VARIABLE_STRIPE_WEBHOOK_SECRET. ENV defaults to
+      SPIN_VARIABLE_ENVIRONMENT. Warns (exit 0) when a
       method-restricted required/worker route lets other methods fall
       through to a weaker route for the same paths.
   warden policy explain FILE METHOD PATH
@@ -76,6 +100,16 @@ Usage:
       `curl --data-binary @FILE`. rfc9421 covers @method @authority @path
       (and content-digest with a body) unless --components says otherwise;
       --keyid defaults to `current`.
+  warden sign --scheme stripe|github|standard|slack --secret-env VAR
+              [--body-file FILE] [--timestamp UNIX_SECONDS] [--id ID]
+      Print the headers the webhook provider would send with this body, in
+      the same form. VAR holds the secret as the provider shows it (for
+      standard, whsec_ and base64). These sign the body, not the request, so
+      --method, --url, --keyid, --nonce, --components, --signature-header
+      and --timestamp-header are refused. --timestamp defaults to now (not
+      for github, which signs none). --id, for github and standard only, is
+      the X-GitHub-Delivery or webhook-id; without it a random one is made
+      (github: a UUIDv4; standard: msg_ and 32 hex digits).
   warden keygen
       Print a new random secret (32 bytes from the OS, 64 hex characters) for
       worker_secret.
@@ -154,7 +188,7 @@ fn parse_sign(args: &[String]) -> Result<Command, String> {
                     .clone(),
             ),
         };
-        const NAMES: [&str; 11] = [
+        const NAMES: [&str; 12] = [
             "scheme",
             "secret-env",
             "method",
@@ -166,6 +200,7 @@ fn parse_sign(args: &[String]) -> Result<Command, String> {
             "components",
             "signature-header",
             "timestamp-header",
+            "id",
         ];
         let Some(name) = NAMES.iter().find(|n| **n == name) else {
             return Err(format!("unknown option --{name}"));
@@ -175,20 +210,28 @@ fn parse_sign(args: &[String]) -> Result<Command, String> {
         }
         values.push((name, value));
     }
+    let scheme = values
+        .iter()
+        .find(|(n, _)| *n == "scheme")
+        .ok_or_else(|| "sign needs --scheme".to_string())?;
+    let scheme = Scheme::from_name(&scheme.1).ok_or_else(|| {
+        "--scheme must be worker, request-nonce, rfc9421, stripe, github, standard or slack"
+            .to_string()
+    })?;
+    // An option that would change nothing is refused, so that nobody
+    // believes a webhook signature covers the URL, or that an id was sent.
+    for (name, _) in &values {
+        if let Some(reason) = inapplicable(scheme, name) {
+            return Err(format!("--{name} {reason}"));
+        }
+    }
     let mut take = |name: &str| {
         values
             .iter()
             .position(|(n, _)| *n == name)
             .map(|i| values.remove(i).1)
     };
-    let mut required = |name: &str| take(name).ok_or_else(|| format!("sign needs --{name}"));
-    let scheme = required("scheme")?;
-    if !["worker", "request-nonce", "rfc9421"].contains(&scheme.as_str()) {
-        return Err("--scheme must be worker, request-nonce or rfc9421".to_string());
-    }
-    let secret_env = required("secret-env")?;
-    let method = required("method")?;
-    let url = required("url")?;
+    let secret_env = take("secret-env").ok_or_else(|| "sign needs --secret-env".to_string())?;
     let timestamp = match take("timestamp") {
         None => None,
         Some(t) => Some(
@@ -196,8 +239,29 @@ fn parse_sign(args: &[String]) -> Result<Command, String> {
                 .map_err(|_| "--timestamp must be unix seconds".to_string())?,
         ),
     };
+    if scheme.is_webhook() {
+        let id = take("id");
+        if let Some(id) = &id {
+            let visible = id.bytes().all(|b| (0x21..=0x7e).contains(&b));
+            if id.is_empty() || id.len() > MAX_ID_LEN || !visible {
+                return Err(format!(
+                    "--id must be 1 to {MAX_ID_LEN} visible ASCII characters"
+                ));
+            }
+        }
+        return Ok(Command::SignWebhook(WebhookArgs {
+            scheme,
+            secret_env,
+            body_file: take("body-file"),
+            timestamp,
+            id,
+        }));
+    }
+    let mut required = |name: &str| take(name).ok_or_else(|| format!("sign needs --{name}"));
+    let method = required("method")?;
+    let url = required("url")?;
     Ok(Command::Sign(SignArgs {
-        scheme,
+        scheme: scheme.as_str().to_string(),
         secret_env,
         method,
         url,
@@ -209,6 +273,32 @@ fn parse_sign(args: &[String]) -> Result<Command, String> {
         signature_header: take("signature-header"),
         timestamp_header: take("timestamp-header"),
     }))
+}
+
+/// Why `sign` refuses option `name` with `scheme`, if it does.
+fn inapplicable(scheme: Scheme, name: &str) -> Option<String> {
+    const WORKER_ONLY: [&str; 7] = [
+        "method",
+        "url",
+        "keyid",
+        "nonce",
+        "components",
+        "signature-header",
+        "timestamp-header",
+    ];
+    let scheme_name = scheme.as_str();
+    match name {
+        _ if scheme.is_webhook() && WORKER_ONLY.contains(&name) => Some(format!(
+            "is for the worker, request-nonce and rfc9421 schemes, not {scheme_name}: a webhook signature covers the body, not the method, the URL or warden's headers"
+        )),
+        "id" if !matches!(scheme, Scheme::Github | Scheme::Standard) => Some(format!(
+            "is for the github and standard schemes only, not {scheme_name}"
+        )),
+        "timestamp" if scheme == Scheme::Github => {
+            Some("is not for github, which signs no timestamp".to_string())
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -351,6 +441,135 @@ mod tests {
             .is_err()
         );
         assert!(parse_str(&["sign", "--scheme", "worker"]).is_err());
+    }
+
+    #[test]
+    fn sign_webhook() {
+        assert_eq!(
+            parse_str(&[
+                "sign",
+                "--scheme=standard",
+                "--secret-env",
+                "STANDARD_WEBHOOK_SECRET",
+                "--body-file",
+                "event.json",
+                "--timestamp",
+                "1614265330",
+                "--id",
+                "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            ]),
+            Ok(Command::SignWebhook(WebhookArgs {
+                scheme: Scheme::Standard,
+                secret_env: "STANDARD_WEBHOOK_SECRET".into(),
+                body_file: Some("event.json".into()),
+                timestamp: Some(1_614_265_330),
+                id: Some("msg_p5jXN8AQM9LWM0D4loKWxJek".into()),
+            }))
+        );
+        // Only --scheme and --secret-env are needed; no --method or --url.
+        for scheme in ["stripe", "github", "standard", "slack"] {
+            assert_eq!(
+                parse_str(&["sign", "--scheme", scheme, "--secret-env", "S"]),
+                Ok(Command::SignWebhook(WebhookArgs {
+                    scheme: Scheme::from_name(scheme).unwrap(),
+                    secret_env: "S".into(),
+                    body_file: None,
+                    timestamp: None,
+                    id: None,
+                })),
+                "{scheme}"
+            );
+        }
+        assert!(matches!(
+            parse_str(&[
+                "sign",
+                "--scheme",
+                "github",
+                "--secret-env",
+                "S",
+                "--id",
+                "d-1"
+            ]),
+            Ok(Command::SignWebhook(WebhookArgs { id: Some(_), .. }))
+        ));
+        assert!(matches!(
+            parse_str(&[
+                "sign",
+                "--scheme",
+                "slack",
+                "--secret-env",
+                "S",
+                "--timestamp=1"
+            ]),
+            Ok(Command::SignWebhook(WebhookArgs {
+                timestamp: Some(1),
+                ..
+            }))
+        ));
+    }
+
+    /// Each refusal names the option at fault.
+    #[test]
+    fn sign_webhook_usage_errors() {
+        let refused = |args: &[&str], option: &str| {
+            let mut all = vec!["sign", "--secret-env", "S"];
+            all.extend_from_slice(args);
+            let message = parse_str(&all).unwrap_err();
+            assert!(message.starts_with(option), "{all:?}: {message}");
+        };
+        for option in [
+            "--method",
+            "--url",
+            "--keyid",
+            "--nonce",
+            "--components",
+            "--signature-header",
+            "--timestamp-header",
+        ] {
+            for scheme in ["stripe", "github", "standard", "slack"] {
+                refused(&["--scheme", scheme, option, "x"], option);
+            }
+        }
+        refused(&["--scheme", "stripe", "--id", "x"], "--id");
+        refused(&["--scheme", "slack", "--id", "x"], "--id");
+        refused(
+            &[
+                "--scheme",
+                "worker",
+                "--method",
+                "GET",
+                "--url",
+                "http://h/",
+                "--id",
+                "x",
+            ],
+            "--id",
+        );
+        refused(&["--scheme", "rfc9421", "--id", "x"], "--id");
+        refused(&["--scheme", "github", "--timestamp", "1"], "--timestamp");
+        refused(&["--scheme", "slack", "--timestamp", "soon"], "--timestamp");
+        refused(&["--scheme", "standard", "--id", ""], "--id");
+        refused(&["--scheme", "standard", "--id", "has space"], "--id");
+        refused(&["--scheme", "github", "--id", &"x".repeat(256)], "--id");
+        refused(&["--scheme", "standard", "--id", "a", "--id", "b"], "--id");
+        refused(
+            &["--scheme", "standard", "--event", "push"],
+            "unknown option --event",
+        );
+        refused(&["--scheme", "svix"], "--scheme must be");
+        assert_eq!(
+            parse_str(&["sign", "--scheme", "stripe"]),
+            Err("sign needs --secret-env".into())
+        );
+        assert_eq!(
+            parse_str(&["sign", "--secret-env", "S"]),
+            Err("sign needs --scheme".into())
+        );
+        // Worker schemes still need --method and --url.
+        assert_eq!(
+            parse_str(&["sign", "--scheme", "worker", "--secret-env", "S"]),
+            Err("sign needs --method".into())
+        );
     }
 
     #[test]

@@ -6,9 +6,10 @@ use std::fmt::Write as _;
 use warden_core::base::denial::Rejection;
 use warden_core::config::{RawSettings, WardenConfig};
 use warden_core::http::path::normalize_path_with;
+use warden_core::layers::signature::Scheme;
 use warden_core::policy::{Route, Unmatched, parse_policy};
 
-use crate::args::{Command, SignArgs, USAGE};
+use crate::args::{Command, SignArgs, USAGE, WebhookArgs};
 
 /// What a command prints and its exit code.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -44,6 +45,10 @@ pub struct Variables {
     pub worker_secret: Option<String>,
     pub worker_secret_previous: Option<String>,
     pub session_secret: Option<String>,
+    /// Every `SPIN_VARIABLE_*` as (the name after the prefix, value): the
+    /// webhook routes' secret variables are known only once the policy is
+    /// read, so `check` looks them up here.
+    pub all: Vec<(String, String)>,
 }
 
 impl Variables {
@@ -55,7 +60,25 @@ impl Variables {
             worker_secret: var("WORKER_SECRET"),
             worker_secret_previous: var("WORKER_SECRET_PREVIOUS"),
             session_secret: var("SESSION_SECRET"),
+            // Not valid UTF-8: left out, as Spin could not read it either.
+            all: std::env::vars_os()
+                .filter_map(|(name, value)| {
+                    let name = name.into_string().ok()?;
+                    let name = name.strip_prefix("SPIN_VARIABLE_")?.to_string();
+                    Some((name, value.into_string().ok()?))
+                })
+                .collect(),
         }
+    }
+
+    /// The value of the Spin variable `name` (lower case, as the policy
+    /// names it), from `SPIN_VARIABLE_` and its name in upper case.
+    fn get(&self, name: &str) -> Option<&str> {
+        let upper = name.to_ascii_uppercase();
+        self.all
+            .iter()
+            .find(|(n, _)| *n == upper)
+            .map(|(_, value)| value.as_str())
     }
 }
 
@@ -75,7 +98,8 @@ pub fn run(command: Command, variables: &Variables) -> Output {
             Err(output) => output,
         },
         Command::Sign(args) => sign_command(&args),
-        Command::Keygen => match random_bytes(32) {
+        Command::SignWebhook(args) => sign_webhook_command(&args),
+        Command::Keygen => match random_bytes::<32>() {
             Ok(bytes) => Output {
                 stdout: format!("{}\n", hex(&bytes)),
                 ..Output::default()
@@ -107,7 +131,7 @@ fn sign_command(args: &SignArgs) -> Output {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let nonce = match random_bytes(16) {
+    let nonce = match random_bytes::<16>() {
         Ok(bytes) => hex(&bytes),
         Err(message) => return Output::failure(format!("error: {message}\n")),
     };
@@ -225,6 +249,98 @@ pub fn sign(
         .collect())
 }
 
+/// `sign` for a webhook scheme, with the real environment, file, clock and
+/// randomness.
+fn sign_webhook_command(args: &WebhookArgs) -> Output {
+    let Ok(secret) = std::env::var(&args.secret_env) else {
+        return Output::failure(format!(
+            "error: the environment variable {} (--secret-env) is not set\n",
+            args.secret_env
+        ));
+    };
+    let body = match &args.body_file {
+        None => Vec::new(),
+        Some(file) => match std::fs::read(file) {
+            Ok(body) => body,
+            Err(e) => return Output::failure(format!("error: cannot read {file}: {e}\n")),
+        },
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let random = match random_bytes::<16>() {
+        Ok(bytes) => bytes,
+        Err(message) => return Output::failure(format!("error: {message}\n")),
+    };
+    match sign_webhook(args, &secret, &body, now, &random) {
+        Ok(stdout) => Output {
+            stdout,
+            ..Output::default()
+        },
+        Err(message) => Output::failure(format!("error: {message}\n")),
+    }
+}
+
+/// `sign` for a webhook scheme: the headers the provider would send, one
+/// `Name: value` per line. `now` is used unless `--timestamp` fixes it, and
+/// `random` (16 bytes) makes the id unless `--id` does.
+pub fn sign_webhook(
+    args: &WebhookArgs,
+    secret: &str,
+    body: &[u8],
+    now: u64,
+    random: &[u8; 16],
+) -> Result<String, String> {
+    use warden_core::layers::signature::webhook::{WebhookMessage, key_bytes, sign};
+
+    // As the component: a blank variable is an unset one.
+    if secret.trim().is_empty() {
+        return Err(format!("the secret in {} is empty", args.secret_env));
+    }
+    // key_bytes's messages never contain the secret.
+    let key = key_bytes(args.scheme, secret)
+        .map_err(|message| format!("the secret in {} {message}", args.secret_env))?;
+    let id = match &args.id {
+        Some(id) => Some(id.clone()),
+        None => random_id(args.scheme, random),
+    };
+    let message = WebhookMessage {
+        timestamp: args.timestamp.unwrap_or(now),
+        id: id.as_deref(),
+        body,
+    };
+    let headers = sign(args.scheme, &key, &message)
+        .ok_or_else(|| format!("{} is not a webhook scheme", args.scheme.as_str()))?;
+    Ok(headers
+        .into_iter()
+        .map(|(name, value)| format!("{name}: {value}\n"))
+        .collect())
+}
+
+/// A fresh id shaped like the provider's own, for the schemes that send
+/// one: a UUIDv4 for GitHub's delivery, `msg_` and hex for Standard Webhooks.
+fn random_id(scheme: Scheme, random: &[u8; 16]) -> Option<String> {
+    match scheme {
+        Scheme::Github => {
+            let mut b = *random;
+            b[6] = (b[6] & 0x0f) | 0x40; // version 4
+            b[8] = (b[8] & 0x3f) | 0x80; // RFC 9562 variant
+            let h = hex(&b);
+            Some(format!(
+                "{}-{}-{}-{}-{}",
+                &h[..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..]
+            ))
+        }
+        Scheme::Standard => Some(format!("msg_{}", hex(random))),
+        _ => None,
+    }
+}
+
 /// `(scheme, authority, path-and-query)` of an absolute http(s) URL; the
 /// fragment is dropped, an empty path is `/`.
 fn split_url(url: &str) -> Result<(String, String, String), String> {
@@ -248,10 +364,10 @@ fn split_url(url: &str) -> Result<(String, String, String), String> {
     Ok((scheme, authority.to_string(), target))
 }
 
-/// `n` bytes from the operating system's random source.
-fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
+/// `N` bytes from the operating system's random source.
+fn random_bytes<const N: usize>() -> Result<[u8; N], String> {
     use std::io::Read as _;
-    let mut bytes = vec![0u8; n];
+    let mut bytes = [0u8; N];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
         .map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
@@ -274,6 +390,21 @@ pub fn check(contents: &str, environment: Option<String>, variables: &Variables)
         worker_secret: variables.worker_secret.clone(),
         worker_secret_previous: variables.worker_secret_previous.clone(),
         session_secret: variables.session_secret.clone(),
+        webhook_secrets: Vec::new(),
+    };
+    // As the component does: the webhook routes name their secret
+    // variables, which are read once the policy is known.
+    let webhook_secrets = raw
+        .webhook_variables()
+        .into_iter()
+        .filter_map(|name| {
+            let value = variables.get(&name)?.to_string();
+            Some((name, value))
+        })
+        .collect();
+    let raw = RawSettings {
+        webhook_secrets,
+        ..raw
     };
     match WardenConfig::build(raw) {
         Ok(config) => {
@@ -700,6 +831,290 @@ mod tests {
             split_url("https://H.example:8443?q=1").unwrap(),
             ("https".into(), "H.example:8443".into(), "/?q=1".into())
         );
+    }
+
+    fn webhook_args(scheme: Scheme) -> WebhookArgs {
+        WebhookArgs {
+            scheme,
+            secret_env: "HOOK_SECRET".into(),
+            body_file: None,
+            timestamp: None,
+            id: None,
+        }
+    }
+
+    const RANDOM: [u8; 16] = [0xab; 16];
+
+    /// The providers' published examples (Stripe publishes none with a
+    /// secret: its value is Python's hmac over `{t}.{body}`).
+    #[test]
+    fn sign_webhook_reproduces_the_providers_examples() {
+        let github = WebhookArgs {
+            id: Some("72d3162e-cc78-11e3-81ab-4c9367dc0958".into()),
+            ..webhook_args(Scheme::Github)
+        };
+        assert_eq!(
+            sign_webhook(&github, "It's a Secret to Everybody", b"Hello, World!", 0, &RANDOM),
+            Ok("X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17\n\
+                X-GitHub-Delivery: 72d3162e-cc78-11e3-81ab-4c9367dc0958\n"
+                .into())
+        );
+
+        let slack_body = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+        let slack = WebhookArgs {
+            timestamp: Some(1_531_420_618),
+            ..webhook_args(Scheme::Slack)
+        };
+        assert_eq!(
+            sign_webhook(&slack, "8f742231b10e8888abcd99yyyzzz85a5", slack_body.as_bytes(), 0, &RANDOM),
+            Ok("X-Slack-Request-Timestamp: 1531420618\n\
+                X-Slack-Signature: v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503\n"
+                .into())
+        );
+
+        let standard = WebhookArgs {
+            timestamp: Some(1_614_265_330),
+            id: Some("msg_p5jXN8AQM9LWM0D4loKWxJek".into()),
+            ..webhook_args(Scheme::Standard)
+        };
+        assert_eq!(
+            sign_webhook(
+                &standard,
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                br#"{"test": 2432232314}"#,
+                0,
+                &RANDOM
+            ),
+            Ok("webhook-id: msg_p5jXN8AQM9LWM0D4loKWxJek\n\
+                webhook-timestamp: 1614265330\n\
+                webhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=\n"
+                .into())
+        );
+
+        // The whole whsec_ text is Stripe's key.
+        let stripe = webhook_args(Scheme::Stripe);
+        assert_eq!(
+            sign_webhook(
+                &stripe,
+                "whsec_test_secret_for_the_docs_0123456789",
+                br#"{"id":"evt_1","type":"invoice.paid"}"#,
+                1_700_000_000,
+                &RANDOM
+            ),
+            Ok("Stripe-Signature: t=1700000000,v1=aa56051830e434c0b5bcb5ded74986a96caa47a361d31288a781653ec692e1c1\n".into())
+        );
+    }
+
+    /// Without --id, a fresh id shaped like the provider's; the timestamp
+    /// is now.
+    #[test]
+    fn sign_webhook_defaults() {
+        let out = sign_webhook(&webhook_args(Scheme::Github), "s", b"", 7, &RANDOM).unwrap();
+        assert!(
+            out.ends_with("\nX-GitHub-Delivery: abababab-abab-4bab-abab-abababababab\n"),
+            "{out}"
+        );
+        let out = sign_webhook(
+            &webhook_args(Scheme::Standard),
+            STANDARD_SECRET,
+            b"",
+            7,
+            &RANDOM,
+        )
+        .unwrap();
+        assert!(
+            out.starts_with(&format!(
+                "webhook-id: msg_{}\nwebhook-timestamp: 7\n",
+                "ab".repeat(16)
+            )),
+            "{out}"
+        );
+        for scheme in [Scheme::Stripe, Scheme::Slack] {
+            let out = sign_webhook(&webhook_args(scheme), "s", b"", 7, &RANDOM).unwrap();
+            assert!(!out.contains("abab") && out.contains('7'), "{out}");
+        }
+        assert_eq!(
+            random_id(Scheme::Github, &[0xff; 16]).as_deref(),
+            Some("ffffffff-ffff-4fff-bfff-ffffffffffff")
+        );
+        assert_eq!(
+            random_id(Scheme::Github, &[0; 16]).as_deref(),
+            Some("00000000-0000-4000-8000-000000000000")
+        );
+    }
+
+    /// What the CLI prints, warden accepts, for every webhook scheme.
+    #[test]
+    fn sign_webhook_output_verifies_with_the_core() {
+        use warden_core::layers::signature::webhook::key_bytes;
+        use warden_core::layers::signature::{Keys, RequestView, WorkerSettings, verify};
+        let body = br#"{"id":"evt_1","event_id":"Ev1"}"#;
+        for (scheme, secret) in [
+            (Scheme::Stripe, "whsec_test_secret_for_the_docs_0123456789"),
+            (Scheme::Github, "It's a Secret to Everybody"),
+            (Scheme::Standard, STANDARD_SECRET),
+            (Scheme::Slack, "8f742231b10e8888abcd99yyyzzz85a5"),
+        ] {
+            let out =
+                sign_webhook(&webhook_args(scheme), secret, body, 1_700_000_000, &RANDOM).unwrap();
+            let headers: Vec<(String, Vec<u8>)> = out
+                .lines()
+                .map(|l| {
+                    let (n, v) = l.split_once(": ").unwrap();
+                    (n.to_string(), v.as_bytes().to_vec())
+                })
+                .collect();
+            let request = RequestView {
+                method: "POST",
+                scheme: "https",
+                authority: "api.example.com",
+                path_and_query: "/hooks",
+                headers: &headers,
+            };
+            let settings = WorkerSettings::default();
+            let rule = settings.rule_for(&scheme.into());
+            let key = key_bytes(scheme, secret).unwrap();
+            let keys = Keys {
+                current: &key,
+                previous: None,
+            };
+            assert!(
+                verify(&settings, &rule, &request, body, &keys, 1_700_000_000).is_ok(),
+                "{scheme:?}: {out}"
+            );
+        }
+    }
+
+    /// A secret warden would refuse is refused here, and never echoed.
+    #[test]
+    fn sign_webhook_refusals() {
+        for bad in ["whsec_not base64!", "whsec_c2hvcnQ=", "MfKQ9r8G-secret"] {
+            let message =
+                sign_webhook(&webhook_args(Scheme::Standard), bad, b"", 0, &RANDOM).unwrap_err();
+            assert!(
+                message.starts_with("the secret in HOOK_SECRET must"),
+                "{message}"
+            );
+            assert!(
+                !message.contains(bad.trim_start_matches("whsec_")),
+                "{message}"
+            );
+        }
+        for scheme in [
+            Scheme::Stripe,
+            Scheme::Github,
+            Scheme::Standard,
+            Scheme::Slack,
+        ] {
+            assert_eq!(
+                sign_webhook(&webhook_args(scheme), " \n", b"", 0, &RANDOM),
+                Err("the secret in HOOK_SECRET is empty".into())
+            );
+        }
+    }
+
+    const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    const WEBHOOK_POLICY: &str = r#"
+        [[routes]]
+        name = "stripe"
+        path = "/hooks/stripe"
+        auth = "worker"
+        worker = "stripe"
+
+        [[routes]]
+        name = "svix"
+        path = "/hooks/svix"
+        auth = "worker"
+        worker = { scheme = "standard", secret = "svix_secret" }
+    "#;
+
+    fn spin_variables(pairs: &[(&str, &str)]) -> Variables {
+        Variables {
+            all: pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            ..Variables::default()
+        }
+    }
+
+    /// The webhook routes' secrets come from SPIN_VARIABLE_<NAME>, as the
+    /// component reads them from Spin; no worker_secret is needed.
+    #[test]
+    fn check_reads_the_webhook_secret_variables() {
+        let out = check(WEBHOOK_POLICY, None, &Variables::default());
+        assert_eq!(out.code, 1);
+        assert_eq!(
+            out.stderr,
+            "error: routes[0].worker.secret: route \"stripe\" verifies stripe webhooks with the variable stripe_webhook_secret, which is not set\n\
+             error: routes[1].worker.secret: route \"svix\" verifies standard webhooks with the variable svix_secret, which is not set\n"
+        );
+
+        let set = spin_variables(&[
+            (
+                "STRIPE_WEBHOOK_SECRET",
+                "whsec_test_secret_for_the_docs_0123456789",
+            ),
+            ("SVIX_SECRET", STANDARD_SECRET),
+            ("SVIX_SECRET_PREVIOUS", STANDARD_SECRET),
+        ]);
+        let out = check(WEBHOOK_POLICY, None, &set);
+        assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+        assert!(out.stdout.starts_with("ok: 2 routes"), "{}", out.stdout);
+
+        // Only the upper-case name, as Spin's environment provider reads it.
+        let lower = spin_variables(&[
+            (
+                "stripe_webhook_secret",
+                "whsec_test_secret_for_the_docs_0123456789",
+            ),
+            ("SVIX_SECRET", STANDARD_SECRET),
+        ]);
+        assert_eq!(check(WEBHOOK_POLICY, None, &lower).code, 1);
+    }
+
+    /// A malformed secret is reported by its variable, never its value; so
+    /// is a published one in production.
+    #[test]
+    fn check_reports_bad_webhook_secrets_without_their_values() {
+        let bad = spin_variables(&[
+            (
+                "STRIPE_WEBHOOK_SECRET",
+                "whsec_test_secret_for_the_docs_0123456789",
+            ),
+            ("SVIX_SECRET", "whsec_secret-that-is-not-base64"),
+            ("SVIX_SECRET_PREVIOUS", "also not base64"),
+        ]);
+        let out = check(WEBHOOK_POLICY, None, &bad);
+        assert_eq!(out.code, 1);
+        assert!(
+            out.stderr.starts_with("error: svix_secret: must be"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("error: svix_secret_previous: must be"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("not-base64") && !out.stderr.contains("also"));
+
+        let published = spin_variables(&[
+            (
+                "STRIPE_WEBHOOK_SECRET",
+                "whsec_test_secret_for_the_docs_0123456789",
+            ),
+            ("SVIX_SECRET", STANDARD_SECRET),
+        ]);
+        let out = check(WEBHOOK_POLICY, Some("production".into()), &published);
+        assert_eq!(out.code, 1);
+        assert!(
+            out.stderr.contains("stripe_webhook_secret"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("whsec_"), "{}", out.stderr);
     }
 
     #[test]
