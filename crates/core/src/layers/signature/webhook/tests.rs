@@ -630,7 +630,10 @@ fn event_ids_come_from_verified_json_objects_only() {
     // Deeper than serde_json's limit (128): no id, and no crash.
     assert_eq!(body_id(deep.as_bytes(), "id"), None);
     // A repeated member reads as JavaScript's JSON.parse reads it: the last.
-    assert_eq!(body_id(br#"{"id":"a","id":"b"}"#, "id").as_deref(), Some("b"));
+    assert_eq!(
+        body_id(br#"{"id":"a","id":"b"}"#, "id").as_deref(),
+        Some("b")
+    );
 }
 
 #[test]
