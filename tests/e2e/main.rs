@@ -16,3 +16,4 @@ mod redis_store;
 mod session;
 mod signatures;
 mod stall;
+mod webhooks;
