@@ -23,6 +23,8 @@ pub enum AuthMethod {
     Session,
     /// A service-to-service signature (`auth = "worker"`).
     Worker,
+    /// A bearer JWT (`auth = "jwt"`).
+    Jwt,
 }
 
 impl AuthMethod {
@@ -31,6 +33,7 @@ impl AuthMethod {
         match self {
             AuthMethod::Session => "session",
             AuthMethod::Worker => "worker",
+            AuthMethod::Jwt => "jwt",
         }
     }
 }
