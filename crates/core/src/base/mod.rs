@@ -10,7 +10,8 @@
 //! - [`identity`]: who a request was authenticated as;
 //! - [`denial`]: warden's refusals, a fixed status and public body each;
 //! - [`overlay`]: how a route's table overrides a section, for every layer;
-//! - [`digest`], [`text`], [`log`]: hashing and hex, byte-safe text, log lines.
+//! - [`digest`], [`text`], [`log`]: hashing and hex, byte-safe text, log lines;
+//! - [`time`]: Better Auth's dates (sessions, API keys).
 
 pub mod auth_mode;
 pub mod breaker;
@@ -25,3 +26,4 @@ pub mod log;
 pub mod overlay;
 pub mod problem;
 pub mod text;
+pub mod time;

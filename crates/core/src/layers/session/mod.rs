@@ -45,8 +45,11 @@ pub mod identity;
 pub mod record;
 pub mod revoke;
 pub mod sql;
-pub mod time;
 pub mod token;
+
+/// Better Auth's dates, shared with the API-key layer (kept here as a path
+/// for existing callers).
+pub use crate::base::time;
 
 #[cfg(test)]
 mod tests;

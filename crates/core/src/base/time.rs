@@ -1,8 +1,8 @@
-//! Dates as Better Auth stores them: ISO-8601 UTC text or integer
+//! Dates as Better Auth stores them (sessions, API keys): ISO-8601 UTC text or integer
 //! milliseconds.
 //!
 //! ```
-//! use warden_core::layers::session::time::{format_iso8601_ms, parse_iso8601_ms};
+//! use warden_core::base::time::{format_iso8601_ms, parse_iso8601_ms};
 //!
 //! let ms = parse_iso8601_ms("2026-11-29T14:43:49.629Z").unwrap();
 //! assert_eq!(ms, 1_795_963_429_629);
