@@ -96,6 +96,7 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
     let caller = Caller {
         user_id: ctx.identity.as_ref().map(|i| i.user_id.as_str()),
         roles: &roles,
+        tier: ctx.identity.as_ref().and_then(|i| i.tier.as_deref()),
     };
     let client = client_key(limit, address.as_deref(), caller, &ctx.incoming);
     let now_ms = ctx.now_ms();

@@ -209,6 +209,7 @@ pub async fn check(
         user_id: key_name,
         roles: Vec::new(),
         method: AuthMethod::Worker,
+        tier: None,
     });
 
     // The app gets exactly the verified bytes (forwarded from the context),

@@ -9,6 +9,7 @@
 //!     user_id: "u1".into(),
 //!     roles: vec!["admin".into(), "creator".into()],
 //!     method: AuthMethod::Session,
+//!     tier: None,
 //! };
 //! assert!(caller.has_any_role(&["creator".to_string()]));
 //! assert!(!caller.has_any_role(&["editor".to_string()]));
@@ -25,6 +26,8 @@ pub enum AuthMethod {
     Worker,
     /// A bearer JWT (`auth = "jwt"`).
     Jwt,
+    /// A hashed API key (`auth = "api_key"`).
+    ApiKey,
 }
 
 impl AuthMethod {
@@ -34,6 +37,7 @@ impl AuthMethod {
             AuthMethod::Session => "session",
             AuthMethod::Worker => "worker",
             AuthMethod::Jwt => "jwt",
+            AuthMethod::ApiKey => "api_key",
         }
     }
 }
@@ -47,6 +51,10 @@ pub struct Identity {
     pub roles: Vec<String>,
     /// How it was established.
     pub method: AuthMethod,
+    /// The rate-limit tier the credential itself carries (an API key's
+    /// `tier`, matched by a route's `tiers = { "apikey:NAME" = … }`); `None`
+    /// for credentials without one.
+    pub tier: Option<String>,
 }
 
 impl Identity {

@@ -149,15 +149,18 @@ pub enum Tier {
     Authenticated,
     /// An authenticated caller with this role.
     Role(String),
+    /// A caller whose credential carries this tier (an API key's `tier`).
+    ApiKey(String),
 }
 
 impl Tier {
-    /// The tier's name in the policy (`anonymous`, `authenticated`, `role:admin`).
+    /// The tier's name in the policy (`anonymous`, `authenticated`, `role:admin`, `apikey:free`).
     pub fn name(&self) -> String {
         match self {
             Tier::Anonymous => "anonymous".into(),
             Tier::Authenticated => "authenticated".into(),
             Tier::Role(role) => format!("role:{role}"),
+            Tier::ApiKey(tier) => format!("apikey:{tier}"),
         }
     }
 }
@@ -291,17 +294,23 @@ pub enum Preset {
     Webhook,
     /// Everything else: 300 per minute.
     Web,
+    /// Seed 001's free API tier: 1000 per day.
+    Free,
+    /// Seed 001's paid API tier: 100000 per day.
+    Paid,
 }
 
 impl Preset {
     /// Every preset, in the order the seed lists them.
-    pub const ALL: [Preset; 6] = [
+    pub const ALL: [Preset; 8] = [
         Preset::Auth,
         Preset::Strict,
         Preset::Streaming,
         Preset::Api,
         Preset::Webhook,
         Preset::Web,
+        Preset::Free,
+        Preset::Paid,
     ];
 
     /// Requests allowed per window.
@@ -313,6 +322,8 @@ impl Preset {
             Preset::Api => 100,
             Preset::Webhook => 1000,
             Preset::Web => 300,
+            Preset::Free => 1000,
+            Preset::Paid => 100_000,
         }
     }
 
@@ -320,6 +331,7 @@ impl Preset {
     pub fn window_secs(self) -> u64 {
         match self {
             Preset::Auth => 15 * 60,
+            Preset::Free | Preset::Paid => 86_400,
             _ => 60,
         }
     }
@@ -333,6 +345,8 @@ impl Preset {
             Preset::Api => "api",
             Preset::Webhook => "webhook",
             Preset::Web => "web",
+            Preset::Free => "free",
+            Preset::Paid => "paid",
         }
     }
 
@@ -379,6 +393,8 @@ mod tests {
             ("api", 100, 60, "rl:"),
             ("webhook", 1000, 60, "rl:"),
             ("web", 300, 60, "rl:"),
+            ("free", 1000, 86_400, "rl:"),
+            ("paid", 100_000, 86_400, "rl:"),
         ];
         assert_eq!(Preset::ALL.len(), expected.len());
         for (preset, (name, requests, window, prefix)) in Preset::ALL.into_iter().zip(expected) {

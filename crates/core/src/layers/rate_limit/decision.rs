@@ -252,6 +252,8 @@ fn mask_v6(ip: Ipv6Addr, prefix: u8) -> Ipv6Addr {
 pub struct Caller<'a> {
     pub user_id: Option<&'a str>,
     pub roles: &'a [String],
+    /// The tier the caller's credential carries (`Identity::tier`).
+    pub tier: Option<&'a str>,
 }
 
 /// The longest header value a `header:NAME` key part keeps, in bytes.
@@ -300,6 +302,7 @@ pub fn quotas_for<'a>(limit: &'a RateLimit, caller: Caller<'_>) -> &'a [Quota] {
             Tier::Anonymous => caller.user_id.is_none(),
             Tier::Authenticated => caller.user_id.is_some(),
             Tier::Role(role) => caller.user_id.is_some() && caller.roles.iter().any(|r| r == role),
+            Tier::ApiKey(tier) => caller.user_id.is_some() && caller.tier == Some(tier.as_str()),
         };
         if applies {
             return quotas;
@@ -849,6 +852,48 @@ mod tests {
     }
 
     #[test]
+    fn an_api_keys_tier_selects_its_quotas_before_roles() {
+        let l = limit(
+            r#"{ preset = "api", key = ["user"], tiers = { "role:admin" = "webhook", "apikey:free" = "free", "apikey:paid" = "paid" } }"#,
+        );
+        let roles = vec!["admin".to_string()];
+        let free = Caller {
+            user_id: Some("u1"),
+            roles: &roles,
+            tier: Some("free"),
+        };
+        let paid = Caller {
+            tier: Some("paid"),
+            ..free
+        };
+        let other = Caller {
+            tier: Some("gold"),
+            ..free
+        };
+        let quota = |c| quotas_for(&l, c)[0].clone();
+        assert_eq!(
+            (quota(free).requests, quota(free).window_secs),
+            (1000, 86_400)
+        );
+        assert_eq!(
+            (quota(paid).requests, quota(paid).window_secs),
+            (100_000, 86_400)
+        );
+        assert_eq!(
+            quota(other).requests,
+            1000,
+            "an unlisted tier falls to the role"
+        );
+        // A tier without an identity is never trusted.
+        let anonymous = Caller {
+            user_id: None,
+            roles: &[],
+            tier: Some("paid"),
+        };
+        assert_eq!(quota(anonymous).requests, 100);
+    }
+
+    #[test]
     fn tiers_keys_and_skips() {
         let l = limit(
             r#"{ preset = "api", key = ["user", "header:x-tenant"], tiers = { anonymous = "strict", "role:admin" = "webhook" },
@@ -859,10 +904,12 @@ mod tests {
         let admin = Caller {
             user_id: Some("u1"),
             roles: &roles,
+            tier: None,
         };
         let plain = Caller {
             user_id: Some("u2"),
             roles: &[],
+            tier: None,
         };
         assert_eq!(quotas_for(&l, anon)[0].requests, 20);
         assert_eq!(quotas_for(&l, admin)[0].requests, 1000);

@@ -440,6 +440,14 @@ fn is_quota_name(n: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
+/// A role or API-key tier name in a `tiers` key: 1 to 64 characters, no
+/// whitespace or control characters.
+fn is_tier_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 fn parse_tiers(
     t: &Table,
     field: &str,
@@ -453,18 +461,13 @@ fn parse_tiers(
         let tier = match name.as_str() {
             "anonymous" => Some(Tier::Anonymous),
             "authenticated" => Some(Tier::Authenticated),
-            other => match other.strip_prefix("role:") {
-                Some(role)
-                    if !role.is_empty()
-                        && role.len() <= 64
-                        && !role.chars().any(|c| c.is_whitespace() || c.is_control()) =>
-                {
-                    Some(Tier::Role(role.to_owned()))
-                }
+            other => match (other.strip_prefix("role:"), other.strip_prefix("apikey:")) {
+                (Some(role), _) if is_tier_name(role) => Some(Tier::Role(role.to_owned())),
+                (_, Some(tier)) if is_tier_name(tier) => Some(Tier::ApiKey(tier.to_owned())),
                 _ => {
                     problems.add(
                         element.clone(),
-                        "unknown tier; expected anonymous, authenticated or role:NAME",
+                        "unknown tier; expected anonymous, authenticated, role:NAME or apikey:TIER",
                     );
                     None
                 }
@@ -485,16 +488,18 @@ fn parse_tiers(
             _ => ok = false,
         }
     }
-    // Roles first, then authenticated, then anonymous: the most specific
-    // tier that applies wins, whatever order the document lists them in.
+    // An API key's own tier first (the key was issued with it), then
+    // roles, then authenticated, then anonymous: the most specific tier that
+    // applies wins, whatever order the document lists them in.
     // (A stable partition by rank: the same order as a stable sort.)
     let rank = |tier: &Tier| match tier {
-        Tier::Role(_) => 0,
-        Tier::Authenticated => 1,
-        Tier::Anonymous => 2,
+        Tier::ApiKey(_) => 0,
+        Tier::Role(_) => 1,
+        Tier::Authenticated => 2,
+        Tier::Anonymous => 3,
     };
     let mut sorted = Vec::with_capacity(out.len());
-    for r in 0..3 {
+    for r in 0..4 {
         let (this, rest): (Vec<_>, Vec<_>) = out.into_iter().partition(|(tier, _)| rank(tier) == r);
         sorted.extend(this);
         out = rest;

@@ -83,6 +83,7 @@ impl SessionUser {
             user_id: self.user_id.clone(),
             roles: self.roles().map(str::to_owned).collect(),
             method: AuthMethod::Session,
+            tier: None,
         }
     }
 
