@@ -4,6 +4,7 @@
 //! the reference fails here.
 
 use crate::layers::cors;
+use crate::layers::jwt::config as jwt;
 use crate::layers::rate_limit::parse as rate_limit_parse;
 use crate::layers::security_headers::{HeaderKey, parse as headers};
 use crate::layers::session::config as session;
@@ -77,6 +78,8 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>)> {
             "### A route's `worker` as a table",
             worker::ROUTE_FIELDS.to_vec(),
         ),
+        ("## `[jwt]`", jwt::FIELDS.to_vec()),
+        ("### A route's `jwt` as a table", jwt::ROUTE_FIELDS.to_vec()),
     ]
 }
 

@@ -17,6 +17,7 @@
 //! | [`security_headers`] | `[headers]`, a route's `headers` | random bytes (CSP nonce) |
 //! | [`cors`] | `[cors]`, a route's `cors` | none |
 //! | [`signature`] | `[worker]`, a route's `worker`; `auth = "worker"` | key-value (replay cache) |
+//! | [`jwt`] | `[jwt]`, a route's `jwt`; `auth = "jwt"` | variables, SQLite (`jwks`), key-value and HTTP (`jwks_url`) |
 //!
 //! ```
 //! use warden_core::policy::parse_policy;
@@ -40,6 +41,7 @@
 //! feature, never a layer silently skipped.
 
 pub mod cors;
+pub mod jwt;
 pub mod rate_limit;
 pub mod security_headers;
 pub mod session;
@@ -262,6 +264,8 @@ registry! {
     cors: cors::Cors,
     /// Service-to-service signatures: `[worker]` and a route's `worker`.
     worker: signature::Signatures,
+    /// Bearer JWTs: `[jwt]`, a route's `jwt`; `auth = "jwt"`.
+    jwt: jwt::Jwt,
 }
 
 #[cfg(test)]
@@ -328,7 +332,7 @@ mod tests {
     #[test]
     fn every_auth_mode_but_none_belongs_to_exactly_one_layer() {
         let names: Vec<&str> = auth_modes().map(|m| m.as_str()).collect();
-        assert_eq!(names, ["none", "optional", "required", "worker"]);
+        assert_eq!(names, ["none", "optional", "required", "worker", "jwt"]);
         for mode in auth_modes() {
             let owners = LAYERS
                 .iter()
