@@ -9,3 +9,22 @@ CREATE TABLE IF NOT EXISTS "session" ("id" text not null primary key, "expiresAt
   "createdAt" date not null, "updatedAt" date not null, "ipAddress" text, "userAgent" text,
   "userId" text not null references "user" ("id") on delete cascade, "impersonatedBy" text);
 CREATE INDEX IF NOT EXISTS "session_userId_idx" on "session" ("userId");
+-- Better Auth's API Key plugin (@better-auth/api-key 1.7), exactly as its
+-- migration creates the table: `key` is base64url(SHA-256(key)) without
+-- padding, `referenceId` the owner.
+CREATE TABLE IF NOT EXISTS "apikey" ("id" text not null primary key, "configId" text not null, "name" text, "start" text,
+  "referenceId" text not null, "prefix" text, "key" text not null, "refillInterval" integer, "refillAmount" integer,
+  "lastRefillAt" date, "enabled" integer, "rateLimitEnabled" integer, "rateLimitTimeWindow" integer, "rateLimitMax" integer,
+  "requestCount" integer, "remaining" integer, "lastRequest" date, "expiresAt" date, "createdAt" date not null,
+  "updatedAt" date not null, "permissions" text, "metadata" text);
+CREATE INDEX IF NOT EXISTS "apikey_configId_idx" on "apikey" ("configId");
+CREATE INDEX IF NOT EXISTS "apikey_referenceId_idx" on "apikey" ("referenceId");
+CREATE INDEX IF NOT EXISTS "apikey_key_idx" on "apikey" ("key");
+-- Warden's own API keys (`warden apikey create`): only the SHA-256 hex of the
+-- key is stored; `prefix` is its first characters, for display. `roles` is a
+-- JSON array, `permissions` Better Auth's {"resource":["action"]} JSON; dates
+-- are ISO-8601 text like Better Auth's.
+CREATE TABLE IF NOT EXISTS "api_keys" ("id" text not null primary key, "key_hash" text not null unique,
+  "prefix" text not null, "owner" text not null, "name" text not null, "roles" text, "permissions" text, "tier" text,
+  "created_at" date not null, "expires_at" date, "revoked_at" date, "last_used_at" date);
+CREATE INDEX IF NOT EXISTS "api_keys_owner_idx" on "api_keys" ("owner");

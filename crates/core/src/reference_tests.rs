@@ -3,6 +3,7 @@
 //! unknown-field checks use), so a key added to a parser without a row in
 //! the reference fails here.
 
+use crate::layers::api_key::config as api_keys;
 use crate::layers::cors;
 use crate::layers::jwt::config as jwt;
 use crate::layers::rate_limit::parse as rate_limit_parse;
@@ -74,6 +75,7 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>)> {
         ("### `[session.session_fields]`", session_fields),
         ("### `[session.user_fields]`", user_fields),
         ("## `[worker]`", worker::FIELDS.to_vec()),
+        ("## `[api_keys]`", api_keys::FIELDS.to_vec()),
         (
             "### A route's `worker` as a table",
             worker::ROUTE_FIELDS.to_vec(),

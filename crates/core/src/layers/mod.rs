@@ -17,6 +17,7 @@
 //! | [`security_headers`] | `[headers]`, a route's `headers` | random bytes (CSP nonce) |
 //! | [`cors`] | `[cors]`, a route's `cors` | none |
 //! | [`signature`] | `[worker]`, a route's `worker`; `auth = "worker"` | key-value (replay cache) |
+//! | [`api_key`] | `[api_keys]`; `auth = "api_key"` | SQLite, key-value (cache, failures) |
 //! | [`jwt`] | `[jwt]`, a route's `jwt`; `auth = "jwt"` | variables, SQLite (`jwks`), key-value and HTTP (`jwks_url`) |
 //!
 //! ```
@@ -40,6 +41,7 @@
 //! names: a policy that uses them is a configuration error that names the
 //! feature, never a layer silently skipped.
 
+pub mod api_key;
 pub mod cors;
 pub mod jwt;
 pub mod rate_limit;
@@ -266,6 +268,8 @@ registry! {
     worker: signature::Signatures,
     /// Bearer JWTs: `[jwt]`, a route's `jwt`; `auth = "jwt"`.
     jwt: jwt::Jwt,
+    /// Hashed API keys (Better Auth's and warden's): `[api_keys]`; `auth = "api_key"`.
+    api_keys: api_key::ApiKeys,
 }
 
 #[cfg(test)]
@@ -332,7 +336,10 @@ mod tests {
     #[test]
     fn every_auth_mode_but_none_belongs_to_exactly_one_layer() {
         let names: Vec<&str> = auth_modes().map(|m| m.as_str()).collect();
-        assert_eq!(names, ["none", "optional", "required", "worker", "jwt"]);
+        assert_eq!(
+            names,
+            ["none", "optional", "required", "worker", "jwt", "api_key"]
+        );
         for mode in auth_modes() {
             let owners = LAYERS
                 .iter()
