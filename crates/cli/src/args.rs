@@ -25,6 +25,8 @@ pub enum Command {
     SignWebhook(WebhookArgs),
     /// `warden keygen`.
     Keygen,
+    /// `warden apikey create | list | revoke`.
+    ApiKey(crate::apikey::ApiKeyCommand),
 }
 
 /// The options of `warden sign`.
@@ -113,6 +115,21 @@ Usage:
   warden keygen
       Print a new random secret (32 bytes from the OS, 64 hex characters) for
       worker_secret.
+  warden apikey create --db FILE --owner ID --name NAME [--tier TIER]
+              [--expires 90d] [--roles a,b | --permissions JSON]
+              [--prefix P] [--sql]
+      Make an API key for warden's api_keys table (migrations.sql): the
+      prefix (default wk_) and 64 random hex digits. Prints the key once;
+      only its SHA-256 is stored. --permissions is Better Auth's
+      {\"resource\":[\"action\"]} JSON (roles resource:action). --sql prints the
+      statements for a remote database instead of writing (the key then goes
+      to stderr).
+  warden apikey list --db FILE
+      List the keys: id, prefix, owner, name, tier, expiry, revocation. Never
+      a key or a hash.
+  warden apikey revoke --db FILE (--id ID | --prefix P) [--sql]
+      Revoke one key by id, or by the prefix list shows. --sql prints the
+      UPDATE instead.
   warden --help
 
 Exit status: 0 ok or matched, 1 problems found (or no route matches / path
@@ -126,6 +143,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     }
     match args[0].as_str() {
         "sign" => return parse_sign(&args[1..]),
+        "apikey" => return crate::apikey::parse(&args[1..]).map(Command::ApiKey),
         "keygen" if args.len() == 1 => return Ok(Command::Keygen),
         "keygen" => return Err("keygen takes no arguments".to_string()),
         _ => {}

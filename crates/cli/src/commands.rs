@@ -99,6 +99,7 @@ pub fn run(command: Command, variables: &Variables) -> Output {
         },
         Command::Sign(args) => sign_command(&args),
         Command::SignWebhook(args) => sign_webhook_command(&args),
+        Command::ApiKey(command) => crate::apikey::run(command),
         Command::Keygen => match random_bytes::<32>() {
             Ok(bytes) => Output {
                 stdout: format!("{}\n", hex(&bytes)),

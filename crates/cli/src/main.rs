@@ -1,5 +1,6 @@
 //! The `warden` command: check and explain a policy file before deploying it.
 
+mod apikey;
 mod args;
 mod commands;
 

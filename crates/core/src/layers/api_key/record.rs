@@ -448,9 +448,26 @@ fn metadata_tier(value: Option<&Value>) -> Result<Option<String>, &'static str> 
     }
 }
 
+/// Permissions as JSON text (`{"files":["read"]}`), checked as a stored
+/// record's are: what `warden apikey create --permissions` accepts.
+pub fn parse_permissions(text: &str) -> Result<BTreeMap<String, Vec<String>>, &'static str> {
+    let value: Value = serde_json::from_str(text).map_err(|_| "is not JSON")?;
+    let permissions = permissions(Some(&value))?;
+    if permissions.len() > MAX_ROLES
+        || permissions.iter().any(|(resource, actions)| {
+            check_name(resource).is_err()
+                || actions.len() > MAX_ROLES
+                || actions.iter().any(|a| check_name(a).is_err())
+        })
+    {
+        return Err("are not usable names (1 to 128 bytes, no spaces or control characters)");
+    }
+    Ok(permissions)
+}
+
 /// Ids name users in headers and keys: non-empty, bounded, no control
 /// characters.
-fn check_id(id: &str) -> Result<(), &'static str> {
+pub fn check_id(id: &str) -> Result<(), &'static str> {
     if id.is_empty() || id.len() > MAX_ID_LEN || id.chars().any(char::is_control) {
         Err("is not a usable id (1 to 255 bytes, no control characters)")
     } else {
@@ -460,7 +477,7 @@ fn check_id(id: &str) -> Result<(), &'static str> {
 
 /// Roles, resources, actions and tiers: non-empty, bounded, no whitespace
 /// or control characters (they are compared exactly and logged).
-fn check_name(name: &str) -> Result<(), &'static str> {
+pub fn check_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty()
         || name.len() > MAX_ROLE_LEN
         || name.chars().any(|c| c.is_control() || c.is_whitespace())
