@@ -665,3 +665,26 @@ fn a_record_built_by_hand_decides_like_a_read_one() {
     let granted = decide(&ApiKeyConfig::default(), &presented, &record, 0).unwrap();
     assert_eq!(granted.identity.roles, ["a"], "duplicates collapse");
 }
+
+#[test]
+fn a_secondary_storage_value_better_auth_wrote() {
+    // Better Auth 1.7.5 with `apiKey({ storage: "secondary-storage" })`:
+    // the key it returned, and the value it stored under `api-key:<hash>`.
+    let key = "OYXqgNAftmXcAUULrLjNNQqfOJhdbpDcBPMHJnBUZVbtZwOSFxYBDiLSqHumCXeV";
+    let stored = r#"{"configId":"default","createdAt":"2026-11-27T22:45:44.026Z","updatedAt":"2026-11-27T22:45:44.026Z","name":"ci","prefix":null,"start":"OYXqgN","key":"TWX88tSrI57puKARh5Gx9aYDPQRy66B3lbMufZQAXcg","enabled":true,"expiresAt":null,"referenceId":"QYiS7PR91OBXSYApcPsapvyxHQULpSw2","lastRefillAt":null,"lastRequest":null,"metadata":{"tier":"free"},"rateLimitMax":10,"rateLimitTimeWindow":86400000,"remaining":null,"refillAmount":null,"refillInterval":null,"rateLimitEnabled":true,"requestCount":0,"permissions":"{\"files\":[\"read\"]}","id":"w23v595WFJHS6uiRhlmJHveE6nK29kfP"}"#;
+    let presented = Presented::new(key).unwrap();
+    let config = ApiKeyConfig {
+        secondary_storage: true,
+        ..ApiKeyConfig::default()
+    };
+    assert!(
+        lookup_plan(&config, &presented).contains(&Lookup::KeyValue {
+            key: "api-key:TWX88tSrI57puKARh5Gx9aYDPQRy66B3lbMufZQAXcg".into()
+        })
+    );
+    let record = record_from_better_auth_json(stored.as_bytes()).unwrap();
+    let granted = decide(&config, &presented, &record, CREATED + 200_000_000).unwrap();
+    assert_eq!(granted.identity.user_id, "QYiS7PR91OBXSYApcPsapvyxHQULpSw2");
+    assert_eq!(granted.identity.roles, ["files:read"]);
+    assert_eq!(granted.identity.tier.as_deref(), Some("free"));
+}
