@@ -460,7 +460,7 @@ async function main() {
   sqlite.close();
   if (args.describe) describe(out);
   else console.log(`mint.mjs: wrote ${outPath} (db ${dbPath})`);
-  if (tmp && !args.describe) rmSync(tmp, { recursive: true, force: true });
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
   const bad = out.facts.checks.filter((x) => !x.ok);
   if (bad.length) {
     console.error(`mint.mjs: ${bad.length} self-check(s) failed:\n${bad.map((x) => `  - ${x.what}`).join("\n")}`);
