@@ -219,6 +219,15 @@ impl JwtSettings {
             || self.jwks_url.is_some()
     }
 
+    /// How keys from `origin` are read under these settings (RSA keys
+    /// without `alg` pinned only when `algorithms` says how).
+    pub fn load_options(&self, origin: super::jwk::JwksOrigin) -> super::jwk::LoadOptions {
+        super::jwk::LoadOptions {
+            origin,
+            rsa_without_alg: self.rsa_without_alg,
+        }
+    }
+
     /// How long to keep a fetched JWK Set: its `Cache-Control: max-age`
     /// when it sent one, else `jwks_cache_ttl`, clamped to a minute..a day.
     pub fn jwks_ttl(&self, max_age: Option<u64>) -> u64 {

@@ -519,6 +519,16 @@ fn a_jwt_policy_parses_and_overrides_per_route() {
     assert_eq!(jwt.leeway, 30);
     assert_eq!(jwt.jwks_cache_ttl, 3600);
     assert_eq!(jwt.rsa_without_alg, Some(Algorithm::Rs256));
+    assert_eq!(
+        jwt.load_options(JwksOrigin::Url).rsa_without_alg,
+        Some(Algorithm::Rs256)
+    );
+    assert_eq!(
+        JwtSettings::default()
+            .load_options(JwksOrigin::Url)
+            .rsa_without_alg,
+        None
+    );
     assert_eq!(jwt.claims, [("tenant".to_string(), json!("acme"))]);
     let route = jwt.for_route(&policy.routes[0].keys.jwt);
     assert_eq!(
@@ -530,4 +540,33 @@ fn a_jwt_policy_parses_and_overrides_per_route() {
         (&["admin".to_string()][..], "roles", 0)
     );
     assert!(policy.stores_used().key_value);
+}
+
+#[cfg(feature = "jwt-rsa")]
+#[test]
+fn an_rsa_key_without_alg_needs_the_policy_to_pin_it() {
+    let mut rsa = interop()["jwks"]["keys"][2].clone();
+    rsa.as_object_mut().unwrap().remove("alg");
+    let jwk = rsa.as_object().unwrap();
+    assert_eq!(
+        Key::from_jwk(jwk, &LoadOptions::new(JwksOrigin::Url)).unwrap_err(),
+        jwk::KeyProblem::RsaNeedsAlg
+    );
+    let pinned = JwtSettings {
+        algorithms: vec![Algorithm::Rs256, Algorithm::EdDsa],
+        rsa_without_alg: Some(Algorithm::Rs256),
+        ..JwtSettings::default()
+    };
+    let key = Key::from_jwk(jwk, &pinned.load_options(JwksOrigin::Url))
+        .unwrap()
+        .unwrap();
+    assert_eq!(key.alg, Algorithm::Rs256);
+    // A modulus under 2048 bits is refused.
+    let mut weak = jwk.clone();
+    weak.insert("n".into(), json!(b64(&[0xc5; 128])));
+    weak.insert("alg".into(), json!("RS256"));
+    assert_eq!(
+        Key::from_jwk(&weak, &LoadOptions::new(JwksOrigin::Url)).unwrap_err(),
+        jwk::KeyProblem::WeakRsa
+    );
 }
