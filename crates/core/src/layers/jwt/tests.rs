@@ -500,7 +500,7 @@ fn a_jwt_policy_parses_and_overrides_per_route() {
         [jwt]
         issuer = "https://auth.example.com"
         audience = ["api", "web"]
-        algorithms = ["EdDSA", "RS256"]
+        algorithms = ["EdDSA", "ES256"]
         leeway = "30s"
         claims = { tenant = "acme" }
         jwks_url = "https://auth.example.com/.well-known/jwks.json"
@@ -518,17 +518,8 @@ fn a_jwt_policy_parses_and_overrides_per_route() {
     let jwt = &policy.sections.jwt;
     assert_eq!(jwt.leeway, 30);
     assert_eq!(jwt.jwks_cache_ttl, 3600);
-    assert_eq!(jwt.rsa_without_alg, Some(Algorithm::Rs256));
-    assert_eq!(
-        jwt.load_options(JwksOrigin::Url).rsa_without_alg,
-        Some(Algorithm::Rs256)
-    );
-    assert_eq!(
-        JwtSettings::default()
-            .load_options(JwksOrigin::Url)
-            .rsa_without_alg,
-        None
-    );
+    assert_eq!(jwt.algorithms, [Algorithm::EdDsa, Algorithm::Es256]);
+    assert_eq!(jwt.load_options(JwksOrigin::Url).rsa_without_alg, None);
     assert_eq!(jwt.claims, [("tenant".to_string(), json!("acme"))]);
     let route = jwt.for_route(&policy.routes[0].keys.jwt);
     assert_eq!(
@@ -552,11 +543,14 @@ fn an_rsa_key_without_alg_needs_the_policy_to_pin_it() {
         Key::from_jwk(jwk, &LoadOptions::new(JwksOrigin::Url)).unwrap_err(),
         jwk::KeyProblem::RsaNeedsAlg
     );
-    let pinned = JwtSettings {
-        algorithms: vec![Algorithm::Rs256, Algorithm::EdDsa],
-        rsa_without_alg: Some(Algorithm::Rs256),
-        ..JwtSettings::default()
-    };
+    // Listing exactly one RSA algorithm pins such keys to it.
+    let policy = crate::policy::parse_policy(
+        "[jwt]\nalgorithms = [\"EdDSA\", \"RS256\"]\n[[routes]]\nname = \"a\"\npath = \"/*\"",
+    )
+    .unwrap();
+    let pinned = policy.sections.jwt;
+    assert_eq!(pinned.rsa_without_alg, Some(Algorithm::Rs256));
+    assert_eq!(JwtSettings::default().rsa_without_alg, None);
     let key = Key::from_jwk(jwk, &pinned.load_options(JwksOrigin::Url))
         .unwrap()
         .unwrap();
