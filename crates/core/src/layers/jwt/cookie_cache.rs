@@ -13,9 +13,12 @@
 //! records, `sid` = `session.token`, `sub` = `user.id`, `aud` =
 //! `better-auth:session-cache`, `iss` = the base URL. Its own check allows
 //! 15 s of clock skew and refuses a payload whose `sub` or `sid` disagrees
-//! with the records; so does this one.
+//! with the records; so does this one, and also refuses a cache whose
+//! `session.expiresAt` has passed.
 
 use serde_json::{Map, Value};
+
+use crate::base::time::parse_iso8601_ms;
 
 use super::claims::{self, ClaimRules};
 use super::jose;
@@ -46,8 +49,8 @@ pub struct CachedSession {
     pub roles: Vec<String>,
     /// `session.token` (= `sid`): a credential, never logged.
     pub session_token: String,
-    /// `session.expiresAt` as Better Auth wrote it (an ISO 8601 string).
-    pub session_expires_at: Option<String>,
+    /// `session.expiresAt`, in unix milliseconds.
+    pub session_expires_at: i64,
     /// The cookie's own `exp` (unix seconds).
     pub expires_at: i64,
     /// The user record, as cached.
@@ -175,11 +178,22 @@ pub fn verify_session_cookie(
     if user_id != checked.user_id || sid != Some(session_token.as_str()) || !updated {
         return Err(Reason::BadSessionPayload);
     }
+    // The session itself may end before the cookie does; Better Auth writes
+    // the date as ISO 8601 text (JSON of a Date), a Drizzle setup as ms.
+    let session_expires_at = match session.get("expiresAt") {
+        Some(Value::String(t)) => parse_iso8601_ms(t),
+        Some(Value::Number(n)) => n.as_i64(),
+        _ => None,
+    }
+    .ok_or(Reason::BadSessionPayload)?;
+    if session_expires_at <= now.saturating_mul(1000) {
+        return Err(Reason::Expired);
+    }
     Ok(CachedSession {
         user_id,
         roles: checked.roles,
         session_token,
-        session_expires_at: text(session, "expiresAt"),
+        session_expires_at,
         expires_at: checked.expires_at.unwrap_or(now),
         user: user.clone(),
     })

@@ -403,6 +403,7 @@ fn better_auth_cookie_cache_from_pyjwt() {
     assert_eq!(session.user_id, "user-1");
     assert_eq!(session.roles, ["admin", "editor"]);
     assert_eq!(session.session_token, "session-token-1");
+    assert_eq!(session.session_expires_at, (NOW + 7 * 86_400) * 1000);
     assert!(!format!("{session:?}").contains("session-token-1"));
     // Split in three chunks, sent out of order.
     let (a, rest) = token.split_at(100);
@@ -486,6 +487,10 @@ fn cookie_cache_refusals() {
         &payload("u1", "t1"),
     );
     assert_eq!(check(hs), Some(Reason::UnknownKid));
+    let ended = payload("u1", "t1").replace("2030-01-01T00:00:00.000Z", "2023-11-14T22:13:19.000Z");
+    assert_eq!(check(eddsa(typ, &ended)), Some(Reason::Expired));
+    let undated = payload("u1", "t1").replace("2030-01-01T00:00:00.000Z", "soon");
+    assert_eq!(check(eddsa(typ, &undated)), Some(Reason::BadSessionPayload));
     let wrong_aud = payload("u1", "t1").replace(cookie_cache::AUDIENCE, "http://localhost:3000");
     assert_eq!(
         check(eddsa(typ, &wrong_aud)),
