@@ -34,6 +34,7 @@ use serde_json::Value as Json;
 use toml::{Table, Value};
 
 use crate::base::auth_mode::AuthMode;
+use crate::base::environment::Environment;
 use crate::base::fields::{Problems, is_token, parse_duration};
 use crate::base::layer::{Layer, PolicyLayer, RouteContext, RouteView, StoresUsed};
 use crate::base::overlay::Section;
@@ -347,6 +348,26 @@ impl PolicyLayer for Jwt {
             problems.push(ConfigProblem::new(
                 format!("routes[{}].auth", route.index),
                 "auth = \"jwt\" needs a key source in [jwt]: hmac_secret_variable, jwks_variable, jwks_table or jwks_url",
+            ));
+        }
+    }
+
+    /// Outside development, the JWK Set is fetched over HTTPS only.
+    fn check_environment(
+        config: &JwtSettings,
+        _routes: &[RouteView<'_, RouteJwt>],
+        environment: Environment,
+        problems: &mut Vec<ConfigProblem>,
+    ) {
+        if environment != Environment::Development
+            && config
+                .jwks_url
+                .as_deref()
+                .is_some_and(|u| !u.starts_with("https://"))
+        {
+            problems.push(ConfigProblem::new(
+                "jwt.jwks_url",
+                format!("must be https:// in {}", environment.as_str()),
             ));
         }
     }
@@ -734,6 +755,25 @@ mod tests {
             found.iter().any(|p| p.contains("routes[1].jwt")),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn a_plain_http_jwks_url_is_for_development_only() {
+        use super::{Jwt, JwtSettings};
+        use crate::base::environment::Environment;
+        use crate::base::layer::PolicyLayer;
+        let settings = JwtSettings {
+            jwks_url: Some("http://localhost:3000/api/auth/jwks".into()),
+            ..JwtSettings::default()
+        };
+        for (environment, refused) in [
+            (Environment::Development, false),
+            (Environment::Production, true),
+        ] {
+            let mut problems = Vec::new();
+            Jwt::check_environment(&settings, &[], environment, &mut problems);
+            assert_eq!(!problems.is_empty(), refused, "{environment:?}");
+        }
     }
 
     #[test]
