@@ -140,11 +140,18 @@ pub struct RouteContext<'a> {
     pub name: &'a str,
     /// The route's table.
     pub table: &'a toml::Table,
-    /// The route's `auth`.
+    /// The route's `auth` (the first mode of a list).
     pub auth: Option<crate::base::auth_mode::AuthMode>,
+    /// The other modes of an `auth = [...]` list, in order.
+    pub also: &'a [crate::base::auth_mode::AuthMode],
 }
 
 impl RouteContext<'_> {
+    /// Whether the route accepts `mode`'s credential (as `auth` or in its list).
+    pub fn accepts(&self, mode: crate::base::auth_mode::AuthMode) -> bool {
+        self.auth == Some(mode) || self.also.contains(&mode)
+    }
+
     /// `routes[i].<key>`, for problems.
     pub fn field(&self, key: &str) -> String {
         format!("routes[{}].{key}", self.index)
@@ -157,10 +164,19 @@ impl RouteContext<'_> {
 pub struct RouteView<'a, K> {
     /// The route's index in `routes`.
     pub index: usize,
-    /// The route's `auth`.
+    /// The route's `auth` (the first mode of a list).
     pub auth: crate::base::auth_mode::AuthMode,
+    /// The other modes of an `auth = [...]` list, in order.
+    pub also: &'a [crate::base::auth_mode::AuthMode],
     /// The route's `skip`.
     pub skip: &'a [Layer],
     /// The layer's keys of this route.
     pub keys: &'a K,
+}
+
+impl<K> RouteView<'_, K> {
+    /// Whether the route accepts `mode`'s credential (as `auth` or in its list).
+    pub fn accepts(&self, mode: crate::base::auth_mode::AuthMode) -> bool {
+        self.auth == mode || self.also.contains(&mode)
+    }
 }

@@ -162,6 +162,7 @@ fn views<'a, K>(
         .map(|r| RouteView {
             index: r.index,
             auth: r.auth,
+            also: r.also,
             skip: r.skip,
             keys: keys(r.keys),
         })
@@ -309,6 +310,7 @@ mod tests {
             name: "r",
             table: &route,
             auth: None,
+            also: &[],
         };
         assert_eq!(route_keys::<Absent>(&context, &mut problems), Some(0));
         let found: Vec<String> = problems.0.iter().map(|p| p.to_string()).collect();
@@ -328,6 +330,7 @@ mod tests {
             name: "r",
             table: &empty,
             auth: None,
+            also: &[],
         };
         route_keys::<Absent>(&context, &mut quiet);
         assert!(quiet.0.is_empty());

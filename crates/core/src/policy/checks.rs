@@ -16,6 +16,7 @@ pub(crate) fn route_views(routes: &[(usize, Route)]) -> Vec<RouteView<'_, RouteK
         .map(|(index, route)| RouteView {
             index: *index,
             auth: route.auth,
+            also: &route.also,
             skip: &route.skip,
             keys: &route.keys,
         })

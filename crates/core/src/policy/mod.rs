@@ -99,6 +99,7 @@ impl Policy {
                 methods: None,
                 path: PathPattern::everything(),
                 auth: AuthMode::NONE,
+                also: Vec::new(),
                 roles: Vec::new(),
                 skip: Vec::new(),
                 keys: RouteKeys {
@@ -132,6 +133,7 @@ impl Policy {
             .map(|(index, route)| RouteView {
                 index,
                 auth: route.auth,
+                also: &route.also,
                 skip: &route.skip,
                 keys: &route.keys,
             })
@@ -266,8 +268,11 @@ pub struct Route {
     pub methods: Option<Vec<String>>,
     /// The path pattern.
     pub path: PathPattern,
-    /// Who may pass.
+    /// Who may pass: the mode, or the first of an `auth = [...]` list.
     pub auth: AuthMode,
+    /// The other credentials an `auth = [...]` list accepts, in order; the
+    /// first credential a request presents decides (empty for one mode).
+    pub also: Vec<AuthMode>,
     /// Roles of which the user must hold at least one; only with optional or
     /// required auth.
     pub roles: Vec<String>,
@@ -280,6 +285,16 @@ pub struct Route {
 }
 
 impl Route {
+    /// Whether the route accepts `mode`'s credential (as `auth` or in its list).
+    pub fn accepts(&self, mode: AuthMode) -> bool {
+        self.auth == mode || self.also.contains(&mode)
+    }
+
+    /// Every mode the route accepts, in order.
+    pub fn auth_modes(&self) -> impl Iterator<Item = AuthMode> + '_ {
+        std::iter::once(self.auth).chain(self.also.iter().copied())
+    }
+
     /// Whether this route applies to the request.
     pub fn matches(&self, method: &str, path: &MatchPath) -> bool {
         self.matches_method(method) && self.path.matches(path)

@@ -299,22 +299,26 @@ fn parse_route<'a>(
         }
     };
 
-    let auth = match table.get("auth") {
-        None => Some(AuthMode::NONE),
-        Some(Value::String(a)) => {
-            let mode = crate::layers::auth_mode(a);
-            if mode.is_none() {
-                let names: Vec<&str> = crate::layers::auth_modes().map(|m| m.as_str()).collect();
-                problems.add(
-                    field("auth"),
-                    format!("must be one of: {}", names.join(", ")),
-                );
+    let mode_named = |name: &str, at: String, problems: &mut Problems| {
+        let mode = crate::layers::auth_mode(name);
+        if mode.is_none() {
+            let names: Vec<&str> = crate::layers::auth_modes().map(|m| m.as_str()).collect();
+            problems.add(at, format!("must be one of: {}", names.join(", ")));
+        }
+        mode
+    };
+    let (auth, also) = match table.get("auth") {
+        None => (Some(AuthMode::NONE), Some(Vec::new())),
+        Some(Value::String(a)) => (mode_named(a, field("auth"), problems), Some(Vec::new())),
+        Some(Value::Array(items)) => {
+            match credential_list(items, &field("auth"), problems, mode_named) {
+                Some((first, rest)) => (Some(first), Some(rest)),
+                None => (None, None),
             }
-            mode
         }
         Some(other) => {
-            problems.wrong_type(field("auth"), "a string", other);
-            None
+            problems.wrong_type(field("auth"), "a mode name or a list of them", other);
+            (None, None)
         }
     };
 
@@ -337,16 +341,17 @@ fn parse_route<'a>(
         );
     }
 
-    if let Some(mode) = auth
-        && let Some(problem) = crate::layers::check_auth_built(mode, field("auth"))
-    {
-        problems.0.push(problem);
+    for mode in auth.iter().chain(also.iter().flatten()) {
+        if let Some(problem) = crate::layers::check_auth_built(*mode, field("auth")) {
+            problems.0.push(problem);
+        }
     }
     let context = RouteContext {
         index: i,
         name: name.as_deref().unwrap_or("route"),
         table,
         auth,
+        also: also.as_deref().unwrap_or(&[]),
     };
     let keys = RouteKeys::parse(&context, problems);
 
@@ -394,6 +399,7 @@ fn parse_route<'a>(
         methods,
         path: path?,
         auth: auth?,
+        also: also?,
         roles: roles?,
         skip: skip?,
         keys: keys?,
@@ -489,6 +495,61 @@ fn syntax_problem(doc: &str, error: &super::document::TomlError) -> ConfigProble
         None => format!("invalid TOML: {message}"),
     };
     ConfigProblem::new("policy", message)
+}
+
+/// Most credentials one route may accept.
+const MAX_CREDENTIALS: usize = 4;
+
+/// `auth = ["required", "jwt", "api_key"]`: a route that accepts several
+/// credentials, the first a request presents deciding. Each mode must
+/// identify users and refuse the anonymous (a list with `optional` or
+/// `none` would make every other credential optional), none may repeat,
+/// and `worker` (which identifies a service, not a user) stays alone.
+/// Returns the first mode and the rest.
+fn credential_list(
+    items: &[Value],
+    field: &str,
+    problems: &mut Problems,
+    mode_named: impl Fn(&str, String, &mut Problems) -> Option<AuthMode>,
+) -> Option<(AuthMode, Vec<AuthMode>)> {
+    let before = problems.0.len();
+    if items.len() < 2 || items.len() > MAX_CREDENTIALS {
+        problems.add(
+            field,
+            format!(
+                "a list of credentials needs 2 to {MAX_CREDENTIALS} modes (one mode is a string)"
+            ),
+        );
+        return None;
+    }
+    let mut modes: Vec<AuthMode> = Vec::with_capacity(items.len());
+    for (k, item) in items.iter().enumerate() {
+        let at = format!("{field}[{k}]");
+        let Value::String(name) = item else {
+            problems.wrong_type(at, "a mode name", item);
+            continue;
+        };
+        let Some(mode) = mode_named(name, at.clone(), problems) else {
+            continue;
+        };
+        if !(mode.identifies_users() && mode.refuses_anonymous()) {
+            problems.add(
+                at,
+                format!(
+                    "\"{name}\" cannot be one of several credentials: each must identify a user and refuse anonymous requests (required, jwt, api_key)"
+                ),
+            );
+        } else if modes.contains(&mode) {
+            problems.add(at, format!("\"{name}\" is listed twice"));
+        } else {
+            modes.push(mode);
+        }
+    }
+    if problems.0.len() != before {
+        return None;
+    }
+    let first = modes.remove(0);
+    Some((first, modes))
 }
 
 #[cfg(test)]
@@ -909,6 +970,37 @@ mod tests {
         only_route("roles = []");
         // Skipping auth on a route without auth is redundant but harmless.
         only_route("skip = [\"auth\"]");
+    }
+
+    /// `auth = [...]`: several credentials, the first presented deciding.
+    #[test]
+    fn a_route_may_accept_several_credentials() {
+        use crate::layers::{api_key::API_KEY, jwt::JWT, session::REQUIRED};
+        let doc = "[jwt]\njwks_table = true\n[[routes]]\nname = \"a\"\npath = \"/a\"\nauth = [\"required\", \"jwt\", \"api_key\"]\nroles = [\"admin\"]\n[[routes]]\nname = \"b\"\npath = \"/b\"\nauth = \"api_key\"\n";
+        let policy = crate::policy::parse_policy(doc).unwrap();
+        let r = &policy.routes[0];
+        assert_eq!(r.auth, REQUIRED);
+        assert_eq!(r.also, [JWT, API_KEY]);
+        assert!(r.accepts(API_KEY) && !r.accepts(crate::layers::signature::WORKER));
+        assert_eq!(r.auth_modes().collect::<Vec<_>>(), [REQUIRED, JWT, API_KEY]);
+        assert!(policy.routes[1].also.is_empty());
+        let cases: &[(&str, &[&str])] = &[
+            ("auth = [\"jwt\"]", &["routes[0].auth"]),
+            ("auth = []", &["routes[0].auth"]),
+            (
+                "auth = [\"required\", \"jwt\", \"api_key\", \"required\", \"jwt\"]",
+                &["routes[0].auth"],
+            ),
+            ("auth = [\"jwt\", \"optional\"]", &["routes[0].auth[1]"]),
+            ("auth = [\"none\", \"jwt\"]", &["routes[0].auth[0]"]),
+            ("auth = [\"worker\", \"jwt\"]", &["routes[0].auth[0]"]),
+            ("auth = [\"jwt\", \"jwt\"]", &["routes[0].auth[1]"]),
+            ("auth = [\"jwt\", \"token\"]", &["routes[0].auth[1]"]),
+            ("auth = [\"jwt\", 1]", &["routes[0].auth[1]"]),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(fields(&route(body)), *expected, "{body}");
+        }
     }
 
     #[test]

@@ -67,6 +67,7 @@ impl ReadyEndpoint {
                 methods: Some(vec!["GET".to_string()]),
                 path: PathPattern::parse(path).ok()?,
                 auth: AuthMode::NONE,
+                also: Vec::new(),
                 roles: Vec::new(),
                 skip: Vec::new(),
                 keys: RouteKeys {

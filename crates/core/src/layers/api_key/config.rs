@@ -174,7 +174,7 @@ impl PolicyLayer for ApiKeys {
     fn stores_used(config: &ApiKeyConfig, routes: &[RouteView<'_, ()>]) -> StoresUsed {
         let used = routes
             .iter()
-            .any(|r| r.auth == API_KEY && !r.skip.contains(&Layer::Auth));
+            .any(|r| r.accepts(API_KEY) && !r.skip.contains(&Layer::Auth));
         StoresUsed {
             key_value: used && config.uses_key_value(),
             sqlite: used && config.uses_sqlite(),
@@ -186,7 +186,7 @@ impl PolicyLayer for ApiKeys {
         routes: &[RouteView<'_, ()>],
         problems: &mut Vec<ConfigProblem>,
     ) {
-        let used = routes.iter().any(|r| r.auth == API_KEY);
+        let used = routes.iter().any(|r| r.accepts(API_KEY));
         if used && !config.better_auth && !config.warden_table && !config.secondary_storage {
             problems.push(ConfigProblem::new(
                 "api_keys",

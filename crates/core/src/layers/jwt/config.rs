@@ -317,7 +317,7 @@ impl PolicyLayer for Jwt {
                 let before = problems.len();
                 problems.unknown_fields(t, &format!("{field}."), ROUTE_FIELDS);
                 let overlay = read_overlay(t, &field, problems);
-                if route.auth.is_some_and(|a| a != JWT) {
+                if route.auth.is_some() && !route.accepts(JWT) {
                     problems.add(field, "only for routes with auth = \"jwt\"");
                 }
                 (problems.len() == before).then_some(overlay)
@@ -374,7 +374,7 @@ impl PolicyLayer for Jwt {
 }
 
 fn uses_jwt(route: &RouteView<'_, RouteJwt>) -> bool {
-    route.auth == JWT && !route.skip.contains(&Layer::Auth)
+    route.accepts(JWT) && !route.skip.contains(&Layer::Auth)
 }
 
 /// Reads the `[jwt]` section; problems name `jwt.<field>`.

@@ -268,9 +268,9 @@ impl PolicyLayer for Sessions {
     /// Sessions read SQLite or key-value as `source` says, the cache and
     /// revocation key-value.
     fn stores_used(config: &SessionConfig, routes: &[RouteView<'_, ()>]) -> StoresUsed {
-        let sessions = routes
-            .iter()
-            .any(|r| !r.skip.contains(&Layer::Auth) && Self::AUTH_MODES.contains(&r.auth));
+        let sessions = routes.iter().any(|r| {
+            !r.skip.contains(&Layer::Auth) && Self::AUTH_MODES.iter().any(|m| r.accepts(*m))
+        });
         let from_sqlite = config.source == SessionSource::Sqlite;
         StoresUsed {
             key_value: (sessions && (!from_sqlite || config.cache)) || config.revoke_path.is_some(),
