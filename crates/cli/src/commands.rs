@@ -391,12 +391,12 @@ pub fn check(contents: &str, environment: Option<String>, variables: &Variables)
         worker_secret: variables.worker_secret.clone(),
         worker_secret_previous: variables.worker_secret_previous.clone(),
         session_secret: variables.session_secret.clone(),
-        webhook_secrets: Vec::new(),
+        policy_secrets: Vec::new(),
     };
     // As the component does: the webhook routes name their secret
     // variables, which are read once the policy is known.
-    let webhook_secrets = raw
-        .webhook_variables()
+    let policy_secrets = raw
+        .policy_variables()
         .into_iter()
         .filter_map(|name| {
             let value = variables.get(&name)?.to_string();
@@ -404,7 +404,7 @@ pub fn check(contents: &str, environment: Option<String>, variables: &Variables)
         })
         .collect();
     let raw = RawSettings {
-        webhook_secrets,
+        policy_secrets,
         ..raw
     };
     match WardenConfig::build(raw) {

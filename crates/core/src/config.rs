@@ -44,6 +44,7 @@ pub const MIN_PRODUCTION_SECRET_BYTES: usize = 32;
 pub const PUBLISHED_SECRETS: &[&str] = &[
     "dev-only-worker-secret-0123456789abcdef",
     "dev-only-session-secret-0123456789abcdef",
+    "dev-only-jwt-secret-0123456789abcdef0123",
     "whsec_dev-only-stripe-secret-0123456789abcdef",
     "bench-only-worker-secret-0123456789abcdef",
     "fuzz-only-worker-secret-0123456789abcdef",
@@ -85,16 +86,20 @@ pub struct RawSettings {
     pub worker_secret_previous: Option<String>,
     /// The session secret.
     pub session_secret: Option<String>,
-    /// Webhook secrets: (variable, value) for each variable that
-    /// [`RawSettings::webhook_variables`] names and the host has set.
-    pub webhook_secrets: Vec<(String, String)>,
+    /// The secret variables the policy names: (variable, value) for each
+    /// variable that [`RawSettings::policy_variables`] lists and the host
+    /// has set (webhook secrets, `[jwt]`'s HMAC secret and JWK Set).
+    pub policy_secrets: Vec<(String, String)>,
 }
 
 impl RawSettings {
-    /// The secret variables the policy's webhook routes read, which the
-    /// host reads into [`RawSettings::webhook_secrets`] before building. A
-    /// policy that does not parse names none (building reports it).
-    pub fn webhook_variables(&self) -> Vec<String> {
+    /// The secret variables the policy names, which the host reads into
+    /// [`RawSettings::policy_secrets`] before building: the webhook routes'
+    /// secrets, and `[jwt]`'s `hmac_secret_variable` and `jwks_variable`.
+    /// One list, so a layer that reads a secret variable adds its names
+    /// here and no host changes. A policy that does not parse names none
+    /// (building reports it).
+    pub fn policy_variables(&self) -> Vec<String> {
         let doc = match (
             present(self.policy.clone()),
             present(self.policy_file.clone()),
@@ -102,12 +107,20 @@ impl RawSettings {
             (Some(doc), _) | (None, Some(doc)) => doc,
             (None, None) => return Vec::new(),
         };
-        // Only a policy with a signed route can name one; most do not.
-        if !doc.contains("worker") {
+        // Only a policy with a signed route or a [jwt] section can name
+        // one; most do not.
+        if !doc.contains("worker") && !doc.contains("jwt") {
             return Vec::new();
         }
         let parsed = parse_partial(&doc);
-        crate::layers::signature::webhook::secret_variables(&signed_routes(&parsed))
+        let mut names =
+            crate::layers::signature::webhook::secret_variables(&signed_routes(&parsed));
+        for name in crate::layers::jwt::variables::names(&parsed.policy.sections.jwt) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
     }
 }
 
@@ -140,9 +153,9 @@ impl fmt::Debug for RawSettings {
             )
             .field("session_secret", &redacted(&self.session_secret))
             .field(
-                "webhook_secrets",
+                "policy_secrets",
                 &self
-                    .webhook_secrets
+                    .policy_secrets
                     .iter()
                     .map(|(name, _)| (name.as_str(), "[redacted]"))
                     .collect::<Vec<_>>(),
@@ -190,6 +203,10 @@ pub struct WardenConfig {
     pub session_secret: Option<Secret>,
     /// The webhook routes' secrets, one entry per variable.
     pub webhook_keys: Vec<crate::layers::signature::webhook::WebhookKeys>,
+    /// `[jwt]`'s keys from variables (`hmac_secret_variable`,
+    /// `jwks_variable`), loaded once; the `jwks` table's keys are read per
+    /// instance by the component.
+    pub jwt_keys: crate::layers::jwt::Keyring,
     /// Each route's layer settings, index for index with `policy.routes`.
     pub route_settings: Vec<RouteSettings>,
     /// The security headers of warden's 404 for requests no route matches,
@@ -293,9 +310,16 @@ impl WardenConfig {
             .collect();
         let webhook_keys = crate::layers::signature::webhook::load_keys(
             &signed_routes(&parsed),
-            &raw.webhook_secrets,
+            &raw.policy_secrets,
             &mut problems,
         );
+        let jwt_settings = &parsed.policy.sections.jwt;
+        let jwt_keys = crate::layers::jwt::variables::load_keys(
+            jwt_settings,
+            &raw.policy_secrets,
+            &mut problems,
+        );
+        let jwt_hmac_variable = jwt_settings.hmac_secret_variable.clone();
         // Routes signed with worker_secret (the seed's schemes, not webhooks).
         let worker_secret_routes: Vec<(usize, String)> = signed_routes(&parsed)
             .into_iter()
@@ -331,12 +355,12 @@ impl WardenConfig {
                 ])
                 .filter_map(|(field, value)| Some((field, present(value.clone())?)))
                 .chain(
-                    raw.webhook_secrets
+                    raw.policy_secrets
                         .iter()
                         .filter(|(name, _)| {
                             webhook_keys.iter().any(|k| {
                                 *name == k.variable || *name == format!("{}_previous", k.variable)
-                            })
+                            }) || jwt_hmac_variable.as_ref() == Some(name)
                         })
                         .filter_map(|(name, value)| {
                             Some((name.as_str(), present(Some(value.clone()))?))
@@ -408,6 +432,7 @@ impl WardenConfig {
                 worker_secret_previous,
                 session_secret,
                 webhook_keys,
+                jwt_keys,
             }),
             _ => Err(ConfigErrors(problems)),
         }

@@ -17,7 +17,7 @@
 
 pub use crate::host::deadline::StoreError;
 use crate::host::deadline::{Store, guarded};
-#[cfg(any(feature = "rate-limit", feature = "session", feature = "signature"))]
+#[cfg(any(feature = "rate-limit", feature = "session", feature = "signature", feature = "api-key"))]
 use spin_sdk::experimental::wasi::keyvalue::atomics;
 use warden_core::policy::stores::StoreCalls;
 
@@ -29,7 +29,7 @@ thread_local! {
     /// under Spin the first that reaches Redis).
     static OPENED: std::cell::OnceCell<std::rc::Rc<spin_sdk::key_value::Store>> =
         const { std::cell::OnceCell::new() };
-    #[cfg(any(feature = "rate-limit", feature = "session", feature = "signature"))]
+    #[cfg(any(feature = "rate-limit", feature = "session", feature = "signature", feature = "api-key"))]
     static OPENED_SYNC: std::cell::OnceCell<std::rc::Rc<spin_sdk::experimental::wasi::keyvalue::store::Bucket>> =
         const { std::cell::OnceCell::new() };
 }
@@ -50,7 +50,7 @@ async fn open(calls: &StoreCalls) -> Result<std::rc::Rc<spin_sdk::key_value::Sto
 
 /// The same store through `wasi:keyvalue`, opened on first use (a sync
 /// call: only after [`answering`]).
-#[cfg(any(feature = "rate-limit", feature = "session", feature = "signature"))]
+#[cfg(any(feature = "rate-limit", feature = "session", feature = "signature", feature = "api-key"))]
 fn open_sync() -> Result<
     std::rc::Rc<spin_sdk::experimental::wasi::keyvalue::store::Bucket>,
     spin_sdk::experimental::wasi::keyvalue::store::Error,
@@ -63,14 +63,14 @@ fn open_sync() -> Result<
 }
 
 /// The value of `key`, if any.
-#[cfg(any(feature = "rate-limit", feature = "session"))]
+#[cfg(any(feature = "rate-limit", feature = "session", feature = "api-key"))]
 pub async fn get(calls: &StoreCalls, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
     let store = open(calls).await?;
     guarded(Store::KeyValue, calls, store.get(key)).await
 }
 
 /// Stores `value` under `key`.
-#[cfg(feature = "session")]
+#[cfg(any(feature = "session", feature = "api-key"))]
 pub async fn set(calls: &StoreCalls, key: &str, value: &[u8]) -> Result<(), StoreError> {
     let store = open(calls).await?;
     guarded(Store::KeyValue, calls, store.set(key, value)).await
@@ -86,7 +86,7 @@ pub async fn delete(calls: &StoreCalls, key: &str) -> Result<(), StoreError> {
 /// Deletes every key `expired` picks (the sweeps), reading the key list one
 /// key at a time, each read and each delete within the deadline. Stops at
 /// the first failure; returns how many keys went.
-#[cfg(any(feature = "rate-limit", feature = "signature"))]
+#[cfg(any(feature = "rate-limit", feature = "signature", feature = "api-key"))]
 pub async fn delete_where(
     calls: &StoreCalls,
     expired: impl Fn(&str) -> bool,
@@ -122,7 +122,7 @@ pub async fn answering(calls: &StoreCalls, key: &str) -> Result<(), StoreError> 
 
 /// Adds `delta` to the counter at `key` (created at 0) and returns the new
 /// value: one atomic increment.
-#[cfg(any(feature = "rate-limit", feature = "signature"))]
+#[cfg(any(feature = "rate-limit", feature = "signature", feature = "api-key"))]
 pub async fn increment(calls: &StoreCalls, key: &str, delta: i64) -> Result<i64, StoreError> {
     answering(calls, key).await?;
     let outcome = open_sync().and_then(|bucket| atomics::increment(&bucket, key, delta));
@@ -189,7 +189,7 @@ pub async fn swap(
 }
 
 /// A sync call's outcome, fed to the breaker.
-#[cfg(any(feature = "rate-limit", feature = "session", feature = "signature"))]
+#[cfg(any(feature = "rate-limit", feature = "session", feature = "signature", feature = "api-key"))]
 fn sync_outcome<T, E: std::fmt::Debug>(
     calls: &StoreCalls,
     outcome: Result<T, E>,

@@ -3,7 +3,7 @@
 //! Everything above goes through these, so a port to another host, or a
 //! test double, replaces this directory and nothing else.
 
-#[cfg(any(feature = "rate-limit", feature = "session", feature = "signature"))]
+#[cfg(any(feature = "rate-limit", feature = "session", feature = "signature", feature = "api-key"))]
 pub mod clock;
 pub mod deadline;
 pub mod kv;
@@ -11,5 +11,5 @@ pub mod next;
 pub mod random;
 pub mod settings;
 pub mod sql;
-#[cfg(any(feature = "rate-limit", feature = "signature"))]
+#[cfg(any(feature = "rate-limit", feature = "signature", feature = "api-key"))]
 pub mod sweep;

@@ -82,21 +82,30 @@ async fn load() -> Result<WardenConfig, ConfigErrors> {
         worker_secret_previous: var("worker_secret_previous").await,
         session_secret: var("session_secret").await,
         policy_file,
-        webhook_secrets: Vec::new(),
+        policy_secrets: Vec::new(),
     };
-    // The webhook routes name their secret variables; read those too.
-    let mut webhook_secrets = Vec::new();
-    for name in raw.webhook_variables() {
+    // The policy names its secret variables (webhook secrets, [jwt]'s
+    // secret and JWK Set): read those too.
+    let mut policy_secrets = Vec::new();
+    for name in raw.policy_variables() {
         if let Some(value) = var(&name).await {
-            webhook_secrets.push((name, value));
+            policy_secrets.push((name, value));
         }
     }
     let raw = RawSettings {
-        webhook_secrets,
+        policy_secrets,
         ..raw
     };
     match WardenConfig::build(raw) {
-        Ok(config) if problems.is_empty() => Ok(config),
+        Ok(config) if problems.is_empty() => {
+            // A policy this build can parse but not serve yet is refused
+            // at startup, naming the field (see stages::jwt::JWKS_URL_SUPPORTED).
+            #[cfg(feature = "jwt")]
+            if let Some(problem) = crate::stages::jwt::unsupported(&config) {
+                return Err(ConfigErrors(vec![problem]));
+            }
+            Ok(config)
+        }
         Ok(_) => Err(ConfigErrors(problems)),
         Err(ConfigErrors(more)) => {
             problems.extend(more);

@@ -6,7 +6,7 @@
 
 pub use crate::host::deadline::StoreError;
 use crate::host::deadline::{Store, guarded};
-#[cfg(feature = "session")]
+#[cfg(any(feature = "session", feature = "api-key"))]
 pub use spin_sdk::sqlite::Value;
 use warden_core::policy::stores::StoreCalls;
 

@@ -10,6 +10,8 @@
 //! cargo feature is not compiled without it; the core refuses at startup a
 //! policy that needs it.
 
+#[cfg(feature = "api-key")]
+pub mod api_key;
 pub mod app_response;
 pub mod auth;
 #[cfg(feature = "cors")]
@@ -48,6 +50,10 @@ pub async fn authenticate(
     #[cfg(feature = "signature")]
     if warden_core::layers::signature::Signatures::AUTH_MODES.contains(&mode) {
         return Ok(signature::check(ctx, route, request).await);
+    }
+    #[cfg(feature = "api-key")]
+    if warden_core::layers::api_key::ApiKeys::AUTH_MODES.contains(&mode) {
+        return Ok(api_key::check(ctx, route, request).await);
     }
     let _ = (ctx, mode);
     Err(request)

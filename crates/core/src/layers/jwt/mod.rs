@@ -35,6 +35,7 @@ mod jwk;
 mod reason;
 #[cfg(test)]
 mod tests;
+pub mod variables;
 
 pub use algorithms::Algorithm;
 pub use claims::{CheckedClaims, ClaimRules};

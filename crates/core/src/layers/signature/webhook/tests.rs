@@ -713,7 +713,7 @@ mod configuration {
     fn raw(secrets: &[(&str, &str)]) -> RawSettings {
         RawSettings {
             policy: Some(POLICY.into()),
-            webhook_secrets: secrets
+            policy_secrets: secrets
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
@@ -724,7 +724,7 @@ mod configuration {
     #[test]
     fn the_host_reads_exactly_the_variables_the_routes_name() {
         assert_eq!(
-            raw(&[]).webhook_variables(),
+            raw(&[]).policy_variables(),
             [
                 "stripe_webhook_secret",
                 "stripe_webhook_secret_previous",
@@ -734,7 +734,7 @@ mod configuration {
                 "standard_webhook_secret_previous",
             ]
         );
-        assert!(RawSettings::default().webhook_variables().is_empty());
+        assert!(RawSettings::default().policy_variables().is_empty());
     }
 
     #[test]
