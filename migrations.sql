@@ -9,6 +9,11 @@ CREATE TABLE IF NOT EXISTS "session" ("id" text not null primary key, "expiresAt
   "createdAt" date not null, "updatedAt" date not null, "ipAddress" text, "userAgent" text,
   "userId" text not null references "user" ("id") on delete cascade, "impersonatedBy" text);
 CREATE INDEX IF NOT EXISTS "session_userId_idx" on "session" ("userId");
+-- Better Auth's JWT plugin (better-auth 1.7 `jwt()`), exactly as its
+-- migration creates the table. Warden reads `id`, `publicKey` and `alg`
+-- only (auth = "jwt" with jwks_table = true); never `privateKey`.
+CREATE TABLE IF NOT EXISTS "jwks" ("id" text not null primary key, "publicKey" text not null, "privateKey" text not null,
+  "createdAt" date not null, "expiresAt" date, "alg" text, "crv" text);
 -- Better Auth's API Key plugin (@better-auth/api-key 1.7), exactly as its
 -- migration creates the table: `key` is base64url(SHA-256(key)) without
 -- padding, `referenceId` the owner.
