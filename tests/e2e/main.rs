@@ -3,6 +3,7 @@
 //! key-value and database files. Each behaviour is checked with instance
 //! reuse on (as Spin does) and with one instance per request.
 
+mod api_keys;
 mod bad_input;
 mod component;
 mod cors;
