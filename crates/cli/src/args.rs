@@ -82,8 +82,9 @@ Usage:
       Validate FILE as warden's policy together with the settings it would run
       with. Secrets come from SPIN_VARIABLE_WORKER_SECRET,
       SPIN_VARIABLE_WORKER_SECRET_PREVIOUS and SPIN_VARIABLE_SESSION_SECRET,
-      and the secret variables the policy's webhook routes name (and their
-      _previous) from SPIN_VARIABLE_ and the name in upper case, e.g.
+      and the secret variables the policy names (its webhook routes' and
+      their _previous, [jwt]'s hmac_secret_variable and jwks_variable) from
+      SPIN_VARIABLE_ and the name in upper case, e.g.
       SPIN_VARIABLE_STRIPE_WEBHOOK_SECRET. ENV defaults to
       SPIN_VARIABLE_ENVIRONMENT. Warns (exit 0) when a
       method-restricted required/worker route lets other methods fall

@@ -393,8 +393,8 @@ pub fn check(contents: &str, environment: Option<String>, variables: &Variables)
         session_secret: variables.session_secret.clone(),
         policy_secrets: Vec::new(),
     };
-    // As the component does: the webhook routes name their secret
-    // variables, which are read once the policy is known.
+    // As the component does: the policy names its secret variables
+    // (webhook secrets, [jwt]'s), which are read once the policy is known.
     let policy_secrets = raw
         .policy_variables()
         .into_iter()
