@@ -10,6 +10,7 @@ mod cors;
 mod headers;
 mod hostile;
 mod isolation;
+mod jwt;
 mod outage;
 mod pipeline;
 mod rate_limit;

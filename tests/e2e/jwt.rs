@@ -1,0 +1,365 @@
+//! Bearer JWTs (`auth = "jwt"`) through the real component: tokens signed
+//! now by PyJWT (`tests/interop/jwt_e2e.py`, jwt_sign.py's published test
+//! keys) for every algorithm, genuine Better Auth 1.7 tokens verified with
+//! its `jwks` table copied into the host's database, and every refusal with
+//! its `WWW-Authenticate`.
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+use warden_tests::*;
+
+const UNAUTHORIZED: &str = r#"{"error":{"code":"UNAUTHORIZED","message":"Authentication required"}}"#;
+const FORBIDDEN: &str = r#"{"error":{"code":"FORBIDDEN","message":"Insufficient permissions"}}"#;
+const INVALID: &str = r#"Bearer realm="warden", error="invalid_token""#;
+const HS256_SECRET: &str = "interop-hs256-secret-0123456789abcdef";
+
+const POLICY: &str = r#"
+[jwt]
+issuer = "http://localhost:3000"
+audience = "http://localhost:3000"
+hmac_secret_variable = "jwt_secret"
+jwks_variable = "jwt_jwks"
+jwks_table = true
+# Better Auth puts the whole user in its JWT: a long image URL makes it
+# larger than the default 8 KiB.
+max_token_bytes = 12288
+
+[[routes]]
+name = "token"
+path = "/token/*"
+auth = "jwt"
+rate_limit = "off"
+
+[[routes]]
+name = "staff"
+path = "/staff/*"
+auth = "jwt"
+roles = ["staff"]
+rate_limit = "off"
+
+[[routes]]
+name = "rest"
+path = "/*"
+rate_limit = "off"
+"#;
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// PyJWT's tokens, signed now.
+fn pyjwt_tokens() -> HashMap<String, String> {
+    let out = Command::new("python3")
+        .arg(root().join("tests/interop/jwt_e2e.py"))
+        .arg(now().to_string())
+        .output()
+        .expect("python3 runs (scripts/setup installs PyJWT)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("token JSON")
+}
+
+/// The JWK Set variable: the fixture's public keys plus HS384/HS512 as
+/// `oct` keys (only a variable may carry those).
+fn jwks_variable() -> String {
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("crates/core/src/layers/jwt/testdata/interop.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut keys = fixture["jwks"]["keys"].as_array().unwrap().clone();
+    for token in fixture["tokens"].as_array().unwrap() {
+        let alg = token["alg"].as_str().unwrap();
+        if alg == "HS384" || alg == "HS512" {
+            let secret = token["hmac"].as_str().unwrap();
+            keys.push(serde_json::json!({"kty": "oct", "alg": alg, "k": b64(secret.as_bytes())}));
+        }
+    }
+    serde_json::json!({ "keys": keys }).to_string()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+async fn start(mode: Reuse) -> TestHost {
+    TestHost::start(
+        Setup::default()
+            .policy(POLICY)
+            .var("jwt_secret", HS256_SECRET)
+            .var("jwt_jwks", &jwks_variable())
+            .reuse(mode),
+    )
+    .await
+}
+
+async fn get(host: &TestHost, path: &str, headers: &[(&str, &str)]) -> Reply {
+    let refs: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
+    host.send("GET", path, &refs, b"").await
+}
+
+async fn bearer(host: &TestHost, path: &str, token: &str) -> Reply {
+    get(host, path, &[("authorization", &format!("Bearer {token}"))]).await
+}
+
+fn text(reply: &Reply) -> String {
+    String::from_utf8_lossy(&reply.body).into_owned()
+}
+
+fn assert_admitted(reply: &Reply, user: &str, role: &str, what: &str) {
+    assert_eq!(reply.status, 200, "{what}: {}", text(reply));
+    let seen = reply.echoed_headers();
+    let h = |n: &str| seen.get(n).and_then(Value::as_str).map(str::to_owned);
+    assert_eq!(h("x-warden-auth").as_deref(), Some("jwt"), "{what}");
+    assert_eq!(h("x-warden-user-id").as_deref(), Some(user), "{what}");
+    assert_eq!(h("x-warden-user-role").as_deref(), Some(role), "{what}");
+    assert!(h("authorization").is_some(), "{what}: the app still gets the token");
+    // Omitted when over max_claims_header_bytes (4 KiB by default).
+    let Some(claims) = h("x-warden-jwt-claims") else {
+        return;
+    };
+    use base64::Engine;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(claims)
+        .unwrap();
+    let claims: Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(claims["sub"], user, "{what}");
+}
+
+fn assert_refused(reply: &Reply, www: &str, what: &str) {
+    assert_eq!(reply.status, 401, "{what}: {}", text(reply));
+    assert_eq!(text(reply), UNAUTHORIZED, "{what}");
+    assert_eq!(reply.header("www-authenticate"), Some(www), "{what}");
+    assert!(reply.header("x-request-id").is_some(), "{what}");
+}
+
+#[tokio::test]
+async fn pyjwt_tokens_of_every_algorithm_are_admitted() {
+    let tokens = pyjwt_tokens();
+    for mode in MODES {
+        let host = start(mode).await;
+        for name in ["hs256", "hs384", "hs512", "eddsa", "es256", "rs256", "ps256"] {
+            let reply = bearer(&host, "/token/me", &tokens[name]).await;
+            assert_admitted(&reply, "user-1", "admin,user", &format!("{name} {mode:?}"));
+        }
+        // Within the 60 s leeway.
+        for name in ["expired_within_leeway", "nbf_within_leeway"] {
+            let reply = bearer(&host, "/token/me", &tokens[name]).await;
+            assert_admitted(&reply, "user-1", "admin,user", name);
+        }
+        let log = host.log();
+        for token in tokens.values() {
+            assert!(!log.contains(token.as_str()), "a token reached the log");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_refusal_is_a_401_with_www_authenticate() {
+    let tokens = pyjwt_tokens();
+    let host = start(Reuse::Spin).await;
+    for (name, reason) in [
+        ("expired_beyond_leeway", "expired"),
+        ("nbf_beyond_leeway", "not_yet_valid"),
+        ("wrong_iss", "issuer_mismatch"),
+        ("wrong_aud", "audience_mismatch"),
+        ("no_exp", "missing_exp"),
+        ("alg_none", "alg_none"),
+        ("hs256_with_public_key", "alg_mismatch"),
+        ("alg_mismatch", "alg_mismatch"),
+        ("unknown_kid", "unknown_kid"),
+        ("duplicate_member", "duplicate_member"),
+        ("bad_base64", "bad_base64url"),
+        ("oversize", "too_large"),
+        ("bad_signature", "bad_signature"),
+    ] {
+        let reply = bearer(&host, "/token/me", &tokens[name]).await;
+        assert_refused(&reply, INVALID, name);
+        let log = host.log();
+        assert!(
+            log.contains(&format!(r#""reason":"{reason}""#)),
+            "{name}: no {reason} in the log"
+        );
+        assert!(!log.contains(tokens[name].as_str()), "{name}: the token was logged");
+    }
+    // No token at all: no error attribute (RFC 6750 §3.1).
+    let reply = get(&host, "/token/me", &[]).await;
+    assert_refused(&reply, r#"Bearer realm="warden""#, "missing");
+    // Another scheme is not a bearer token.
+    let basic = get(&host, "/token/me", &[("authorization", "Basic dXNlcjpwYXNz")]).await;
+    assert_refused(&basic, r#"Bearer realm="warden""#, "basic");
+}
+
+#[tokio::test]
+async fn a_token_without_the_route_role_is_403_insufficient_scope() {
+    let tokens = pyjwt_tokens();
+    let host = start(Reuse::Spin).await;
+    let reply = bearer(&host, "/staff/x", &tokens["eddsa"]).await;
+    assert_eq!(reply.status, 403, "{}", text(&reply));
+    assert_eq!(text(&reply), FORBIDDEN);
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some(r#"Bearer realm="warden", error="insufficient_scope""#)
+    );
+}
+
+#[tokio::test]
+async fn spoofed_identity_headers_are_stripped() {
+    let tokens = pyjwt_tokens();
+    let host = start(Reuse::Spin).await;
+    let token = format!("Bearer {}", tokens["role_user"]);
+    let reply = get(
+        &host,
+        "/token/me",
+        &[
+            ("authorization", &token),
+            ("x-warden-user-id", "admin-1"),
+            ("x-warden-user-role", "admin"),
+            ("x-warden-jwt-claims", "e30"),
+            ("x-warden-auth", "session"),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", text(&reply));
+    let seen = reply.echoed_headers();
+    assert_eq!(seen["x-warden-user-id"], "user-1");
+    assert_eq!(seen["x-warden-user-role"], "user");
+    assert_eq!(seen["x-warden-auth"], "jwt");
+    assert_ne!(seen["x-warden-jwt-claims"], "e30");
+    // On a route without auth, nothing x-warden-* passes.
+    let open = get(&host, "/open", &[("x-warden-user-id", "admin-1")]).await;
+    assert!(!open.echoed_headers().contains_key("x-warden-user-id"));
+}
+
+#[tokio::test]
+async fn a_jwt_variable_unset_or_unparsable_refuses_the_configuration() {
+    for (vars, field) in [
+        (vec![("jwt_jwks", jwks_variable())], "jwt.hmac_secret_variable"),
+        (
+            vec![
+                ("jwt_secret", HS256_SECRET.to_string()),
+                ("jwt_jwks", "{\"keys\": [".to_string()),
+            ],
+            "jwt.jwks_variable",
+        ),
+    ] {
+        let mut setup = Setup::default().policy(POLICY);
+        for (n, v) in &vars {
+            setup = setup.var(n, v);
+        }
+        let host = TestHost::start(setup).await;
+        let reply = get(&host, "/open", &[]).await;
+        assert_eq!(reply.status, 500, "{field}");
+        let log = host.log();
+        assert!(log.contains(field), "{field} not in {log}");
+        assert!(!log.contains(HS256_SECRET));
+    }
+}
+
+/// Genuine Better Auth 1.7 (tests/interop/better-auth/mint.mjs): its
+/// database's `jwks` rows, and what it minted.
+struct BetterAuth {
+    out: Value,
+    _dir: TempDir,
+    db: std::path::PathBuf,
+}
+
+fn better_auth() -> BetterAuth {
+    let dir = TempDir::new("better-auth");
+    let db = dir.path().join("ba.db");
+    let out_file = dir.path().join("out.json");
+    let status = Command::new("node")
+        .arg(root().join("tests/interop/better-auth/mint.mjs"))
+        .arg("--db")
+        .arg(&db)
+        .arg("--out")
+        .arg(&out_file)
+        .status()
+        .expect("node runs (scripts/setup installs the harness)");
+    assert!(status.success());
+    let out = serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    BetterAuth { out, _dir: dir, db }
+}
+
+/// Copies Better Auth's `jwks` rows into the host's database.
+fn copy_jwks(ba: &BetterAuth, host: &TestHost) -> usize {
+    let from = rusqlite::Connection::open(&ba.db).unwrap();
+    let to = rusqlite::Connection::open(host.state_dir().join("sqlite_db.db")).unwrap();
+    let mut stmt = from
+        .prepare(r#"SELECT id, publicKey, privateKey, createdAt, expiresAt, alg, crv FROM jwks"#)
+        .unwrap();
+    let rows: Vec<[rusqlite::types::Value; 7]> = stmt
+        .query_map([], |r| {
+            Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?])
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for row in &rows {
+        to.execute(
+            r#"INSERT INTO jwks (id, publicKey, privateKey, createdAt, expiresAt, alg, crv) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"#,
+            rusqlite::params_from_iter(row.iter()),
+        )
+        .unwrap();
+    }
+    rows.len()
+}
+
+#[tokio::test]
+async fn genuine_better_auth_tokens_verify_with_its_jwks_table() {
+    let ba = better_auth();
+    for mode in MODES {
+        let host = start(mode).await;
+        assert!(copy_jwks(&ba, &host) >= 1);
+        for user in ba.out["jwt"]["perUser"].as_array().unwrap() {
+            let id = user["userId"].as_str().unwrap();
+            let role = ba.out["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["id"] == id)
+                .and_then(|u| u["role"].as_str())
+                .unwrap()
+                .to_owned();
+            let token = user["fromToken"].as_str().unwrap();
+            let reply = bearer(&host, "/token/me", token).await;
+            assert_admitted(&reply, id, &role, &format!("/token {mode:?}"));
+            // Carol's 6 KB image makes her claims too large for the header.
+            let claims = reply.echoed_headers().contains_key("x-warden-jwt-claims");
+            assert_eq!(claims, token.len() < 4000, "claims header of a {} byte token", token.len());
+        }
+        let header_jwt = ba.out["jwt"]["fromHeader"].as_str().unwrap();
+        let alice = ba.out["jwt"]["payload"]["sub"].as_str().unwrap();
+        let reply = bearer(&host, "/token/me", header_jwt).await;
+        assert_admitted(&reply, alice, "admin", "set-auth-jwt");
+        assert!(!host.log().contains(header_jwt));
+    }
+}
+
+#[tokio::test]
+async fn a_store_failure_reading_the_jwks_table_fails_closed() {
+    let ba = better_auth();
+    let tokens = pyjwt_tokens();
+    let host = start(Reuse::Spin).await;
+    copy_jwks(&ba, &host);
+    host.host.faults().set_sqlite_error(true);
+    let token = ba.out["jwt"]["fromToken"].as_str().unwrap();
+    let reply = bearer(&host, "/token/me", token).await;
+    assert_eq!(reply.status, 503, "{}", text(&reply));
+    assert!(host.log().contains("jwt_keys_unavailable"));
+    // A token the variables' keys decide is decided as usual.
+    let reply = bearer(&host, "/token/me", &tokens["hs256"]).await;
+    assert_eq!(reply.status, 200, "{}", text(&reply));
+    host.host.faults().set_sqlite_error(false);
+    let reply = bearer(&host, "/token/me", token).await;
+    assert_eq!(reply.status, 200, "{}", text(&reply));
+}
