@@ -505,3 +505,20 @@ async fn the_key_tier_selects_the_rate_limit_quota() {
     let api = limit(&untiered).await.expect("the api preset's limit");
     assert!(api != "1000" && api != "100000", "{api}");
 }
+
+#[tokio::test]
+async fn the_demo_serves_api_keys_from_both_tables() {
+    let host = TestHost::start(Setup::demo()).await;
+    let key = create_key(&host, "demo-user", &["--tier", "paid"]);
+    let reply = host.get_with("/api/keys/me", &[("x-api-key", &key)]).await;
+    assert_eq!(reply.status, 200, "{}", text(&reply));
+    assert_eq!(echoed(&reply, "x-warden-user-id").as_deref(), Some("demo-user"));
+    assert_eq!(reply.header("x-ratelimit-limit"), Some("100000"));
+    assert_unauthorized(&host.get("/api/keys/me").await, "the demo without a key");
+    // Better Auth's table is there too (migrations.sql), empty: unknown key.
+    let ba_like = "a".repeat(64);
+    assert_unauthorized(
+        &host.get_with("/api/keys/me", &[("x-api-key", &ba_like)]).await,
+        "a key in neither table",
+    );
+}
