@@ -1,11 +1,13 @@
 //! The host: the only modules that touch Spin's host interfaces and the WIT
-//! imports (key-value, SQLite, variables, the inner app, clocks, random).
+//! imports (key-value, SQLite, variables, the inner app, outbound HTTP,
+//! clocks, random).
 //! Everything above goes through these, so a port to another host, or a
 //! test double, replaces this directory and nothing else.
 
 #[cfg(any(feature = "rate-limit", feature = "session", feature = "signature", feature = "api-key"))]
 pub mod clock;
 pub mod deadline;
+pub mod http_client;
 pub mod kv;
 pub mod next;
 pub mod random;
