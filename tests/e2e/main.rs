@@ -12,6 +12,7 @@ mod hostile;
 mod isolation;
 mod jwt;
 mod outage;
+mod outbound;
 mod pipeline;
 mod rate_limit;
 mod redis_store;

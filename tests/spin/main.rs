@@ -1148,3 +1148,42 @@ async fn redis_outage_under_load(kill: Kill) {
         tail(&spin_logs(&fresh), 30)
     );
 }
+
+/// The outbound grant docs/outbound.md tells users to add for a
+/// `jwks_url` (the app component's `allowed_outbound_hosts`, inherited by
+/// warden with `"allowed_outbound_hosts"`) is accepted by Spin 4.1 next to
+/// the store grants: the app starts, the probe finds the store, and
+/// requests go through. (That a middleware's `wasi:http/client` `send` then
+/// reaches exactly the granted origin, and is refused elsewhere, was
+/// measured with a throwaway middleware: docs/outbound.md.)
+#[tokio::test]
+async fn an_inherited_outbound_grant_is_accepted_under_spin() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let Some(spin) = binary() else {
+        return;
+    };
+    let jwks = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://127.0.0.1:{}", jwks.local_addr().unwrap().port());
+    let manifest = my_app_manifest(
+        "[[routes]]\nname = \"app\"\npath = \"/*\"\nrate_limit = \"api\"\n",
+        &format!(
+            "key_value_stores = [\"default\"]\nsqlite_databases = [\"default\"]\n\
+             allowed_outbound_hosts = [\"{origin}\"]\n"
+        ),
+        "\"key_value_stores\", \"sqlite_databases\", \"variables\", \"allowed_outbound_hosts\"",
+    );
+    let host = SpinHost::start(
+        &spin,
+        SpinSetup {
+            manifest: manifest.path().join("spin.toml"),
+            ..SpinSetup::default()
+        },
+    )
+    .await;
+    let ready = host.get("/.warden/ready").await;
+    assert_eq!(ready.status, 200, "{}", host.output());
+    assert_eq!(ready.json()["key_value"], "ok", "{}", host.output());
+    let page = host.get("/hello").await;
+    assert_eq!(page.status, 200, "{}", host.output());
+    assert_eq!(page.header("x-ratelimit-limit"), Some("100"));
+}

@@ -106,6 +106,9 @@ pub struct Setup {
     /// `noop_middleware`.
     pub middleware: &'static str,
     pub migrations: bool,
+    /// The `allowed_outbound_hosts` warden inherits (none by default, as in
+    /// the demo's spin.toml).
+    pub allowed_outbound_hosts: Vec<String>,
 }
 
 impl Default for Setup {
@@ -116,6 +119,7 @@ impl Default for Setup {
             warden: true,
             middleware: "warden",
             migrations: true,
+            allowed_outbound_hosts: Vec::new(),
         }
     }
 }
@@ -143,6 +147,12 @@ impl Setup {
     }
     pub fn reuse(mut self, reuse: Reuse) -> Self {
         self.reuse = reuse;
+        self
+    }
+    /// Grants outbound HTTP to `origin` (`http://127.0.0.1:PORT`), as the
+    /// app's `allowed_outbound_hosts` inherited by warden.
+    pub fn allow_outbound(mut self, origin: &str) -> Self {
+        self.allowed_outbound_hosts.push(origin.to_owned());
         self
     }
 }
@@ -182,6 +192,7 @@ impl TestHost {
             guest_log: GuestLog::quiet(),
             key_value_redis: None,
             stats_endpoint: false,
+            allowed_outbound_hosts: setup.allowed_outbound_hosts,
         };
         let host = Host::start(options).await?;
         let client = Client::builder(TokioExecutor::new()).build_http();

@@ -18,8 +18,9 @@
 //! time, kept 1 s when idle (or one instance per request); the default
 //! key-value store and database as SQLite files in the state directory;
 //! `increment` counters as 8 little-endian bytes; variables from
-//! `SPIN_VARIABLE_*`; the `spin-client-addr` header. The README lists where
-//! it differs.
+//! `SPIN_VARIABLE_*`; the `spin-client-addr` header; outbound HTTP only to
+//! the inherited `allowed_outbound_hosts`, denied otherwise with Spin's
+//! `HttpRequestDenied` ([`outbound`]). The README lists where it differs.
 
 pub mod cache;
 pub mod command;
@@ -27,6 +28,7 @@ pub mod compose;
 pub mod faults;
 pub mod guest_log;
 pub mod manifest;
+pub mod outbound;
 mod redis_kv;
 pub mod server;
 pub mod spin;
@@ -82,6 +84,12 @@ pub struct HostOptions {
     pub key_value_redis: Option<String>,
     /// Serve store operation counts at [`server::STATS_PATH`] (benchmarks).
     pub stats_endpoint: bool,
+    /// The `allowed_outbound_hosts` the middleware inherits from the app
+    /// (`inherit_configuration = [..., "allowed_outbound_hosts"]`): the only
+    /// destinations `wasi:http/client` may reach. Empty denies every
+    /// outbound request, as Spin does for a middleware without the grant
+    /// ([`outbound`] lists the differences from Spin).
+    pub allowed_outbound_hosts: Vec<String>,
 }
 
 impl Default for HostOptions {
@@ -100,6 +108,7 @@ impl Default for HostOptions {
             guest_log: GuestLog::default(),
             key_value_redis: None,
             stats_endpoint: false,
+            allowed_outbound_hosts: Vec::new(),
         }
     }
 }

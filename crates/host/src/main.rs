@@ -17,6 +17,7 @@ const USAGE: &str = "usage:
                     [--manifest spin.toml] [--migrations FILE.sql] [--state-dir DIR]
                     [--variable NAME=VALUE]... [--instance-per-request] [--no-cache]
                     [--key-value-redis redis://HOST:PORT | --runtime-config-file FILE] [--stats]
+                    [--allow-outbound SCHEME://HOST[:PORT]]...
   warden-host compose --app APP.wasm --middleware MW.wasm... -o OUT.wasm
   warden-host measure --app APP.wasm [--middleware MW.wasm]...   (compile and instantiate times)
   warden-host inspect --app COMPONENT.wasm                         (its imports and exports)
@@ -24,7 +25,9 @@ const USAGE: &str = "usage:
 
   serve reads injected store faults from WARDEN_HOST_FAULTS, e.g. `kv-hang`,
   `kv-read-delay=200,sqlite-error` (see warden_host::faults); with --stats,
-  `POST /.well-known/warden-host/faults?SPEC` switches them at run time.";
+  `POST /.well-known/warden-host/faults?SPEC` switches them at run time.
+  Outbound HTTP goes only to the app's `allowed_outbound_hosts` that the
+  manifest's middleware entry inherits, plus each --allow-outbound.";
 
 fn main() {
     if let Err(e) = run() {
@@ -75,6 +78,9 @@ fn run() -> Result<()> {
                 let path = PathBuf::from(value("--runtime-config-file")?);
                 options.key_value_redis = warden_host::manifest::redis_key_value(&path)?;
             }
+            "--allow-outbound" => options
+                .allowed_outbound_hosts
+                .push(value("--allow-outbound")?),
             "--no-cache" => options.cache_dir = None,
             "-o" | "--output" => out = Some(PathBuf::from(value("-o")?)),
             "-h" | "--help" => {
@@ -93,6 +99,11 @@ fn run() -> Result<()> {
                 Some(path) => warden_host::manifest::declared_variables(path)?,
                 None => HashMap::new(),
             };
+            if let Some(path) = &manifest {
+                options
+                    .allowed_outbound_hosts
+                    .extend(warden_host::manifest::inherited_outbound_hosts(path)?);
+            }
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
                 let host = Host::start(options).await?;

@@ -2,6 +2,7 @@
 //! to wasmtime-wasi-http's `ProxyHandler`, which reuses instances the way
 //! Spin does (the same handler Spin's WASI 0.3 trigger builds on).
 
+use crate::outbound::{AllowedHosts, Outbound};
 use crate::spin::{SpinEnv, SpinView};
 use crate::storage::{KeyValue, Sqlite};
 use crate::variables::Variables;
@@ -102,6 +103,13 @@ impl Host {
             instances: instances.clone(),
             faults: faults.clone(),
             stats_endpoint: options.stats_endpoint,
+            outbound: Outbound {
+                allowed: Arc::new(
+                    AllowedHosts::parse(&options.allowed_outbound_hosts)
+                        .context("allowed_outbound_hosts")?,
+                ),
+                quiet: options.guest_log.is_quiet(),
+            },
         });
 
         let listener = TcpListener::bind(options.listen)
@@ -340,33 +348,8 @@ pub struct HostState {
     table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
-    hooks: NoOutbound,
+    hooks: Outbound,
     env: Arc<SpinEnv>,
-}
-
-/// Outbound HTTP is refused: neither warden nor the demo app declares
-/// `allowed_outbound_hosts`, and Spin would deny the request the same way.
-struct NoOutbound;
-
-impl wasmtime_wasi_http::WasiHttpHooks for NoOutbound {
-    fn send_request(
-        &mut self,
-        _request: http::Request<wasmtime_wasi_http::WasiBody>,
-        _options: Option<wasmtime_wasi_http::RequestOptions>,
-        _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = Result<
-                    (
-                        http::Response<wasmtime_wasi_http::WasiBody>,
-                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-                    ),
-                    wasmtime_wasi_http::Error,
-                >,
-            > + Send,
-    > {
-        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
-    }
 }
 
 impl HostState {
@@ -410,6 +393,7 @@ struct AppState {
     instances: Arc<std::sync::atomic::AtomicU64>,
     faults: Arc<Faults>,
     stats_endpoint: bool,
+    outbound: Outbound,
 }
 
 impl HandlerState for AppState {
@@ -430,7 +414,7 @@ impl HandlerState for AppState {
                 table: ResourceTable::new(),
                 wasi,
                 http: WasiHttpCtx::new(),
-                hooks: NoOutbound,
+                hooks: self.outbound.clone(),
                 env: self.env.clone(),
             },
         );
@@ -576,7 +560,7 @@ pub(crate) async fn measure(
                 table: ResourceTable::new(),
                 wasi: WasiCtx::builder().build(),
                 http: WasiHttpCtx::new(),
-                hooks: NoOutbound,
+                hooks: Outbound::default(),
                 env: env.clone(),
             },
         );
