@@ -142,7 +142,7 @@ fn text(reply: &Reply) -> String {
 }
 
 fn assert_unauthorized(reply: &Reply, what: &str) {
-    assert_eq!(reply.status, 401, "{what}: {}", text(&reply));
+    assert_eq!(reply.status, 401, "{what}: {}", text(reply));
     assert_eq!(reply.body, UNAUTHORIZED, "{what}");
 }
 
@@ -156,7 +156,10 @@ async fn cli_round_trip_create_use_revoke() {
         assert_eq!(ok.status, 200, "{mode:?}: {}", text(&ok));
         assert_eq!(echoed(&ok, "x-warden-auth").as_deref(), Some("api_key"));
         assert_eq!(echoed(&ok, "x-warden-user-id").as_deref(), Some("user-7"));
-        assert_eq!(echoed(&ok, "x-warden-user-role").as_deref(), Some("deployer"));
+        assert_eq!(
+            echoed(&ok, "x-warden-user-role").as_deref(),
+            Some("deployer")
+        );
         assert_eq!(
             echoed(&ok, "x-warden-api-key-prefix").as_deref(),
             Some(&key[..8])
@@ -223,7 +226,8 @@ fn minted() -> Option<&'static Minted> {
                 eprintln!("skipped: no tests/interop/better-auth/node_modules (scripts/setup)");
                 return None;
             }
-            let tmp = std::env::temp_dir().join(format!("warden-e2e-apikeys-{}", std::process::id()));
+            let tmp =
+                std::env::temp_dir().join(format!("warden-e2e-apikeys-{}", std::process::id()));
             std::fs::create_dir_all(&tmp).unwrap();
             let db = tmp.join("better-auth.db");
             let out_file = tmp.join("minted.json");
@@ -312,7 +316,10 @@ async fn genuine_better_auth_keys() {
         Some("better_auth")
     );
     // Without files:read, the files route is 403.
-    assert_eq!(with_key(&host, "/api/keys/files/a", plain, ip).await.status, 403);
+    assert_eq!(
+        with_key(&host, "/api/keys/files/a", plain, ip).await.status,
+        403
+    );
 
     // Permissions become roles.
     let permitted = key_of(minted, "permissions");
@@ -339,7 +346,10 @@ async fn genuine_better_auth_keys() {
     let limited = key_of(minted, "metadata-remaining");
     rusqlite::Connection::open(db_path(&host))
         .unwrap()
-        .execute("UPDATE \"apikey\" SET \"remaining\" = 0 WHERE \"name\" = 'limited'", [])
+        .execute(
+            "UPDATE \"apikey\" SET \"remaining\" = 0 WHERE \"name\" = 'limited'",
+            [],
+        )
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     assert_unauthorized(
@@ -362,14 +372,20 @@ async fn genuine_better_auth_keys() {
     kv_put(&host, &store_key, json.as_bytes());
     let reply = with_key(&host, "/api/keys/x", kv_key, "198.51.100.23").await;
     assert_eq!(reply.status, 200, "{}", text(&reply));
-    assert_eq!(
-        echoed(&reply, "x-warden-auth").as_deref(),
-        Some("api_key")
-    );
+    assert_eq!(echoed(&reply, "x-warden-auth").as_deref(), Some("api_key"));
 
     let log = host.log();
-    for label in ["plain", "permissions", "expired", "disabled", "secondary-storage"] {
-        assert!(!log.contains(key_of(minted, label)), "{label} key in the log");
+    for label in [
+        "plain",
+        "permissions",
+        "expired",
+        "disabled",
+        "secondary-storage",
+    ] {
+        assert!(
+            !log.contains(key_of(minted, label)),
+            "{label} key in the log"
+        );
     }
 }
 
@@ -405,7 +421,9 @@ async fn bad_credentials_are_one_401() {
     // The same key twice is one key.
     let bearer = format!("Bearer {key}");
     assert_eq!(
-        get(&[("x-api-key", &key), ("authorization", &bearer)]).await.status,
+        get(&[("x-api-key", &key), ("authorization", &bearer)])
+            .await
+            .status,
         200
     );
     // A spoofed identity is removed; the key's identity replaces it.
@@ -417,7 +435,10 @@ async fn bad_credentials_are_one_401() {
     ])
     .await;
     assert_eq!(reply.status, 200);
-    assert_eq!(echoed(&reply, "x-warden-user-id").as_deref(), Some("user-1"));
+    assert_eq!(
+        echoed(&reply, "x-warden-user-id").as_deref(),
+        Some("user-1")
+    );
     assert_eq!(echoed(&reply, "x-warden-user-role"), None);
     assert_eq!(echoed(&reply, "x-warden-auth").as_deref(), Some("api_key"));
     let spoofed = host
@@ -430,7 +451,10 @@ async fn bad_credentials_are_one_401() {
 
     let log = host.log();
     for secret in [&key, &other, &wrong, &hex_sha256(&key)] {
-        assert!(!log.contains(secret.as_str()), "a key or hash is in the log");
+        assert!(
+            !log.contains(secret.as_str()),
+            "a key or hash is in the log"
+        );
     }
     assert!(log.contains("\"reason\":\"conflicting\""), "{log}");
     assert!(log.contains("\"reason\":\"unknown\""), "{log}");
@@ -465,7 +489,9 @@ async fn failed_keys_throttle_the_address_before_any_lookup() {
         assert_eq!(reply.status, 401);
     }
     assert_eq!(
-        with_key(&host, "/api/keys/x", &key, "203.0.113.68").await.status,
+        with_key(&host, "/api/keys/x", &key, "203.0.113.68")
+            .await
+            .status,
         200
     );
 }
@@ -512,13 +538,18 @@ async fn the_demo_serves_api_keys_from_both_tables() {
     let key = create_key(&host, "demo-user", &["--tier", "paid"]);
     let reply = host.get_with("/api/keys/me", &[("x-api-key", &key)]).await;
     assert_eq!(reply.status, 200, "{}", text(&reply));
-    assert_eq!(echoed(&reply, "x-warden-user-id").as_deref(), Some("demo-user"));
+    assert_eq!(
+        echoed(&reply, "x-warden-user-id").as_deref(),
+        Some("demo-user")
+    );
     assert_eq!(reply.header("x-ratelimit-limit"), Some("100000"));
     assert_unauthorized(&host.get("/api/keys/me").await, "the demo without a key");
     // Better Auth's table is there too (migrations.sql), empty: unknown key.
     let ba_like = "a".repeat(64);
     assert_unauthorized(
-        &host.get_with("/api/keys/me", &[("x-api-key", &ba_like)]).await,
+        &host
+            .get_with("/api/keys/me", &[("x-api-key", &ba_like)])
+            .await,
         "a key in neither table",
     );
 }

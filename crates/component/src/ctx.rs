@@ -5,7 +5,12 @@
 //! Nothing here outlives the request: instances serve many requests, some at
 //! once (DESIGN §1), so all request state lives in [`Ctx`], dropped with it.
 
-#[cfg(any(feature = "rate-limit", feature = "session", feature = "signature", feature = "api-key"))]
+#[cfg(any(
+    feature = "rate-limit",
+    feature = "session",
+    feature = "signature",
+    feature = "api-key"
+))]
 use crate::host::clock;
 use crate::host::random;
 use spin_sdk::wasip3::http::types::Scheme;
@@ -54,7 +59,12 @@ pub struct Ctx<'a> {
     /// Wall-clock time when a layer first asked, in unix milliseconds (see
     /// [`Ctx::now_ms`]). `None` at construction.
     #[cfg_attr(
-        not(any(feature = "rate-limit", feature = "session", feature = "signature", feature = "api-key")),
+        not(any(
+            feature = "rate-limit",
+            feature = "session",
+            feature = "signature",
+            feature = "api-key"
+        )),
         allow(dead_code)
     )]
     pub(crate) now_ms: Cell<Option<u64>>,
@@ -75,7 +85,12 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// The request's time, read from the host's wall clock on first use
     /// only: routes with no rate limit, session or signature never need it.
-    #[cfg(any(feature = "rate-limit", feature = "session", feature = "signature", feature = "api-key"))]
+    #[cfg(any(
+        feature = "rate-limit",
+        feature = "session",
+        feature = "signature",
+        feature = "api-key"
+    ))]
     pub fn now_ms(&self) -> u64 {
         if let Some(now) = self.now_ms.get() {
             return now;

@@ -17,7 +17,12 @@
 
 pub use crate::host::deadline::StoreError;
 use crate::host::deadline::{Store, guarded};
-#[cfg(any(feature = "rate-limit", feature = "session", feature = "signature", feature = "api-key"))]
+#[cfg(any(
+    feature = "rate-limit",
+    feature = "session",
+    feature = "signature",
+    feature = "api-key"
+))]
 use spin_sdk::experimental::wasi::keyvalue::atomics;
 use warden_core::policy::stores::StoreCalls;
 
@@ -50,7 +55,12 @@ async fn open(calls: &StoreCalls) -> Result<std::rc::Rc<spin_sdk::key_value::Sto
 
 /// The same store through `wasi:keyvalue`, opened on first use (a sync
 /// call: only after [`answering`]).
-#[cfg(any(feature = "rate-limit", feature = "session", feature = "signature", feature = "api-key"))]
+#[cfg(any(
+    feature = "rate-limit",
+    feature = "session",
+    feature = "signature",
+    feature = "api-key"
+))]
 fn open_sync() -> Result<
     std::rc::Rc<spin_sdk::experimental::wasi::keyvalue::store::Bucket>,
     spin_sdk::experimental::wasi::keyvalue::store::Error,
@@ -189,7 +199,12 @@ pub async fn swap(
 }
 
 /// A sync call's outcome, fed to the breaker.
-#[cfg(any(feature = "rate-limit", feature = "session", feature = "signature", feature = "api-key"))]
+#[cfg(any(
+    feature = "rate-limit",
+    feature = "session",
+    feature = "signature",
+    feature = "api-key"
+))]
 fn sync_outcome<T, E: std::fmt::Debug>(
     calls: &StoreCalls,
     outcome: Result<T, E>,

@@ -4,7 +4,12 @@
 //! Everything above goes through these, so a port to another host, or a
 //! test double, replaces this directory and nothing else.
 
-#[cfg(any(feature = "rate-limit", feature = "session", feature = "signature", feature = "api-key"))]
+#[cfg(any(
+    feature = "rate-limit",
+    feature = "session",
+    feature = "signature",
+    feature = "api-key"
+))]
 pub mod clock;
 pub mod deadline;
 pub mod http_client;

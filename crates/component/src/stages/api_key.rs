@@ -105,18 +105,18 @@ async fn authenticate(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> 
             Ok(value) => {
                 let failures = value.as_deref().and_then(decode_counter).unwrap_or(0);
                 if is_throttled(config, failures) {
-                    ctx.log(
-                        "api_key_throttled",
-                        &[("failures", failures.into())],
-                    );
+                    ctx.log("api_key_throttled", &[("failures", failures.into())]);
                     return Err(respond::deny(ctx, Refusal::Throttled.denial()));
                 }
             }
             Err(error) => {
-                return Err(unavailable(ctx, Outage {
-                    during: "throttle",
-                    error: error.to_string(),
-                }));
+                return Err(unavailable(
+                    ctx,
+                    Outage {
+                        during: "throttle",
+                        error: error.to_string(),
+                    },
+                ));
             }
         }
     }
@@ -132,9 +132,7 @@ async fn authenticate(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> 
     let record = match find(ctx, config, &presented, now_ms).await {
         Ok(Some(record)) => record,
         Ok(None) => {
-            return Err(
-                refuse(ctx, route, config, Some(&presented), Refusal::Unknown, None).await,
-            );
+            return Err(refuse(ctx, route, config, Some(&presented), Refusal::Unknown, None).await);
         }
         Err(Found::Invalid(source)) => {
             return Err(refuse(
@@ -188,7 +186,8 @@ async fn authenticate(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> 
 
     let mut add = |name: &str, value: &str| {
         if !value.chars().any(char::is_control) {
-            ctx.to_app.push((name.to_string(), value.as_bytes().to_vec()));
+            ctx.to_app
+                .push((name.to_string(), value.as_bytes().to_vec()));
         }
     };
     add(AUTH_HEADER, "api_key");
@@ -244,11 +243,12 @@ async fn find(
     let mut found = None;
     for lookup in lookup_plan(config, presented) {
         let outcome = match &lookup {
-            Lookup::Sql { sql: statement, param } => {
-                lookup_row(ctx, statement, param).await.map(|row| {
-                    row.map(|row| lookup.read_row(&row))
-                })
-            }
+            Lookup::Sql {
+                sql: statement,
+                param,
+            } => lookup_row(ctx, statement, param)
+                .await
+                .map(|row| row.map(|row| lookup.read_row(&row))),
             Lookup::KeyValue { key } => kv::get(&kv_calls, key)
                 .await
                 .map_err(|e| e.to_string())
@@ -423,7 +423,10 @@ fn touch_later(
                 "{}",
                 warden_core::base::log::event(
                     "api_key_touch_failed",
-                    &[("prefix", prefix.into()), ("error", error.to_string().into())],
+                    &[
+                        ("prefix", prefix.into()),
+                        ("error", error.to_string().into())
+                    ],
                 )
             );
             return;
