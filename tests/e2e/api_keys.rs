@@ -553,3 +553,39 @@ async fn the_demo_serves_api_keys_from_both_tables() {
         "a key in neither table",
     );
 }
+
+#[tokio::test]
+async fn last_used_at_is_written_once_per_interval_after_the_response() {
+    let policy = policy().replace(
+        "failure_window = \"5m\"",
+        "failure_window = \"5m\"\nlast_used_interval = \"1m\"\ncache_ttl = \"1m\"",
+    );
+    let policy = policy.replacen("cache_ttl = \"1s\"\n", "", 1);
+    for mode in MODES {
+        let host = TestHost::start(Setup::default().policy(&policy).reuse(mode)).await;
+        let key = create_key(&host, "user-1", &[]);
+        let last_used = || -> Option<String> {
+            rusqlite::Connection::open(db_path(&host))
+                .unwrap()
+                .query_row("SELECT \"last_used_at\" FROM \"api_keys\"", [], |r| {
+                    r.get(0)
+                })
+                .unwrap()
+        };
+        assert_eq!(last_used(), None);
+        let reply = with_key(&host, "/api/keys/x", &key, "198.51.100.60").await;
+        assert_eq!(reply.status, 200, "{}", text(&reply));
+        settle(&host).await;
+        let first = last_used().expect("last_used_at written after the first use");
+        assert!(first.ends_with('Z') && first.contains('T'), "{first}");
+        // Within the interval: served from the re-cached record, no write.
+        let before = host.counts();
+        for _ in 0..3 {
+            let reply = with_key(&host, "/api/keys/x", &key, "198.51.100.60").await;
+            assert_eq!(reply.status, 200);
+        }
+        settle(&host).await;
+        assert_eq!(host.counts().sqlite_statements, before.sqlite_statements);
+        assert_eq!(last_used(), Some(first));
+    }
+}
