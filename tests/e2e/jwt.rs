@@ -363,3 +363,92 @@ async fn a_store_failure_reading_the_jwks_table_fails_closed() {
     let reply = bearer(&host, "/token/me", token).await;
     assert_eq!(reply.status, 200, "{}", text(&reply));
 }
+
+const COOKIE_CACHE_POLICY: &str = r#"
+[session]
+cookie_cache = "jwt"
+log_failures = true
+
+[jwt]
+issuer = "http://localhost:3000"
+jwks_table = true
+
+[[routes]]
+name = "private"
+path = "/private/*"
+auth = "required"
+rate_limit = "off"
+
+[[routes]]
+name = "admin"
+path = "/admin/*"
+auth = "required"
+roles = ["admin"]
+rate_limit = "off"
+"#;
+
+fn cookie_header(pairs: &Value) -> String {
+    pairs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{}={}", p[0].as_str().unwrap(), p[1].as_str().unwrap()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[tokio::test]
+async fn better_auth_cookie_cache_authenticates_without_a_session_row() {
+    let ba = better_auth();
+    let alice = ba.out["users"][0]["id"].as_str().unwrap().to_owned();
+    for mode in MODES {
+        let host =
+            TestHost::start(Setup::default().policy(COOKIE_CACHE_POLICY).reuse(mode)).await;
+        copy_jwks(&ba, &host);
+        let rows: i64 = rusqlite::Connection::open(host.state_dir().join("sqlite_db.db"))
+            .unwrap()
+            .query_row(r#"SELECT count(*) FROM "session""#, [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0);
+        // One cookie.
+        let cookie = cookie_header(&ba.out["cookies"]["sessionData"]);
+        let reply = get(&host, "/admin/x", &[("cookie", &cookie)]).await;
+        assert_eq!(reply.status, 200, "{mode:?}: {}", text(&reply));
+        let seen = reply.echoed_headers();
+        assert_eq!(seen["x-warden-user-id"], alice.as_str());
+        assert_eq!(seen["x-warden-auth"], "session");
+        assert_eq!(seen["x-warden-user-role"], "admin");
+        // Chunked (carol's 9 KB cache in three cookies), in any order.
+        let mut chunks = ba.out["cookies"]["chunked"].as_array().unwrap().clone();
+        chunks.reverse();
+        let cookie = cookie_header(&Value::Array(chunks));
+        let reply = get(&host, "/private/x", &[("cookie", &cookie)]).await;
+        assert_eq!(reply.status, 200, "chunked {mode:?}: {}", text(&reply));
+        assert_eq!(
+            reply.echoed_headers()["x-warden-user-id"],
+            ba.out["cookies"]["chunkedUserId"]
+        );
+        // Carol is no admin.
+        let reply = get(&host, "/admin/x", &[("cookie", &cookie)]).await;
+        assert_eq!(reply.status, 403);
+        // A tampered cache is refused, and with no session row that is a 401.
+        let jwt = ba.out["cookies"]["sessionData"][0][1].as_str().unwrap();
+        let mut parts: Vec<String> = jwt.split('.').map(str::to_owned).collect();
+        parts[2] = format!("{}AAAA", &parts[2][..parts[2].len() - 4]);
+        let cookie = format!("better-auth.session_data={}", parts.join("."));
+        let reply = get(&host, "/private/x", &[("cookie", &cookie)]).await;
+        assert_eq!(reply.status, 401, "tampered");
+        let log = host.log();
+        assert!(log.contains("session_cookie_cache_refused"));
+        assert!(!log.contains(jwt), "the cookie cache reached the log");
+    }
+}
+
+#[tokio::test]
+async fn the_cookie_cache_needs_the_jwt_issuer_and_keys() {
+    let policy = COOKIE_CACHE_POLICY.replace("issuer = \"http://localhost:3000\"\n", "");
+    let host = TestHost::start(Setup::default().policy(&policy)).await;
+    let reply = get(&host, "/private/x", &[]).await;
+    assert_eq!(reply.status, 500);
+    assert!(host.log().contains("session.cookie_cache"));
+}

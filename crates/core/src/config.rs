@@ -334,6 +334,7 @@ impl WardenConfig {
             &mut environment_problems,
         );
         let session_needs_secret = parsed.policy.sections.session.bearer_require_signature;
+        check_cookie_cache(&parsed.policy, &mut problems);
         let policy = match parsed.into_result() {
             Ok(policy) => Some(policy),
             Err(policy_problems) => {
@@ -447,6 +448,26 @@ impl WardenConfig {
     ) -> Option<&crate::layers::signature::webhook::WebhookKeys> {
         self.webhook_keys.iter().find(|k| k.variable == variable)
     }
+}
+
+/// `[session] cookie_cache = "jwt"` is verified with `[jwt]`'s issuer and
+/// public keys (the two layers stay apart; the component calls both).
+fn check_cookie_cache(policy: &Policy, problems: &mut Vec<ConfigProblem>) {
+    use crate::base::layer::PolicyLayer;
+    let jwt = &policy.sections.jwt;
+    if !policy.sections.session.jwt_cookie_cache {
+        return;
+    }
+    let message = if !crate::layers::jwt::Jwt::BUILT {
+        "needs the jwt layer, which this warden was built without (cargo feature \"jwt\")"
+    } else if jwt.issuer.is_none() {
+        "needs [jwt] issuer = Better Auth's base URL (the cookie cache's iss)"
+    } else if !jwt.jwks_table && jwt.jwks_variable.is_none() {
+        "needs Better Auth's public keys: [jwt] jwks_table = true or jwks_variable"
+    } else {
+        return;
+    };
+    problems.push(ConfigProblem::new("session.cookie_cache", message));
 }
 
 /// `None` for unset, empty and whitespace-only values; others unchanged.

@@ -63,12 +63,28 @@ async fn authenticate(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> 
         &authorization,
         only_prefixed,
     );
+    #[cfg(feature = "jwt")]
+    let cached = if config.jwt_cookie_cache {
+        jwt_cookie_cache(ctx, only_prefixed).await
+    } else {
+        None
+    };
+    #[cfg(not(feature = "jwt"))]
+    let cached: Option<warden_core::layers::session::identity::SessionUser> = None;
     let Attempt {
         outcome,
         carrier,
         fingerprint,
         passed_over,
-    } = if credentials.is_empty() {
+    } = if let Some(user) = cached {
+        // Better Auth's signed cookie cache: no store read at all.
+        Attempt {
+            outcome: Outcome::Authenticated(user, flow::Via::Cache),
+            carrier: None,
+            fingerprint: None,
+            passed_over: 0,
+        }
+    } else if credentials.is_empty() {
         // No credential: no store is opened.
         Attempt {
             outcome: Outcome::Failed(Failure::Missing),
@@ -172,6 +188,89 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Response {
             respond::json(ctx, 503, revoke::UNAVAILABLE_BODY.to_string())
         }
     }
+}
+
+/// Better Auth's JWT session cookie cache (`[session] cookie_cache =
+/// "jwt"`), verified with `[jwt]`'s issuer and Better Auth's public keys
+/// (its `jwks` table, through the jwt stage's per-instance and key-value
+/// cache). The session layer does not import the jwt layer: this stage
+/// calls both (`layers::jwt::cookie_cache` for the verification, the
+/// session layer for what follows). `None` (so the database lookup runs as
+/// usual) when there is no cache cookie, when it is refused (logged as
+/// `session_cookie_cache_refused`), when the keys cannot be read, or when
+/// the cached user is banned. The trade-off (docs/sessions.md): a revoked
+/// session stays valid until the cookie cache expires.
+#[cfg(feature = "jwt")]
+async fn jwt_cookie_cache(
+    ctx: &Ctx<'_>,
+    only_prefixed: bool,
+) -> Option<warden_core::layers::session::identity::SessionUser> {
+    use warden_core::base::time::parse_iso8601_ms;
+    use warden_core::layers::jwt::cookie_cache::{
+        COOKIE_NAME, SECURE_COOKIE_NAME, verify_session_cookie,
+    };
+    use warden_core::layers::session::identity::SessionUser;
+    use warden_core::layers::session::record::UserData;
+    let cookies = crate::stages::jwt::cookie_pairs(&ctx.incoming);
+    let names: &[&str] = if only_prefixed {
+        &[SECURE_COOKIE_NAME]
+    } else {
+        &[SECURE_COOKIE_NAME, COOKIE_NAME]
+    };
+    let present = |name: &str| {
+        cookies
+            .iter()
+            .any(|(n, _)| *n == name || n.strip_prefix(name).is_some_and(|r| r.starts_with('.')))
+    };
+    let name = names.iter().find(|n| present(n))?;
+    let issuer = ctx.config.policy.sections.jwt.issuer.as_deref()?;
+    let keys = match crate::stages::jwt::better_auth_keys(ctx).await {
+        Ok(keys) => keys,
+        Err(error) => {
+            ctx.log("jwt_keys_unavailable", &[("error", error.into())]);
+            return None;
+        }
+    };
+    let now_ms = ctx.now_ms();
+    let cached =
+        match verify_session_cookie(&cookies, name, issuer, &keys, (now_ms / 1000) as i64) {
+            Ok(cached) => cached,
+            Err(reason) => {
+                ctx.log(
+                    "session_cookie_cache_refused",
+                    &[("reason", reason.kind().into())],
+                );
+                return None;
+            }
+        };
+    let user = &cached.user;
+    let text = |k: &str| user.get(k).and_then(Value::as_str).map(str::to_owned);
+    let ms = |k: &str| match user.get(k) {
+        Some(Value::String(t)) => parse_iso8601_ms(t),
+        Some(Value::Number(n)) => n.as_i64(),
+        _ => None,
+    };
+    // Better Auth's admin plugin: a banned user's cache is not trusted.
+    let banned = user.get("banned").and_then(Value::as_bool) == Some(true)
+        && ms("banExpires").is_none_or(|until| until > now_ms as i64);
+    if banned {
+        ctx.log("session_cookie_cache_refused", &[("reason", "banned".into())]);
+        return None;
+    }
+    Some(SessionUser {
+        user_id: cached.user_id.clone(),
+        session_id: cached.session_id.clone(),
+        user: UserData {
+            id: cached.user_id.clone(),
+            email: text("email").unwrap_or_default(),
+            name: text("name").unwrap_or_default(),
+            email_verified: user.get("emailVerified").and_then(Value::as_bool) == Some(true),
+            image: text("image"),
+            role: text("role"),
+            created_at: ms("createdAt").unwrap_or(0),
+            updated_at: ms("updatedAt").unwrap_or(0),
+        },
+    })
 }
 
 /// Every value of one request header (names compare case-insensitively).

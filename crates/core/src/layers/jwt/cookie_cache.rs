@@ -53,6 +53,8 @@ pub struct CachedSession {
     pub session_expires_at: i64,
     /// The cookie's own `exp` (unix seconds).
     pub expires_at: i64,
+    /// `session.id` (not a credential), empty when the record has none.
+    pub session_id: String,
     /// The user record, as cached.
     pub user: Map<String, Value>,
 }
@@ -195,6 +197,7 @@ pub fn verify_session_cookie(
         session_token,
         session_expires_at,
         expires_at: checked.expires_at.unwrap_or(now),
+        session_id: text(session, "id").unwrap_or_default(),
         user: user.clone(),
     })
 }

@@ -64,6 +64,7 @@ pub(crate) const FIELDS: &[&str] = &[
     "cache",
     "cache_max_age",
     "log_failures",
+    "cookie_cache",
     "revoke",
     "revoke_path",
     "secondary_storage_prefix",
@@ -129,6 +130,12 @@ pub struct SessionConfig {
     /// Upper bound on how long a cache entry lives, in seconds; `None`: until
     /// the session expires.
     pub cache_max_age_secs: Option<u64>,
+    /// `cookie_cache = "jwt"`: read Better Auth's JWT session cookie cache
+    /// (`better-auth.session_data`) before the lookup, verified with
+    /// `[jwt]`'s keys and issuer by the component (this layer does not
+    /// import the jwt layer). A revoked session stays valid until the
+    /// cookie cache expires (Better Auth's `cookieCache.maxAge`).
+    pub jwt_cookie_cache: bool,
     /// Log every authentication failure (seed `enableLogging`, default off).
     /// Store failures are logged either way.
     pub log_failures: bool,
@@ -152,6 +159,7 @@ impl Default for SessionConfig {
             cache: true,
             cache_max_age_secs: None,
             log_failures: false,
+            jwt_cookie_cache: false,
             revoke_path: None,
             secondary_storage_prefix: String::new(),
             schema: Schema::default(),
@@ -285,6 +293,14 @@ pub(crate) fn parse_section(table: &Table, problems: &mut Problems) -> SessionCo
     let mut config = SessionConfig::default();
     let field = |name: &str| format!("session.{name}");
 
+    if let Some(v) = table.get("cookie_cache") {
+        match v {
+            Value::String(s) if s == "jwt" => config.jwt_cookie_cache = true,
+            Value::String(s) if s == "off" => config.jwt_cookie_cache = false,
+            Value::String(_) => problems.add(field("cookie_cache"), "must be \"jwt\" or \"off\""),
+            other => problems.wrong_type(field("cookie_cache"), "a string", other),
+        }
+    }
     if let Some(v) = table.get("source") {
         match v {
             Value::String(s) if s == "sqlite" => config.source = SessionSource::Sqlite,
