@@ -67,8 +67,13 @@ fn the_component_matches_its_world() {
 /// Raised from 704 512 for issue 19: a deadline needs async store calls,
 /// and the async `spin:key-value` bindings and the timer added about 34 KB;
 /// making only the liveness check async was 12 KB smaller but cost session
-/// lookups a second round trip, docs/stores.md.)
-const SIZE_CEILING: u64 = 737_280;
+/// lookups a second round trip, docs/stores.md. Raised from 737 280 for
+/// issue 13's jwt layer: measured against the same build without it, the
+/// `jwt` feature (JOSE parser, Ed25519 and P-256 verification, HMAC keys,
+/// the jwks table cache, Better Auth's cookie cache) adds 82 523 bytes and
+/// `jwt-rsa` (RS256/PS256 bignum arithmetic) 31 976 more, 114 499 in all;
+/// a build without `jwt-rsa` keeps the 32 KB.)
+const SIZE_CEILING: u64 = 851_968;
 
 #[test]
 fn the_component_stays_under_its_size_ceiling() {
