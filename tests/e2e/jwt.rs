@@ -452,3 +452,33 @@ async fn the_cookie_cache_needs_the_jwt_issuer_and_keys() {
     assert_eq!(reply.status, 500);
     assert!(host.log().contains("session.cookie_cache"));
 }
+
+/// A key Better Auth adds is found on its first token (one re-read), and a
+/// flood of unknown kids re-reads the table at most once per interval.
+#[tokio::test]
+async fn an_unknown_kid_rereads_the_table_at_most_once_per_interval() {
+    let ba = better_auth();
+    let tokens = pyjwt_tokens();
+    let host = start(Reuse::Spin).await;
+    // The instance reads the (still empty) table once and caches it.
+    let reply = bearer(&host, "/token/me", &tokens["unknown_kid"]).await;
+    assert_eq!(reply.status, 401);
+    // Better Auth creates its key; its first token makes one re-read.
+    copy_jwks(&ba, &host);
+    let token = ba.out["jwt"]["fromToken"].as_str().unwrap();
+    let before = host.counts().sqlite_statements;
+    let reply = bearer(&host, "/token/me", token).await;
+    assert_eq!(reply.status, 200, "{}", text(&reply));
+    assert_eq!(host.counts().sqlite_statements - before, 1);
+    // Random kids within the interval: no further reads.
+    let before = host.counts().sqlite_statements;
+    for _ in 0..5 {
+        let reply = bearer(&host, "/token/me", &tokens["unknown_kid"]).await;
+        assert_eq!(reply.status, 401);
+    }
+    assert_eq!(host.counts().sqlite_statements - before, 0);
+    // The known key still verifies without a read.
+    let reply = bearer(&host, "/token/me", token).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(host.counts().sqlite_statements - before, 0);
+}

@@ -158,19 +158,20 @@ async fn verify(
             .map_err(|r| Failure::Refused(r, kid()));
     }
     let table = table_keys(ctx, settings, now_ms, false).await;
-    let attempt = |table: &Option<Keyring>| {
+    let attempt = |table: Option<&Keyring>| {
         let mut ring = ctx.config.jwt_keys.clone();
         if let Some(keys) = table {
             ring.extend(keys.clone());
         }
         jwt::verify_bearer(settings, &ring, token, now)
     };
-    match (attempt(&table.as_ref().ok().cloned()), table) {
+    match (attempt(table.as_ref().ok().map(|(k, _)| k)), table) {
         (Ok(v), _) => Ok(v),
         (Err(reason), Err(error)) if unknown_key(reason) => Err(Failure::KeysUnavailable(error)),
-        (Err(reason), Ok(_)) if unknown_key(reason) && may_reread(settings, now_ms) => {
+        // Keys read from the database just now are as new as a re-read.
+        (Err(reason), Ok((_, false))) if unknown_key(reason) && may_reread(settings, now_ms) => {
             match table_keys(ctx, settings, now_ms, true).await {
-                Ok(keys) => attempt(&Some(keys)).map_err(|r| Failure::Refused(r, kid())),
+                Ok((keys, _)) => attempt(Some(&keys)).map_err(|r| Failure::Refused(r, kid())),
                 Err(error) => Err(Failure::KeysUnavailable(error)),
             }
         }
@@ -203,13 +204,14 @@ fn may_reread(settings: &JwtSettings, now_ms: u64) -> bool {
 
 /// The `jwks` table's keys: the instance's copy while fresh, else the
 /// key-value copy while fresh, else the database (then both copies are
-/// renewed). `reread` goes to the database at once.
+/// renewed). `reread` goes to the database at once. The flag says whether
+/// the database was read.
 async fn table_keys(
     ctx: &Ctx<'_>,
     settings: &JwtSettings,
     now_ms: u64,
     reread: bool,
-) -> Result<Keyring, String> {
+) -> Result<(Keyring, bool), String> {
     let ttl_ms = settings.jwks_cache_ttl.saturating_mul(1000);
     let fresh = |at: u64| now_ms.saturating_sub(at) < ttl_ms;
     if !reread
@@ -220,7 +222,7 @@ async fn table_keys(
                 .map(|c| c.keys.clone())
         })
     {
-        return Ok(keys);
+        return Ok((keys, false));
     }
     let kv_calls = &ctx.config.policy.stores.key_value;
     if !reread
@@ -230,7 +232,7 @@ async fn table_keys(
     {
         let keys = load_rows(ctx, &rows);
         remember(keys.clone(), read_at_ms);
-        return Ok(keys);
+        return Ok((keys, false));
     }
     let rows = read_table(ctx).await?;
     let keys = load_rows(ctx, &rows);
@@ -239,7 +241,7 @@ async fn table_keys(
         ctx.log("jwt_jwks_cache_write_failed", &[("error", e.to_string().into())]);
     }
     remember(keys.clone(), now_ms);
-    Ok(keys)
+    Ok((keys, true))
 }
 
 fn remember(keys: Keyring, read_at_ms: u64) {
@@ -414,7 +416,7 @@ pub(crate) async fn better_auth_keys(ctx: &Ctx<'_>) -> Result<Keyring, String> {
     let now_ms = ctx.now_ms();
     let mut ring = Keyring::new();
     if settings.jwks_table {
-        ring.extend(table_keys(ctx, settings, now_ms, false).await?);
+        ring.extend(table_keys(ctx, settings, now_ms, false).await?.0);
     }
     // Variable JWK Sets may carry Better Auth's public keys too; the HMAC
     // secret never verifies a cookie cache (refused in the core).
