@@ -10,7 +10,8 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 use warden_tests::*;
 
-const UNAUTHORIZED: &str = r#"{"error":{"code":"UNAUTHORIZED","message":"Authentication required"}}"#;
+const UNAUTHORIZED: &str =
+    r#"{"error":{"code":"UNAUTHORIZED","message":"Authentication required"}}"#;
 const FORBIDDEN: &str = r#"{"error":{"code":"FORBIDDEN","message":"Insufficient permissions"}}"#;
 const INVALID: &str = r#"Bearer realm="warden", error="invalid_token""#;
 const HS256_SECRET: &str = "interop-hs256-secret-0123456789abcdef";
@@ -122,7 +123,10 @@ fn assert_admitted(reply: &Reply, user: &str, role: &str, what: &str) {
     assert_eq!(h("x-warden-auth").as_deref(), Some("jwt"), "{what}");
     assert_eq!(h("x-warden-user-id").as_deref(), Some(user), "{what}");
     assert_eq!(h("x-warden-user-role").as_deref(), Some(role), "{what}");
-    assert!(h("authorization").is_some(), "{what}: the app still gets the token");
+    assert!(
+        h("authorization").is_some(),
+        "{what}: the app still gets the token"
+    );
     // Omitted when over max_claims_header_bytes (4 KiB by default).
     let Some(claims) = h("x-warden-jwt-claims") else {
         return;
@@ -147,7 +151,9 @@ async fn pyjwt_tokens_of_every_algorithm_are_admitted() {
     let tokens = pyjwt_tokens();
     for mode in MODES {
         let host = start(mode).await;
-        for name in ["hs256", "hs384", "hs512", "eddsa", "es256", "rs256", "ps256"] {
+        for name in [
+            "hs256", "hs384", "hs512", "eddsa", "es256", "rs256", "ps256",
+        ] {
             let reply = bearer(&host, "/token/me", &tokens[name]).await;
             assert_admitted(&reply, "user-1", "admin,user", &format!("{name} {mode:?}"));
         }
@@ -189,13 +195,21 @@ async fn every_refusal_is_a_401_with_www_authenticate() {
             log.contains(&format!(r#""reason":"{reason}""#)),
             "{name}: no {reason} in the log"
         );
-        assert!(!log.contains(tokens[name].as_str()), "{name}: the token was logged");
+        assert!(
+            !log.contains(tokens[name].as_str()),
+            "{name}: the token was logged"
+        );
     }
     // No token at all: no error attribute (RFC 6750 §3.1).
     let reply = get(&host, "/token/me", &[]).await;
     assert_refused(&reply, r#"Bearer realm="warden""#, "missing");
     // Another scheme is not a bearer token.
-    let basic = get(&host, "/token/me", &[("authorization", "Basic dXNlcjpwYXNz")]).await;
+    let basic = get(
+        &host,
+        "/token/me",
+        &[("authorization", "Basic dXNlcjpwYXNz")],
+    )
+    .await;
     assert_refused(&basic, r#"Bearer realm="warden""#, "basic");
 }
 
@@ -243,7 +257,10 @@ async fn spoofed_identity_headers_are_stripped() {
 #[tokio::test]
 async fn a_jwt_variable_unset_or_unparsable_refuses_the_configuration() {
     for (vars, field) in [
-        (vec![("jwt_jwks", jwks_variable())], "jwt.hmac_secret_variable"),
+        (
+            vec![("jwt_jwks", jwks_variable())],
+            "jwt.hmac_secret_variable",
+        ),
         (
             vec![
                 ("jwt_secret", HS256_SECRET.to_string()),
@@ -299,7 +316,15 @@ fn copy_jwks(ba: &BetterAuth, host: &TestHost) -> usize {
         .unwrap();
     let rows: Vec<[rusqlite::types::Value; 7]> = stmt
         .query_map([], |r| {
-            Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?])
+            Ok([
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ])
         })
         .unwrap()
         .map(Result::unwrap)
@@ -335,7 +360,12 @@ async fn genuine_better_auth_tokens_verify_with_its_jwks_table() {
             assert_admitted(&reply, id, &role, &format!("/token {mode:?}"));
             // Carol's 6 KB image makes her claims too large for the header.
             let claims = reply.echoed_headers().contains_key("x-warden-jwt-claims");
-            assert_eq!(claims, token.len() < 4000, "claims header of a {} byte token", token.len());
+            assert_eq!(
+                claims,
+                token.len() < 4000,
+                "claims header of a {} byte token",
+                token.len()
+            );
         }
         let header_jwt = ba.out["jwt"]["fromHeader"].as_str().unwrap();
         let alice = ba.out["jwt"]["payload"]["sub"].as_str().unwrap();
@@ -402,8 +432,7 @@ async fn better_auth_cookie_cache_authenticates_without_a_session_row() {
     let ba = better_auth();
     let alice = ba.out["users"][0]["id"].as_str().unwrap().to_owned();
     for mode in MODES {
-        let host =
-            TestHost::start(Setup::default().policy(COOKIE_CACHE_POLICY).reuse(mode)).await;
+        let host = TestHost::start(Setup::default().policy(COOKIE_CACHE_POLICY).reuse(mode)).await;
         copy_jwks(&ba, &host);
         let rows: i64 = rusqlite::Connection::open(host.state_dir().join("sqlite_db.db"))
             .unwrap()

@@ -109,12 +109,7 @@ async fn authenticate(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> 
     let token = jwt::find_token(
         &settings.token_sources,
         |name| header(&ctx.incoming, name),
-        |name| {
-            cookies
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| *v)
-        },
+        |name| cookies.iter().find(|(n, _)| *n == name).map(|(_, v)| *v),
     )
     .map(str::to_owned);
     let Some(token) = token else {
@@ -238,7 +233,10 @@ async fn table_keys(
     let keys = load_rows(ctx, &rows);
     let stored = encode_rows(now_ms, &rows);
     if let Err(e) = kv::set(kv_calls, TABLE_KV_KEY, stored.as_bytes()).await {
-        ctx.log("jwt_jwks_cache_write_failed", &[("error", e.to_string().into())]);
+        ctx.log(
+            "jwt_jwks_cache_write_failed",
+            &[("error", e.to_string().into())],
+        );
     }
     remember(keys.clone(), now_ms);
     Ok((keys, true))
@@ -361,7 +359,12 @@ fn admit(
 
 /// 401 with `WWW-Authenticate` (RFC 6750 §3) and the seed's body; the
 /// reason to the log.
-fn refuse(ctx: &mut Ctx<'_>, settings: &JwtSettings, reason: Reason, kid: Option<String>) -> Response {
+fn refuse(
+    ctx: &mut Ctx<'_>,
+    settings: &JwtSettings,
+    reason: Reason,
+    kid: Option<String>,
+) -> Response {
     let mut fields: Vec<(&str, Value)> = vec![("reason", reason.kind().into())];
     if let Some(kid) = kid {
         fields.push(("kid", kid.into()));
@@ -377,9 +380,15 @@ fn refuse(ctx: &mut Ctx<'_>, settings: &JwtSettings, reason: Reason, kid: Option
 /// The token header's `kid`, for the log: only when it is short, plain
 /// text (never any part of the payload or signature).
 fn header_kid(settings: &JwtSettings, token: &str) -> Option<String> {
-    let kid = jwt::parse(token, settings.max_token_bytes).ok()?.header.kid?;
-    (kid.len() <= 64 && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
-        .then_some(kid)
+    let kid = jwt::parse(token, settings.max_token_bytes)
+        .ok()?
+        .header
+        .kid?;
+    (kid.len() <= 64
+        && kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+    .then_some(kid)
 }
 
 /// The first header `name` (lower-case), as text.
@@ -430,7 +439,11 @@ mod tests {
 
     #[test]
     fn rows_round_trip_through_the_cache_value() {
-        let rows = vec![("k1".to_string(), "{}".to_string(), Some("EdDSA".to_string()))];
+        let rows = vec![(
+            "k1".to_string(),
+            "{}".to_string(),
+            Some("EdDSA".to_string()),
+        )];
         let text = encode_rows(42, &rows);
         assert!(!text.contains("privateKey"));
         assert_eq!(decode_rows(text.as_bytes()), Some((42, rows)));

@@ -232,17 +232,17 @@ async fn jwt_cookie_cache(
         }
     };
     let now_ms = ctx.now_ms();
-    let cached =
-        match verify_session_cookie(&cookies, name, issuer, &keys, (now_ms / 1000) as i64) {
-            Ok(cached) => cached,
-            Err(reason) => {
-                ctx.log(
-                    "session_cookie_cache_refused",
-                    &[("reason", reason.kind().into())],
-                );
-                return None;
-            }
-        };
+    let cached = match verify_session_cookie(&cookies, name, issuer, &keys, (now_ms / 1000) as i64)
+    {
+        Ok(cached) => cached,
+        Err(reason) => {
+            ctx.log(
+                "session_cookie_cache_refused",
+                &[("reason", reason.kind().into())],
+            );
+            return None;
+        }
+    };
     let user = &cached.user;
     let text = |k: &str| user.get(k).and_then(Value::as_str).map(str::to_owned);
     let ms = |k: &str| match user.get(k) {
@@ -254,7 +254,10 @@ async fn jwt_cookie_cache(
     let banned = user.get("banned").and_then(Value::as_bool) == Some(true)
         && ms("banExpires").is_none_or(|until| until > now_ms as i64);
     if banned {
-        ctx.log("session_cookie_cache_refused", &[("reason", "banned".into())]);
+        ctx.log(
+            "session_cookie_cache_refused",
+            &[("reason", "banned".into())],
+        );
         return None;
     }
     Some(SessionUser {
