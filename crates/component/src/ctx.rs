@@ -9,7 +9,8 @@
     feature = "rate-limit",
     feature = "session",
     feature = "signature",
-    feature = "api-key"
+    feature = "api-key",
+    feature = "jwt"
 ))]
 use crate::host::clock;
 use crate::host::random;
@@ -63,7 +64,8 @@ pub struct Ctx<'a> {
             feature = "rate-limit",
             feature = "session",
             feature = "signature",
-            feature = "api-key"
+            feature = "api-key",
+            feature = "jwt"
         )),
         allow(dead_code)
     )]
@@ -89,7 +91,8 @@ impl Ctx<'_> {
         feature = "rate-limit",
         feature = "session",
         feature = "signature",
-        feature = "api-key"
+        feature = "api-key",
+        feature = "jwt"
     ))]
     pub fn now_ms(&self) -> u64 {
         if let Some(now) = self.now_ms.get() {

@@ -73,14 +73,19 @@ fn open_sync() -> Result<
 }
 
 /// The value of `key`, if any.
-#[cfg(any(feature = "rate-limit", feature = "session", feature = "api-key"))]
+#[cfg(any(
+    feature = "rate-limit",
+    feature = "session",
+    feature = "api-key",
+    feature = "jwt"
+))]
 pub async fn get(calls: &StoreCalls, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
     let store = open(calls).await?;
     guarded(Store::KeyValue, calls, store.get(key)).await
 }
 
 /// Stores `value` under `key`.
-#[cfg(any(feature = "session", feature = "api-key"))]
+#[cfg(any(feature = "session", feature = "api-key", feature = "jwt"))]
 pub async fn set(calls: &StoreCalls, key: &str, value: &[u8]) -> Result<(), StoreError> {
     let store = open(calls).await?;
     guarded(Store::KeyValue, calls, store.set(key, value)).await

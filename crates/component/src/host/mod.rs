@@ -8,7 +8,8 @@
     feature = "rate-limit",
     feature = "session",
     feature = "signature",
-    feature = "api-key"
+    feature = "api-key",
+    feature = "jwt"
 ))]
 pub mod clock;
 pub mod deadline;

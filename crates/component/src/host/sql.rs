@@ -6,7 +6,7 @@
 
 pub use crate::host::deadline::StoreError;
 use crate::host::deadline::{Store, guarded};
-#[cfg(any(feature = "session", feature = "api-key"))]
+#[cfg(any(feature = "session", feature = "api-key", feature = "jwt"))]
 pub use spin_sdk::sqlite::Value;
 use warden_core::policy::stores::StoreCalls;
 

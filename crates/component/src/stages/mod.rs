@@ -16,6 +16,8 @@ pub mod app_response;
 pub mod auth;
 #[cfg(feature = "cors")]
 pub mod cors;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 #[cfg(feature = "rate-limit")]
 pub mod rate_limit;
 pub mod ready;
@@ -46,6 +48,10 @@ pub async fn authenticate(
     #[cfg(feature = "session")]
     if warden_core::layers::session::Sessions::AUTH_MODES.contains(&mode) {
         return Ok(session::check(ctx, route, request).await);
+    }
+    #[cfg(feature = "jwt")]
+    if warden_core::layers::jwt::Jwt::AUTH_MODES.contains(&mode) {
+        return Ok(jwt::check(ctx, route, request).await);
     }
     #[cfg(feature = "signature")]
     if warden_core::layers::signature::Signatures::AUTH_MODES.contains(&mode) {
