@@ -27,6 +27,8 @@ pub enum Command {
     Keygen,
     /// `warden apikey create | list | revoke`.
     ApiKey(crate::apikey::ApiKeyCommand),
+    /// `warden jwt inspect TOKEN ...`.
+    JwtInspect(crate::jwt_inspect::InspectArgs),
 }
 
 /// The options of `warden sign`.
@@ -131,6 +133,13 @@ Usage:
   warden apikey revoke --db FILE (--id ID | --prefix P) [--sql]
       Revoke one key by id, or by the prefix list shows. --sql prints the
       UPDATE instead.
+  warden jwt inspect TOKEN|- [--jwks FILE] [--secret-env VAR [--alg HS256]]
+              [--issuer ISS] [--audience AUD]... [--leeway S] [--now T]
+      Decode a bearer JWT and say whether warden would accept it, and if not
+      which check refuses it (the component's own verification). - reads
+      the token from standard input, keeping it out of the shell history.
+      Keys from a JWK Set file and/or an HMAC secret in the environment
+      variable VAR. Exit 0 verified, 1 refused.
   warden --help
 
 Exit status: 0 ok or matched, 1 problems found (or no route matches / path
@@ -145,6 +154,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     match args[0].as_str() {
         "sign" => return parse_sign(&args[1..]),
         "apikey" => return crate::apikey::parse(&args[1..]).map(Command::ApiKey),
+        "jwt" => return crate::jwt_inspect::parse(&args[1..]).map(Command::JwtInspect),
         "keygen" if args.len() == 1 => return Ok(Command::Keygen),
         "keygen" => return Err("keygen takes no arguments".to_string()),
         _ => {}

@@ -29,7 +29,7 @@ impl Output {
         }
     }
 
-    fn failure(stderr: String) -> Output {
+    pub(crate) fn failure(stderr: String) -> Output {
         Output {
             stderr,
             code: 1,
@@ -100,6 +100,7 @@ pub fn run(command: Command, variables: &Variables) -> Output {
         Command::Sign(args) => sign_command(&args),
         Command::SignWebhook(args) => sign_webhook_command(&args),
         Command::ApiKey(command) => crate::apikey::run(command),
+        Command::JwtInspect(args) => crate::jwt_inspect::run(&args),
         Command::Keygen => match random_bytes::<32>() {
             Ok(bytes) => Output {
                 stdout: format!("{}\n", hex(&bytes)),

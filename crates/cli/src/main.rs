@@ -3,6 +3,7 @@
 mod apikey;
 mod args;
 mod commands;
+mod jwt_inspect;
 
 use std::process::ExitCode;
 
