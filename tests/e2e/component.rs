@@ -72,8 +72,14 @@ fn the_component_matches_its_world() {
 /// `jwt` feature (JOSE parser, Ed25519 and P-256 verification, HMAC keys,
 /// the jwks table cache, Better Auth's cookie cache) adds 82 523 bytes and
 /// `jwt-rsa` (RS256/PS256 bignum arithmetic) 31 976 more, 114 499 in all;
-/// a build without `jwt-rsa` keeps the 32 KB.)
-const SIZE_CEILING: u64 = 851_968;
+/// a build without `jwt-rsa` keeps the 32 KB. Raised from 851 968 for
+/// issue 13's api_key layer: measured against the same build without it,
+/// the `api-key` feature adds 90 503 bytes: the stage's async lookups
+/// (throttle, cache, two tables, secondaryStorage) about 25 KB, and serde
+/// reading and writing the cached key record and Better Auth's JSON about
+/// 30 KB, after the cache entry dropped serde's internally tagged form,
+/// which cost 13 KB more.)
+const SIZE_CEILING: u64 = 950_272;
 
 #[test]
 fn the_component_stays_under_its_size_ceiling() {
