@@ -88,7 +88,10 @@ fn kv_put(host: &TestHost, key: &str, value: &[u8]) {
 
 /// The built CLI (`scripts/build` builds it beside the host).
 fn warden_cli(args: &[&str]) -> (String, String) {
-    let out = Command::new(root().join("target/debug/warden"))
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let out = Command::new(target.join("debug/warden"))
         .args(args)
         .output()
         .expect("target/debug/warden runs (scripts/build)");
@@ -104,7 +107,7 @@ fn warden_cli(args: &[&str]) -> (String, String) {
 }
 
 /// `warden apikey create` into the host's database: the key.
-fn create_key(host: &TestHost, owner: &str, extra: &[&str]) -> String {
+pub(crate) fn create_key(host: &TestHost, owner: &str, extra: &[&str]) -> String {
     let db = db_path(host);
     let mut args = vec![
         "apikey",
