@@ -30,8 +30,8 @@
 //! [`FetchedBody::max_age`] seconds clamped to its own bounds
 //! (`warden_core::http::cache_control`).
 
-// Nothing calls it yet: the jwt stage's `jwks_url` will (issue 13).
-#![allow(dead_code)]
+// Its one caller is the jwt stage (`jwks_url`): a build without it has none.
+#![cfg_attr(not(feature = "jwt"), allow(dead_code))]
 
 use crate::host::deadline::with_deadline;
 use spin_sdk::wasip3::http::types::{ErrorCode, Fields, Request, Response, Scheme};

@@ -97,15 +97,7 @@ async fn load() -> Result<WardenConfig, ConfigErrors> {
         ..raw
     };
     match WardenConfig::build(raw) {
-        Ok(config) if problems.is_empty() => {
-            // A policy this build can parse but not serve yet is refused
-            // at startup, naming the field (see stages::jwt::JWKS_URL_SUPPORTED).
-            #[cfg(feature = "jwt")]
-            if let Some(problem) = crate::stages::jwt::unsupported(&config) {
-                return Err(ConfigErrors(vec![problem]));
-            }
-            Ok(config)
-        }
+        Ok(config) if problems.is_empty() => Ok(config),
         Ok(_) => Err(ConfigErrors(problems)),
         Err(ConfigErrors(more)) => {
             problems.extend(more);
