@@ -511,3 +511,241 @@ async fn an_unknown_kid_rereads_the_table_at_most_once_per_interval() {
     assert_eq!(reply.status, 200);
     assert_eq!(host.counts().sqlite_statements - before, 0);
 }
+
+// ---- jwks_url: a JWK Set fetched from a server inside the test ----------
+
+/// A JWKS server on 127.0.0.1 serving the fixture's public keys (the keys
+/// PyJWT signs with), counting its hits. `status` and `cache_control` can
+/// be changed while it runs.
+struct JwksServer {
+    port: u16,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    status: std::sync::Arc<std::sync::atomic::AtomicU16>,
+}
+
+impl JwksServer {
+    async fn start(cache_control: &'static str) -> JwksServer {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let fixture: Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                root().join("crates/core/src/layers/jwt/testdata/interop.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let jwks = Arc::new(fixture["jwks"].to_string());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let status = Arc::new(AtomicU16::new(200));
+        let (counter, answer) = (hits.clone(), status.clone());
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let (counter, answer, jwks) = (counter.clone(), answer.clone(), jwks.clone());
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let status = answer.load(Ordering::SeqCst);
+                    let body = if status == 200 { jwks.as_str() } else { "oops" };
+                    let response = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncache-control: {cache_control}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(response.as_bytes()).await;
+                    let _ = stream.shutdown().await;
+                });
+            }
+        });
+        JwksServer { port, hits, status }
+    }
+
+    fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn answer(&self, status: u16) {
+        self.status
+            .store(status, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn url_policy(port: u16) -> String {
+    format!(
+        r#"
+[jwt]
+issuer = "http://localhost:3000"
+audience = "http://localhost:3000"
+jwks_url = "http://127.0.0.1:{port}/.well-known/jwks.json"
+
+[[routes]]
+name = "token"
+path = "/token/*"
+auth = "jwt"
+rate_limit = "off"
+
+[[routes]]
+name = "rest"
+path = "/*"
+rate_limit = "off"
+"#
+    )
+}
+
+async fn start_url(port: u16, grant: Option<&str>, mode: Reuse) -> TestHost {
+    let mut setup = Setup::default().policy(&url_policy(port)).reuse(mode);
+    if let Some(origin) = grant {
+        setup = setup.allow_outbound(origin);
+    }
+    TestHost::start(setup).await
+}
+
+/// `token` with its header's `kid` replaced (the signature no longer
+/// matters: an unknown `kid` is refused before it is checked).
+fn with_kid(token: &str, kid: &str) -> String {
+    let (_, rest) = token.split_once('.').unwrap();
+    let header = serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": kid}).to_string();
+    format!("{}.{rest}", b64(header.as_bytes()))
+}
+
+#[tokio::test]
+async fn a_jwks_url_is_fetched_once_and_cached_for_its_ttl() {
+    let tokens = pyjwt_tokens();
+    for mode in MODES {
+        let server = JwksServer::start("public, max-age=300").await;
+        let host = start_url(server.port, Some(&server.origin()), mode).await;
+        for name in ["eddsa", "es256", "rs256", "ps256", "eddsa"] {
+            let reply = bearer(&host, "/token/me", &tokens[name]).await;
+            assert_admitted(&reply, "user-1", "admin,user", &format!("{name} {mode:?}"));
+        }
+        // One fetch: the instance's copy (Spin), else key-value's (one
+        // instance per request) served the rest.
+        assert_eq!(server.hits(), 1, "{mode:?}");
+        let log = host.log();
+        assert!(log.contains(r#""ttl_s":300"#), "{mode:?}: {log}");
+        assert!(
+            host.kv_keys()
+                .iter()
+                .any(|k| k.starts_with("warden:jwt:jwks-url:") && !k.contains("127.0.0.1")),
+            "{mode:?}: {:?}",
+            host.kv_keys()
+        );
+        for token in tokens.values() {
+            assert!(!log.contains(token.as_str()), "a token reached the log");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_short_max_age_is_clamped_to_the_minimum() {
+    let tokens = pyjwt_tokens();
+    let server = JwksServer::start("max-age=5").await;
+    let host = start_url(server.port, Some(&server.origin()), Reuse::Spin).await;
+    for _ in 0..3 {
+        let reply = bearer(&host, "/token/me", &tokens["eddsa"]).await;
+        assert_eq!(reply.status, 200, "{}", text(&reply));
+    }
+    assert_eq!(server.hits(), 1);
+    assert!(host.log().contains(r#""ttl_s":60"#), "{}", host.log());
+}
+
+#[tokio::test]
+async fn fifty_unknown_kids_make_at_most_one_refetch() {
+    let tokens = pyjwt_tokens();
+    for mode in MODES {
+        let server = JwksServer::start("max-age=300").await;
+        let host = start_url(server.port, Some(&server.origin()), mode).await;
+        let reply = bearer(&host, "/token/me", &tokens["eddsa"]).await;
+        assert_eq!(reply.status, 200, "{}", text(&reply));
+        assert_eq!(server.hits(), 1);
+        let salt = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        for i in 0..50 {
+            let token = with_kid(&tokens["eddsa"], &format!("random-{salt:x}-{i}"));
+            let reply = bearer(&host, "/token/me", &token).await;
+            assert_refused(&reply, INVALID, "unknown kid");
+        }
+        assert!(
+            server.hits() <= 2,
+            "{mode:?}: {} fetches for 50 unknown kids",
+            server.hits() - 1
+        );
+        // The known key still verifies, without a fetch.
+        let before = server.hits();
+        let reply = bearer(&host, "/token/me", &tokens["es256"]).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(server.hits(), before);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_refetch_keeps_the_cached_set() {
+    let tokens = pyjwt_tokens();
+    let server = JwksServer::start("max-age=300").await;
+    let host = start_url(server.port, Some(&server.origin()), Reuse::Spin).await;
+    assert_eq!(
+        bearer(&host, "/token/me", &tokens["eddsa"]).await.status,
+        200
+    );
+    server.answer(500);
+    // An unknown kid refetches; the server fails; the cached set stays.
+    let reply = bearer(&host, "/token/me", &tokens["unknown_kid"]).await;
+    assert_refused(&reply, INVALID, "unknown kid");
+    assert_eq!(server.hits(), 2);
+    let log = host.log();
+    assert!(log.contains("jwt_jwks_fetch_failed"), "{log}");
+    assert!(log.contains(r#""using_cached_set":true"#), "{log}");
+    let reply = bearer(&host, "/token/me", &tokens["eddsa"]).await;
+    assert_eq!(reply.status, 200, "{}", text(&reply));
+}
+
+#[tokio::test]
+async fn the_jwks_server_down_with_nothing_cached_fails_closed() {
+    let tokens = pyjwt_tokens();
+    // A port nothing listens on.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    for mode in MODES {
+        let host = start_url(port, Some(&format!("http://127.0.0.1:{port}")), mode).await;
+        let reply = bearer(&host, "/token/me", &tokens["eddsa"]).await;
+        assert_eq!(reply.status, 503, "{mode:?}: {}", text(&reply));
+        let log = host.log();
+        assert!(log.contains("jwt_keys_unavailable"), "{log}");
+        assert!(log.contains("jwt_jwks_fetch_failed"), "{log}");
+        assert!(log.contains(r#""using_cached_set":false"#), "{log}");
+        // A token without a token is still a 401, not a 503.
+        let reply = get(&host, "/token/me", &[]).await;
+        assert_eq!(reply.status, 401);
+    }
+}
+
+#[tokio::test]
+async fn a_missing_outbound_grant_denies_the_fetch() {
+    let tokens = pyjwt_tokens();
+    let server = JwksServer::start("max-age=300").await;
+    // No allow_outbound: warden does not inherit a grant for the origin.
+    let host = start_url(server.port, None, Reuse::Spin).await;
+    let reply = bearer(&host, "/token/me", &tokens["eddsa"]).await;
+    assert_eq!(reply.status, 503, "{}", text(&reply));
+    assert_eq!(server.hits(), 0, "the request never left the host");
+    let log = host.log();
+    assert!(log.contains("jwt_jwks_fetch_denied"), "{log}");
+    assert!(log.contains("allowed_outbound_hosts"), "{log}");
+    assert!(log.contains(&server.origin()), "{log}");
+}
