@@ -7,6 +7,7 @@ mod api_keys;
 mod bad_input;
 mod component;
 mod cors;
+mod credentials;
 mod headers;
 mod hostile;
 mod isolation;

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use std::time::{SystemTime, UNIX_EPOCH};
 use warden_tests::*;
 
-const SESSION_SECRET: &str = "better-auth-secret-for-the-tests-0123456789";
+pub(crate) const SESSION_SECRET: &str = "better-auth-secret-for-the-tests-0123456789";
 const WORKER_SECRET: &str = "worker-secret-for-the-session-tests-0123456789";
 const DAY: i64 = 86_400_000;
 
@@ -109,7 +109,7 @@ fn signed(secret: &str, token: &str) -> String {
     uri_encode(&format!("{token}.{}", hmac_base64(secret, token)))
 }
 
-fn cookie(token: &str) -> String {
+pub(crate) fn cookie(token: &str) -> String {
     format!(
         "better-auth.session_token={}",
         signed(SESSION_SECRET, token)
@@ -139,7 +139,7 @@ impl rusqlite::ToSql for Date {
     }
 }
 
-struct User<'a> {
+pub(crate) struct User<'a> {
     id: &'a str,
     name: &'a str,
     email: &'a str,
@@ -150,7 +150,7 @@ struct User<'a> {
 }
 
 impl<'a> User<'a> {
-    fn new(id: &'a str, name: &'a str, role: Option<&'a str>) -> Self {
+    pub(crate) fn new(id: &'a str, name: &'a str, role: Option<&'a str>) -> Self {
         User {
             id,
             name,
@@ -207,7 +207,7 @@ fn insert_session(host: &TestHost, id: &str, token: &str, user_id: &str, expires
 }
 
 /// A user with one valid session (7 days, Better Auth's default); its token.
-fn login(host: &TestHost, user: &User) -> String {
+pub(crate) fn login(host: &TestHost, user: &User) -> String {
     insert_user(host, user, Date::Iso(now_ms() - 30 * DAY));
     let t = token(user.id);
     insert_session(

@@ -32,19 +32,23 @@ pub mod signature;
 use crate::body::Inbound;
 use crate::ctx::Ctx;
 use spin_sdk::wasip3::http::types::{Request, Response};
+use warden_core::base::auth_mode::AuthMode;
 #[allow(unused_imports)]
 use warden_core::base::layer::PolicyLayer;
 use warden_core::policy::Route;
 
 /// Hands the request to the auth stage that serves the route's mode: its
-/// verdict, or the request back when no built stage serves the mode.
+/// verdict, or the request back when no built stage serves the mode. A
+/// route that accepts several credentials (`auth = [...]`) goes to the
+/// stage of the first one the request presents; a presented credential
+/// that fails is refused by its stage, never passed on to the next kind.
 #[allow(clippy::needless_return)]
 pub async fn authenticate(
     ctx: &mut Ctx<'_>,
     route: &Route,
     request: Request,
 ) -> Result<Result<Inbound, Response>, Request> {
-    let mode = route.auth;
+    let mode = presented(ctx, route);
     #[cfg(feature = "session")]
     if warden_core::layers::session::Sessions::AUTH_MODES.contains(&mode) {
         return Ok(session::check(ctx, route, request).await);
@@ -63,4 +67,45 @@ pub async fn authenticate(
     }
     let _ = (ctx, mode);
     Err(request)
+}
+
+/// The route's mode whose credential the request presents first (in the
+/// route's order); the route's first mode when it presents none, so that
+/// stage answers the 401. One line per auth stage that can share a route.
+#[allow(unused_variables)]
+fn presented(ctx: &Ctx<'_>, route: &Route) -> AuthMode {
+    if route.also.is_empty() {
+        return route.auth;
+    }
+    let presents = |mode: AuthMode| -> bool {
+        #[cfg(feature = "session")]
+        if warden_core::layers::session::Sessions::AUTH_MODES.contains(&mode) {
+            return session::presents(ctx);
+        }
+        #[cfg(feature = "jwt")]
+        if warden_core::layers::jwt::Jwt::AUTH_MODES.contains(&mode) {
+            let settings = ctx.config.policy.sections.jwt.for_route(&route.keys.jwt);
+            let cookies = jwt::cookie_pairs(&ctx.incoming);
+            return warden_core::layers::jwt::find_token(
+                &settings.token_sources,
+                |name| ctx.header(name),
+                |name| cookies.iter().find(|(n, _)| *n == name).map(|(_, v)| *v),
+            )
+            .is_some();
+        }
+        #[cfg(feature = "api-key")]
+        if warden_core::layers::api_key::ApiKeys::AUTH_MODES.contains(&mode) {
+            // A malformed key is a presented one: its stage refuses it.
+            let config = &ctx.config.policy.sections.api_keys;
+            return !matches!(
+                warden_core::layers::api_key::extract::extract(config, &ctx.incoming),
+                Ok(None)
+            );
+        }
+        false
+    };
+    route
+        .auth_modes()
+        .find(|mode| presents(*mode))
+        .unwrap_or(route.auth)
 }

@@ -276,6 +276,25 @@ async fn jwt_cookie_cache(
     })
 }
 
+/// Whether the request presents a session credential (a session cookie or,
+/// when the policy reads them, a bearer token), valid or not: on a route
+/// that accepts several credentials, the first one presented decides.
+pub fn presents(ctx: &Ctx<'_>) -> bool {
+    let warden = ctx.config;
+    let config = &warden.policy.sections.session;
+    let only_prefixed = warden.environment == Environment::Production
+        && matches!(ctx.scheme, Some(Scheme::Https))
+        && !config.allow_unprefixed_on_https;
+    !token::credentials(
+        config,
+        warden.session_secret.as_ref(),
+        &header_values(&ctx.incoming, "cookie"),
+        &header_values(&ctx.incoming, "authorization"),
+        only_prefixed,
+    )
+    .is_empty()
+}
+
 /// Every value of one request header (names compare case-insensitively).
 fn header_values<'h>(headers: &'h [(String, Vec<u8>)], name: &str) -> Vec<&'h [u8]> {
     headers
