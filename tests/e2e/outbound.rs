@@ -2,14 +2,13 @@
 //! middleware inherits from the app's `allowed_outbound_hosts`, against a
 //! JWKS served from 127.0.0.1 by a server inside the test.
 //!
-//! No component makes an outbound request yet: warden's fetch
-//! (`crates/component/src/host/http_client.rs`) will be called by the jwt
-//! stage's `jwks_url`, and the echo app has no reason to. So these tests
-//! drive the host's `send` hook itself, the exact function a guest's
-//! `send` reaches, and start the real component behind a grant to check
-//! that the host takes it. The component side was checked under real Spin
+//! These tests drive the host's `send` hook itself, the exact function a
+//! guest's `send` reaches, and start the real component behind a grant to
+//! check that the host takes it. Warden's own fetch (the jwt stage's
+//! `jwks_url`, through `crates/component/src/host/http_client.rs`) is
+//! tested end to end in `tests/e2e/jwt.rs`; under real Spin it was checked
 //! with a throwaway middleware built on the same `http_client.rs`
-//! (docs/outbound.md); the jwt stage's end-to-end tests will cover it here.
+//! (docs/outbound.md).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
