@@ -67,8 +67,12 @@ fn the_component_matches_its_world() {
 /// Raised from 704 512 for issue 19: a deadline needs async store calls,
 /// and the async `spin:key-value` bindings and the timer added about 34 KB;
 /// making only the liveness check async was 12 KB smaller but cost session
-/// lookups a second round trip, docs/stores.md.)
-const SIZE_CEILING: u64 = 737_280;
+/// lookups a second round trip, docs/stores.md. Raised from 737 280 for
+/// issue 17: the four webhook schemes, their per-route secret variables
+/// and checks took the full build from 729 882 to 748 274 bytes; the
+/// event id is read as a `serde_json::Value` like the session layer's JSON,
+/// since a second deserializer cost 11 KB more.)
+const SIZE_CEILING: u64 = 753_664;
 
 #[test]
 fn the_component_stays_under_its_size_ceiling() {

@@ -26,6 +26,7 @@
 use std::fmt;
 
 use crate::base::auth_mode::AuthMode;
+use crate::base::layer::PolicyLayer as _;
 pub use crate::base::environment::{Environment, Secret};
 use crate::base::overlay::Section;
 pub use crate::base::problem::{ConfigErrors, ConfigProblem};
@@ -102,8 +103,9 @@ impl RawSettings {
             (Some(doc), _) | (None, Some(doc)) => doc,
             (None, None) => return Vec::new(),
         };
-        // Only a policy with a signed route can name one; most do not.
-        if !doc.contains("worker") {
+        // Only a policy with a signed route can name one; most do not. (A
+        // build without the signature layer refuses such routes anyway.)
+        if !crate::layers::signature::Signatures::BUILT || !doc.contains("worker") {
             return Vec::new();
         }
         let parsed = parse_partial(&doc);
@@ -291,11 +293,15 @@ impl WardenConfig {
             .iter()
             .map(|(i, route)| (*i, route.name.clone(), route.auth))
             .collect();
-        let webhook_keys = crate::layers::signature::webhook::load_keys(
-            &signed_routes(&parsed),
-            &raw.webhook_secrets,
-            &mut problems,
-        );
+        let webhook_keys = if crate::layers::signature::Signatures::BUILT {
+            crate::layers::signature::webhook::load_keys(
+                &signed_routes(&parsed),
+                &raw.webhook_secrets,
+                &mut problems,
+            )
+        } else {
+            Vec::new()
+        };
         // Routes signed with worker_secret (the seed's schemes, not webhooks).
         let worker_secret_routes: Vec<(usize, String)> = signed_routes(&parsed)
             .into_iter()
