@@ -401,6 +401,7 @@ async fn production_refuses_the_demo_secrets() {
     let published = [
         "dev-only-worker-secret-0123456789abcdef",
         "dev-only-session-secret-0123456789abcdef",
+        "whsec_dev-only-stripe-secret-0123456789abcdef",
     ];
     for mode in MODES {
         let host =
@@ -421,7 +422,11 @@ async fn production_refuses_the_demo_secrets() {
             .iter()
             .map(|p| p.split(':').next().unwrap_or(""))
             .collect();
-        assert_eq!(fields, ["session_secret", "worker_secret"], "{problems:?}");
+        assert_eq!(
+            fields,
+            ["session_secret", "stripe_webhook_secret", "worker_secret"],
+            "{problems:?}"
+        );
         let log = host.log();
         for secret in published {
             assert!(!log.contains(secret), "the log shows no secret value");
