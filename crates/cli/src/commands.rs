@@ -111,38 +111,59 @@ pub fn run(command: Command, variables: &Variables) -> Output {
     }
 }
 
-/// `sign` with the real environment, file, clock and randomness.
-fn sign_command(args: &SignArgs) -> Output {
-    let secret = match std::env::var(&args.secret_env) {
-        Ok(secret) => secret,
-        Err(_) => {
-            return Output::failure(format!(
-                "error: the environment variable {} (--secret-env) is not set\n",
-                args.secret_env
-            ));
-        }
-    };
-    let body = match &args.body_file {
-        None => Vec::new(),
-        Some(file) => match std::fs::read(file) {
-            Ok(body) => body,
-            Err(e) => return Output::failure(format!("error: cannot read {file}: {e}\n")),
-        },
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let nonce = match random_bytes::<16>() {
-        Ok(bytes) => hex(&bytes),
-        Err(message) => return Output::failure(format!("error: {message}\n")),
-    };
-    match sign(args, &secret, &body, now, &nonce) {
+/// What signing reads from the world: the secret from the environment
+/// variable, the body file, the clock and 16 random bytes.
+struct SigningInputs {
+    secret: String,
+    body: Vec<u8>,
+    now: u64,
+    random: [u8; 16],
+}
+
+impl SigningInputs {
+    fn read(secret_env: &str, body_file: Option<&str>) -> Result<SigningInputs, Output> {
+        let fail = |message: String| Output::failure(format!("error: {message}\n"));
+        let secret = std::env::var(secret_env).map_err(|_| {
+            fail(format!(
+                "the environment variable {secret_env} (--secret-env) is not set"
+            ))
+        })?;
+        let body = match body_file {
+            None => Vec::new(),
+            Some(file) => {
+                std::fs::read(file).map_err(|e| fail(format!("cannot read {file}: {e}")))?
+            }
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let random = random_bytes::<16>().map_err(fail)?;
+        Ok(SigningInputs {
+            secret,
+            body,
+            now,
+            random,
+        })
+    }
+}
+
+/// The headers as stdout, or the error.
+fn headers_output(signed: Result<String, String>) -> Output {
+    match signed {
         Ok(stdout) => Output {
             stdout,
             ..Output::default()
         },
         Err(message) => Output::failure(format!("error: {message}\n")),
+    }
+}
+
+/// `sign` with the real environment, file, clock and randomness.
+fn sign_command(args: &SignArgs) -> Output {
+    match SigningInputs::read(&args.secret_env, args.body_file.as_deref()) {
+        Ok(i) => headers_output(sign(args, &i.secret, &i.body, i.now, &hex(&i.random))),
+        Err(output) => output,
     }
 }
 
@@ -254,33 +275,9 @@ pub fn sign(
 /// `sign` for a webhook scheme, with the real environment, file, clock and
 /// randomness.
 fn sign_webhook_command(args: &WebhookArgs) -> Output {
-    let Ok(secret) = std::env::var(&args.secret_env) else {
-        return Output::failure(format!(
-            "error: the environment variable {} (--secret-env) is not set\n",
-            args.secret_env
-        ));
-    };
-    let body = match &args.body_file {
-        None => Vec::new(),
-        Some(file) => match std::fs::read(file) {
-            Ok(body) => body,
-            Err(e) => return Output::failure(format!("error: cannot read {file}: {e}\n")),
-        },
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let random = match random_bytes::<16>() {
-        Ok(bytes) => bytes,
-        Err(message) => return Output::failure(format!("error: {message}\n")),
-    };
-    match sign_webhook(args, &secret, &body, now, &random) {
-        Ok(stdout) => Output {
-            stdout,
-            ..Output::default()
-        },
-        Err(message) => Output::failure(format!("error: {message}\n")),
+    match SigningInputs::read(&args.secret_env, args.body_file.as_deref()) {
+        Ok(i) => headers_output(sign_webhook(args, &i.secret, &i.body, i.now, &i.random)),
+        Err(output) => output,
     }
 }
 

@@ -26,6 +26,7 @@
 use std::fmt;
 
 use crate::base::auth_mode::AuthMode;
+use crate::base::layer::PolicyLayer as _;
 pub use crate::base::environment::{Environment, Secret};
 use crate::base::overlay::Section;
 pub use crate::base::problem::{ConfigErrors, ConfigProblem};
@@ -113,8 +114,12 @@ impl RawSettings {
             return Vec::new();
         }
         let parsed = parse_partial(&doc);
-        let mut names =
-            crate::layers::signature::webhook::secret_variables(&signed_routes(&parsed));
+        // A build without the signature layer refuses webhook routes anyway.
+        let mut names = if crate::layers::signature::Signatures::BUILT {
+            crate::layers::signature::webhook::secret_variables(&signed_routes(&parsed))
+        } else {
+            Vec::new()
+        };
         for name in crate::layers::jwt::variables::names(&parsed.policy.sections.jwt) {
             if !names.contains(&name) {
                 names.push(name);
@@ -308,11 +313,15 @@ impl WardenConfig {
             .iter()
             .map(|(i, route)| (*i, route.name.clone(), route.auth))
             .collect();
-        let webhook_keys = crate::layers::signature::webhook::load_keys(
-            &signed_routes(&parsed),
-            &raw.policy_secrets,
-            &mut problems,
-        );
+        let webhook_keys = if crate::layers::signature::Signatures::BUILT {
+            crate::layers::signature::webhook::load_keys(
+                &signed_routes(&parsed),
+                &raw.policy_secrets,
+                &mut problems,
+            )
+        } else {
+            Vec::new()
+        };
         let jwt_settings = &parsed.policy.sections.jwt;
         let jwt_keys = crate::layers::jwt::variables::load_keys(
             jwt_settings,
