@@ -10,6 +10,30 @@ use crate::host::deadline::{Store, guarded};
 pub use spin_sdk::sqlite::Value;
 use warden_core::policy::stores::StoreCalls;
 
+/// The first row of `statement` with `params`, as the core's cells (the
+/// layers that read one record: a session, an API key).
+#[cfg(any(feature = "session", feature = "api-key"))]
+pub async fn first_row(
+    calls: &StoreCalls,
+    statement: &str,
+    params: Vec<Value>,
+) -> Result<Option<Vec<warden_core::base::cell::Cell>>, StoreError> {
+    use warden_core::base::cell::Cell;
+    let rows = query(calls, statement, params).await?;
+    Ok(rows.into_iter().next().map(|row| {
+        row.values
+            .into_iter()
+            .map(|v| match v {
+                Value::Integer(n) => Cell::Integer(n),
+                Value::Real(f) => Cell::Real(f),
+                Value::Text(s) => Cell::Text(s),
+                Value::Blob(b) => Cell::Blob(b),
+                Value::Null => Cell::Null,
+            })
+            .collect()
+    }))
+}
+
 /// The rows of `statement` with `params`, all read.
 pub async fn query(
     calls: &StoreCalls,

@@ -317,25 +317,13 @@ async fn lookup_row(
     param: &str,
 ) -> Result<Option<Vec<Cell>>, String> {
     use sql::Value as V;
-    let rows = sql::query(
+    sql::first_row(
         &ctx.config.policy.stores.sqlite,
         statement,
         vec![V::Text(param.to_string())],
     )
     .await
-    .map_err(|e| e.to_string())?;
-    Ok(rows.into_iter().next().map(|row| {
-        row.values
-            .into_iter()
-            .map(|v| match v {
-                V::Integer(n) => Cell::Integer(n),
-                V::Real(f) => Cell::Real(f),
-                V::Text(s) => Cell::Text(s),
-                V::Blob(b) => Cell::Blob(b),
-                V::Null => Cell::Null,
-            })
-            .collect()
-    }))
+    .map_err(|e| e.to_string())
 }
 
 /// Counts a failed key against the address, logs why (by the key's display

@@ -352,21 +352,9 @@ impl SessionPort for Port<'_, '_> {
     async fn db_row(&self, sql: &str, token: &str) -> Result<Option<Vec<Cell>>, String> {
         use sql::Value as V;
         let calls = &self.ctx.config.policy.stores.sqlite;
-        let rows = sql::query(calls, sql, vec![V::Text(token.to_string())])
+        sql::first_row(calls, sql, vec![V::Text(token.to_string())])
             .await
-            .map_err(|e| e.to_string())?;
-        Ok(rows.into_iter().next().map(|row| {
-            row.values
-                .into_iter()
-                .map(|v| match v {
-                    V::Integer(n) => Cell::Integer(n),
-                    V::Real(f) => Cell::Real(f),
-                    V::Text(s) => Cell::Text(s),
-                    V::Blob(b) => Cell::Blob(b),
-                    V::Null => Cell::Null,
-                })
-                .collect()
-        }))
+            .map_err(|e| e.to_string())
     }
 
     fn log(&self, event: &str, fields: &[(&str, Value)]) {

@@ -11,10 +11,12 @@
 //! - [`denial`]: warden's refusals, a fixed status and public body each;
 //! - [`overlay`]: how a route's table overrides a section, for every layer;
 //! - [`digest`], [`text`], [`log`]: hashing and hex, byte-safe text, log lines;
-//! - [`time`]: Better Auth's dates (sessions, API keys).
+//! - [`time`]: Better Auth's dates (sessions, API keys);
+//! - [`cell`]: one SQLite value, as the layers that read tables parse rows.
 
 pub mod auth_mode;
 pub mod breaker;
+pub mod cell;
 pub mod denial;
 pub mod digest;
 pub mod environment;

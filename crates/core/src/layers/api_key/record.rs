@@ -29,15 +29,7 @@ pub const MAX_ROLES: usize = 64;
 /// Longest role, resource, action or tier, in bytes.
 pub const MAX_ROLE_LEN: usize = 128;
 
-/// One SQLite value, as the host returns it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    Null,
-    Integer(i64),
-    Real(f64),
-    Text(String),
-    Blob(Vec<u8>),
-}
+pub use crate::base::cell::Cell;
 
 /// Which store a key came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

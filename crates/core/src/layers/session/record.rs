@@ -36,15 +36,7 @@ use super::time::{format_iso8601_ms, parse_iso8601_ms};
 /// Longest id (session or user) accepted, in bytes.
 pub const MAX_ID_LEN: usize = 255;
 
-/// One SQLite value, as the host returns it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    Null,
-    Integer(i64),
-    Real(f64),
-    Text(String),
-    Blob(Vec<u8>),
-}
+pub use crate::base::cell::Cell;
 
 /// The seed's `SessionData`, without the token: warden never stores or
 /// forwards a session token.
