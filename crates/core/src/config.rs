@@ -26,8 +26,8 @@
 use std::fmt;
 
 use crate::base::auth_mode::AuthMode;
-use crate::base::layer::PolicyLayer as _;
 pub use crate::base::environment::{Environment, Secret};
+use crate::base::layer::PolicyLayer as _;
 use crate::base::overlay::Section;
 pub use crate::base::problem::{ConfigErrors, ConfigProblem};
 use crate::policy::{Partial, Policy, Unmatched, parse_partial};
