@@ -133,13 +133,14 @@ Usage:
   warden apikey revoke --db FILE (--id ID | --prefix P) [--sql]
       Revoke one key by id, or by the prefix list shows. --sql prints the
       UPDATE instead.
-  warden jwt inspect TOKEN|- [--jwks FILE] [--secret-env VAR [--alg HS256]]
+  warden jwt inspect TOKEN|- [--jwks FILE|URL] [--secret-env VAR [--alg HS256]]
               [--issuer ISS] [--audience AUD]... [--leeway S] [--now T]
       Decode a bearer JWT and say whether warden would accept it, and if not
       which check refuses it (the component's own verification). - reads
       the token from standard input, keeping it out of the shell history.
-      Keys from a JWK Set file and/or an HMAC secret in the environment
-      variable VAR. Exit 0 verified, 1 refused.
+      Keys from a JWK Set file or URL (fetched with curl, no redirects)
+      and/or an HMAC secret in the environment variable VAR. Exit 0
+      verified, 1 refused.
   warden --help
 
 Exit status: 0 ok or matched, 1 problems found (or no route matches / path

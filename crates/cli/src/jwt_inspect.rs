@@ -70,8 +70,14 @@ pub fn run(args: &InspectArgs) -> Output {
     } else {
         args.token.clone()
     };
-    let jwks = match &args.jwks_file {
+    let jwks = match args.jwks_file.as_deref() {
         None => None,
+        Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+            match fetch(url) {
+                Ok(bytes) => Some(bytes),
+                Err(message) => return fail(message),
+            }
+        }
         Some(file) => match std::fs::read(file) {
             Ok(bytes) => Some(bytes),
             Err(e) => return fail(format!("cannot read {file}: {e}")),
@@ -117,7 +123,7 @@ pub struct InspectArgs {
     /// The token, or `-` to read it from standard input (keeps it out of
     /// the shell's history).
     pub token: String,
-    /// A JWK Set file.
+    /// A JWK Set file, or an `https://` (or `http://`) URL to fetch it from.
     pub jwks_file: Option<String>,
     /// The environment variable holding an HMAC secret.
     pub secret_env: Option<String>,
@@ -233,6 +239,25 @@ pub fn inspect(args: &InspectArgs, inputs: &Inputs, now: i64) -> Result<(String,
             Ok((out, false))
         }
     }
+}
+
+/// A JWK Set URL's body, fetched as the component fetches one: no
+/// redirects, 10 s at most, 64 KiB at most. Through `curl`, so that the
+/// CLI carries no TLS stack of its own.
+fn fetch(url: &str) -> Result<Vec<u8>, String> {
+    let out = std::process::Command::new("curl")
+        .args(["--silent", "--show-error", "--fail", "--max-time", "10"])
+        .args(["--max-filesize", "65536", "--proto", "=https,http", "--"])
+        .arg(url)
+        .output()
+        .map_err(|e| format!("fetching {url} needs curl: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "fetching {url} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(out.stdout)
 }
 
 #[cfg(test)]
