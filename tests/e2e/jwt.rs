@@ -749,3 +749,122 @@ async fn a_missing_outbound_grant_denies_the_fetch() {
     assert!(log.contains("allowed_outbound_hosts"), "{log}");
     assert!(log.contains(&server.origin()), "{log}");
 }
+
+/// `[session] source = "jwt-cookie"`: Better Auth's cookie cache alone,
+/// verified with its public JWK Set in a variable. No session store at all.
+const COOKIE_CACHE_ONLY_POLICY: &str = r#"
+[session]
+source = "jwt-cookie"
+log_failures = true
+
+[jwt]
+issuer = "http://localhost:3000"
+jwks_variable = "better_auth_jwks"
+
+[[routes]]
+name = "private"
+path = "/private/*"
+auth = "required"
+rate_limit = "off"
+
+[[routes]]
+name = "open"
+path = "/*"
+auth = "optional"
+rate_limit = "off"
+"#;
+
+/// The genuine cookie cache admits (whole and chunked) with no database
+/// tables, both stores failing and not one store operation; the probe says
+/// ready without SQLite; a tampered cache, a session token or no cookie is no
+/// session: 401 on the required route, anonymous on the optional one.
+#[tokio::test]
+async fn the_cookie_cache_alone_needs_no_session_store() {
+    let ba = better_auth();
+    let jwks = ba.out["jwt"]["jwks"].to_string();
+    let alice = ba.out["users"][0]["id"].as_str().unwrap().to_owned();
+    for mode in MODES {
+        let host = TestHost::start(Setup {
+            // No migrations: no session, user or jwks table exists.
+            migrations: false,
+            ..Setup::default()
+                .policy(COOKIE_CACHE_ONLY_POLICY)
+                .var("better_auth_jwks", &jwks)
+                .reuse(mode)
+        })
+        .await;
+        host.host.faults().set_sqlite_error(true);
+        host.host.faults().set_kv_error(true);
+        let ready = host.get("/.warden/ready").await;
+        assert_eq!(ready.status, 200, "{mode:?}: {}", text(&ready));
+        assert_eq!(
+            ready.json(),
+            serde_json::json!({"status": "ok", "key_value": "unused", "sqlite": "unused"})
+        );
+        settle(&host).await;
+        let before = host.counts();
+
+        let cookie = cookie_header(&ba.out["cookies"]["sessionData"]);
+        let reply = get(&host, "/private/x", &[("cookie", &cookie)]).await;
+        assert_eq!(reply.status, 200, "{mode:?}: {}", text(&reply));
+        let seen = reply.echoed_headers();
+        assert_eq!(seen["x-warden-user-id"], alice.as_str());
+        assert_eq!(seen["x-warden-auth"], "session");
+        assert_eq!(seen["x-warden-user-role"], "admin");
+        let mut chunks = ba.out["cookies"]["chunked"].as_array().unwrap().clone();
+        chunks.reverse();
+        let chunked = cookie_header(&Value::Array(chunks));
+        let reply = get(&host, "/private/x", &[("cookie", &chunked)]).await;
+        assert_eq!(reply.status, 200, "chunked {mode:?}: {}", text(&reply));
+        assert_eq!(
+            reply.echoed_headers()["x-warden-user-id"],
+            ba.out["cookies"]["chunkedUserId"]
+        );
+
+        let jwt = ba.out["cookies"]["sessionData"][0][1].as_str().unwrap();
+        let mut parts: Vec<String> = jwt.split('.').map(str::to_owned).collect();
+        parts[2] = format!("{}AAAA", &parts[2][..parts[2].len() - 4]);
+        let tampered = format!("better-auth.session_data={}", parts.join("."));
+        let token = format!(
+            "{}={}",
+            ba.out["cookies"]["sessionTokenName"].as_str().unwrap(),
+            ba.out["cookies"]["sessionToken"].as_str().unwrap()
+        );
+        for (what, cookie) in [("tampered", tampered.as_str()), ("session token", &token)] {
+            let reply = get(&host, "/private/x", &[("cookie", cookie)]).await;
+            assert_eq!(reply.status, 401, "{what} {mode:?}: {}", text(&reply));
+            let reply = get(&host, "/x", &[("cookie", cookie)]).await;
+            assert_eq!(reply.status, 200, "{what} {mode:?}: {}", text(&reply));
+            assert!(!reply.echoed_headers().contains_key("x-warden-user-id"));
+        }
+        assert_eq!(get(&host, "/private/x", &[]).await.status, 401);
+        let reply = get(&host, "/x", &[]).await;
+        assert_eq!(reply.status, 200);
+        assert!(!reply.echoed_headers().contains_key("x-warden-user-id"));
+
+        assert_eq!(host.counts(), before, "{mode:?}: a store was read");
+        let log = host.log();
+        assert!(log.contains("session_cookie_cache_refused"));
+        assert!(!log.contains(jwt), "the cookie cache reached the log");
+    }
+}
+
+/// Revocation needs a session store: with the cookie cache alone,
+/// `revoke = true` is a configuration error naming the field; so is a
+/// missing issuer, naming `session.source`.
+#[tokio::test]
+async fn the_cookie_cache_alone_refuses_revoke_and_needs_the_issuer() {
+    let revoke = COOKIE_CACHE_ONLY_POLICY.replace("log_failures = true", "revoke = true");
+    let no_issuer = COOKIE_CACHE_ONLY_POLICY.replace("issuer = \"http://localhost:3000\"\n", "");
+    for (policy, field) in [(revoke, "session.revoke"), (no_issuer, "session.source")] {
+        let host = TestHost::start(
+            Setup::default()
+                .policy(&policy)
+                .var("better_auth_jwks", r#"{"keys":[]}"#),
+        )
+        .await;
+        let reply = get(&host, "/x", &[]).await;
+        assert_eq!(reply.status, 500, "{field}");
+        assert!(host.log().contains(field), "{field}: {}", host.log());
+    }
+}

@@ -459,8 +459,9 @@ impl WardenConfig {
     }
 }
 
-/// `[session] cookie_cache = "jwt"` is verified with `[jwt]`'s issuer and
-/// public keys (the two layers stay apart; the component calls both).
+/// `[session] cookie_cache = "jwt"` (and `source = "jwt-cookie"`) is
+/// verified with `[jwt]`'s issuer and public keys (the two layers stay
+/// apart; the component calls both).
 fn check_cookie_cache(policy: &Policy, problems: &mut Vec<ConfigProblem>) {
     use crate::base::layer::PolicyLayer;
     let jwt = &policy.sections.jwt;
@@ -476,7 +477,15 @@ fn check_cookie_cache(policy: &Policy, problems: &mut Vec<ConfigProblem>) {
     } else {
         return;
     };
-    problems.push(ConfigProblem::new("session.cookie_cache", message));
+    // `source = "jwt-cookie"` reads the cookie cache alone: name that field.
+    let field = if policy.sections.session.source
+        == crate::layers::session::config::SessionSource::JwtCookie
+    {
+        "session.source"
+    } else {
+        "session.cookie_cache"
+    };
+    problems.push(ConfigProblem::new(field, message));
 }
 
 /// `None` for unset, empty and whitespace-only values; others unchanged.

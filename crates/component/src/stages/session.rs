@@ -27,6 +27,7 @@ use serde_json::Value;
 use spin_sdk::wasip3::http::types::Scheme;
 use spin_sdk::wasip3::http::types::{Request, Response};
 use warden_core::config::Environment;
+use warden_core::layers::session::config::SessionSource;
 use warden_core::layers::session::flow::{self, Attempt, Decision, Failure, Outcome, SessionPort};
 use warden_core::layers::session::record::Cell;
 use warden_core::layers::session::revoke::{self, RevokeRequest};
@@ -56,13 +57,19 @@ async fn authenticate(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> 
     let only_prefixed = warden.environment == Environment::Production
         && matches!(ctx.scheme, Some(Scheme::Https))
         && !config.allow_unprefixed_on_https;
-    let credentials = token::credentials(
-        config,
-        warden.session_secret.as_ref(),
-        &cookies,
-        &authorization,
-        only_prefixed,
-    );
+    // `source = "jwt-cookie"`: the cookie cache alone, no token is looked up.
+    let cache_only = config.source == SessionSource::JwtCookie;
+    let credentials = if cache_only {
+        Vec::new()
+    } else {
+        token::credentials(
+            config,
+            warden.session_secret.as_ref(),
+            &cookies,
+            &authorization,
+            only_prefixed,
+        )
+    };
     #[cfg(feature = "jwt")]
     let cached = if config.jwt_cookie_cache {
         jwt_cookie_cache(ctx, only_prefixed).await
@@ -85,7 +92,8 @@ async fn authenticate(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> 
             passed_over: 0,
         }
     } else if credentials.is_empty() {
-        // No credential: no store is opened.
+        // No credential (or a missing or refused cookie cache with the
+        // cache-only source): no store is opened.
         Attempt {
             outcome: Outcome::Failed(Failure::Missing),
             carrier: None,
@@ -206,23 +214,11 @@ async fn jwt_cookie_cache(
     only_prefixed: bool,
 ) -> Option<warden_core::layers::session::identity::SessionUser> {
     use warden_core::base::time::parse_iso8601_ms;
-    use warden_core::layers::jwt::cookie_cache::{
-        COOKIE_NAME, SECURE_COOKIE_NAME, verify_session_cookie,
-    };
+    use warden_core::layers::jwt::cookie_cache::verify_session_cookie;
     use warden_core::layers::session::identity::SessionUser;
     use warden_core::layers::session::record::UserData;
     let cookies = crate::stages::jwt::cookie_pairs(&ctx.incoming);
-    let names: &[&str] = if only_prefixed {
-        &[SECURE_COOKIE_NAME]
-    } else {
-        &[SECURE_COOKIE_NAME, COOKIE_NAME]
-    };
-    let present = |name: &str| {
-        cookies
-            .iter()
-            .any(|(n, _)| *n == name || n.strip_prefix(name).is_some_and(|r| r.starts_with('.')))
-    };
-    let name = names.iter().find(|n| present(n))?;
+    let name = cookie_cache_name(&cookies, only_prefixed)?;
     let issuer = ctx.config.policy.sections.jwt.issuer.as_deref()?;
     let keys = match crate::stages::jwt::better_auth_keys(ctx).await {
         Ok(keys) => keys,
@@ -276,6 +272,25 @@ async fn jwt_cookie_cache(
     })
 }
 
+/// The name of the Better Auth cookie cache the request carries, whole or
+/// chunked (`name.0`, `name.1`, …): `__Secure-better-auth.session_data`
+/// first, the unprefixed name unless only prefixed cookies count.
+#[cfg(feature = "jwt")]
+fn cookie_cache_name(cookies: &[(&str, &str)], only_prefixed: bool) -> Option<&'static str> {
+    use warden_core::layers::jwt::cookie_cache::{COOKIE_NAME, SECURE_COOKIE_NAME};
+    let names: &[&'static str] = if only_prefixed {
+        &[SECURE_COOKIE_NAME]
+    } else {
+        &[SECURE_COOKIE_NAME, COOKIE_NAME]
+    };
+    let present = |name: &str| {
+        cookies
+            .iter()
+            .any(|(n, _)| *n == name || n.strip_prefix(name).is_some_and(|r| r.starts_with('.')))
+    };
+    names.iter().copied().find(|n| present(n))
+}
+
 /// Whether the request presents a session credential (a session cookie or,
 /// when the policy reads them, a bearer token), valid or not: on a route
 /// that accepts several credentials, the first one presented decides.
@@ -285,6 +300,17 @@ pub fn presents(ctx: &Ctx<'_>) -> bool {
     let only_prefixed = warden.environment == Environment::Production
         && matches!(ctx.scheme, Some(Scheme::Https))
         && !config.allow_unprefixed_on_https;
+    if config.source == SessionSource::JwtCookie {
+        // The cookie cache is the only session credential.
+        #[cfg(feature = "jwt")]
+        return cookie_cache_name(
+            &crate::stages::jwt::cookie_pairs(&ctx.incoming),
+            only_prefixed,
+        )
+        .is_some();
+        #[cfg(not(feature = "jwt"))]
+        return false;
+    }
     !token::credentials(
         config,
         warden.session_secret.as_ref(),

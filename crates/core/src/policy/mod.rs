@@ -138,7 +138,18 @@ impl Policy {
                 keys: &route.keys,
             })
             .collect();
-        self.sections.stores_used(&routes)
+        let mut used = self.sections.stores_used(&routes);
+        // `[session]`'s JWT cookie cache is verified with `[jwt]`'s keys; the
+        // two layers stay apart, so the jwks table (SQLite, cached in the
+        // key-value store) is added here for session routes.
+        if self.sections.session.jwt_cookie_cache
+            && self.sections.jwt.jwks_table
+            && crate::layers::session::config::uses_sessions(&routes)
+        {
+            used.sqlite = true;
+            used.key_value = true;
+        }
+        used
     }
 
     /// Routes that are valid but probably not what was meant, for

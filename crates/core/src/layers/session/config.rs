@@ -74,6 +74,17 @@ pub(crate) const FIELDS: &[&str] = &[
     "user_fields",
 ];
 
+/// Fields that mean nothing when sessions come from the cookie cache alone:
+/// they name session-token cookies and bearer tokens (looked up in a store)
+/// or the store's lookup and revocation.
+const LOOKUP_ONLY: &[&str] = &[
+    "cookie_names",
+    "bearer",
+    "bearer_require_signature",
+    "revoke",
+    "revoke_path",
+];
+
 /// Fields that only mean something when sessions come from SQLite.
 const SQLITE_ONLY: &[&str] = &[
     "cache",
@@ -95,6 +106,11 @@ pub enum SessionSource {
     /// token, as Better Auth's `secondaryStorage` writes it (hosts without
     /// SQLite).
     SecondaryStorage,
+    /// Better Auth's JWT session cookie cache alone (`source =
+    /// "jwt-cookie"`): verified with `[jwt]`'s keys and issuer, no
+    /// database or key-value read for sessions; a missing or refused cache
+    /// is no session. Implies `jwt_cookie_cache`.
+    JwtCookie,
 }
 
 impl SessionSource {
@@ -103,6 +119,7 @@ impl SessionSource {
         match self {
             SessionSource::Sqlite => "sqlite",
             SessionSource::SecondaryStorage => "secondary-storage",
+            SessionSource::JwtCookie => "jwt-cookie",
         }
     }
 }
@@ -131,7 +148,8 @@ pub struct SessionConfig {
     /// the session expires.
     pub cache_max_age_secs: Option<u64>,
     /// `cookie_cache = "jwt"`: read Better Auth's JWT session cookie cache
-    /// (`better-auth.session_data`) before the lookup, verified with
+    /// (`better-auth.session_data`) before the lookup (`source =
+    /// "jwt-cookie"`: instead of any lookup), verified with
     /// `[jwt]`'s keys and issuer by the component (this layer does not
     /// import the jwt layer). A revoked session stays valid until the
     /// cookie cache expires (Better Auth's `cookieCache.maxAge`).
@@ -274,17 +292,25 @@ impl PolicyLayer for Sessions {
     }
 
     /// Sessions read SQLite or key-value as `source` says, the cache and
-    /// revocation key-value.
+    /// revocation key-value; `source = "jwt-cookie"` reads neither (the
+    /// keys that verify the cookie cache are `[jwt]`'s: `Policy::stores_used`
+    /// adds its `jwks_table`).
     fn stores_used(config: &SessionConfig, routes: &[RouteView<'_, ()>]) -> StoresUsed {
-        let sessions = routes.iter().any(|r| {
-            !r.skip.contains(&Layer::Auth) && Self::AUTH_MODES.iter().any(|m| r.accepts(*m))
-        });
+        let sessions = uses_sessions(routes) && config.source != SessionSource::JwtCookie;
         let from_sqlite = config.source == SessionSource::Sqlite;
         StoresUsed {
             key_value: (sessions && (!from_sqlite || config.cache)) || config.revoke_path.is_some(),
             sqlite: sessions && from_sqlite,
         }
     }
+}
+
+/// Whether any route authenticates sessions (`optional` or `required`, as
+/// `auth` or in `also`, and not skipping the auth layer).
+pub fn uses_sessions<K>(routes: &[RouteView<'_, K>]) -> bool {
+    routes.iter().any(|r| {
+        !r.skip.contains(&Layer::Auth) && Sessions::AUTH_MODES.iter().any(|m| r.accepts(*m))
+    })
 }
 
 /// Parses the `[session]` table, adding every problem to `problems`; fields
@@ -307,9 +333,10 @@ pub(crate) fn parse_section(table: &Table, problems: &mut Problems) -> SessionCo
             Value::String(s) if s == "secondary-storage" => {
                 config.source = SessionSource::SecondaryStorage
             }
+            Value::String(s) if s == "jwt-cookie" => config.source = SessionSource::JwtCookie,
             Value::String(_) => problems.add(
                 field("source"),
-                "must be \"sqlite\" or \"secondary-storage\"",
+                "must be \"sqlite\", \"secondary-storage\" or \"jwt-cookie\"",
             ),
             other => problems.wrong_type(field("source"), "a string", other),
         }
@@ -478,6 +505,40 @@ pub(crate) fn parse_section(table: &Table, problems: &mut Problems) -> SessionCo
         }
         config.cache = false;
         config.cache_max_age_secs = None;
+    }
+    if config.source == SessionSource::JwtCookie {
+        for name in SQLITE_ONLY.iter().chain(LOOKUP_ONLY) {
+            // Absent, or a switch left off: nothing to refuse.
+            match table.get(*name) {
+                None | Some(Value::Boolean(false)) => continue,
+                Some(_) => {}
+            }
+            let message = match *name {
+                "revoke" => {
+                    "needs a session store: revocation deletes cached sessions from the \
+                     key-value store, and a signed cookie cache stays valid until it expires \
+                     (source = \"jwt-cookie\" reads no store; use source = \"sqlite\" with \
+                     cookie_cache = \"jwt\")"
+                }
+                "revoke_path" => continue, // reported with `revoke`, or as revoke unset
+                _ => {
+                    "applies only to sources that look tokens up (\"sqlite\", \"secondary-storage\")"
+                }
+            };
+            problems.add(field(name), message);
+        }
+        if table.get("cookie_cache") == Some(&Value::String("off".into())) {
+            problems.add(
+                field("cookie_cache"),
+                "cannot be \"off\" with source = \"jwt-cookie\" (the cookie cache is the source)",
+            );
+        }
+        config.jwt_cookie_cache = true;
+        config.cache = false;
+        config.cache_max_age_secs = None;
+        config.bearer = false;
+        config.bearer_require_signature = false;
+        config.revoke_path = None;
     }
 
     problems.unknown_fields(table, "session.", FIELDS);

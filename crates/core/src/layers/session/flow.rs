@@ -259,6 +259,9 @@ pub async fn authenticate<P: SessionPort>(
     match config.source {
         SessionSource::Sqlite => from_sqlite(config, port, token, now_ms).await,
         SessionSource::SecondaryStorage => from_secondary(config, port, token, now_ms).await,
+        // The cookie cache alone: tokens are never looked up (the component
+        // reads no token credential with this source).
+        SessionSource::JwtCookie => Outcome::Failed(Failure::Missing),
     }
 }
 

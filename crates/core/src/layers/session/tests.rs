@@ -946,6 +946,52 @@ fn secondary_storage_turns_the_cache_off() {
 }
 
 #[test]
+fn the_cookie_cache_alone_reads_no_session_store() {
+    let routes =
+        "[[routes]]\nname = \"a\"\npath = \"/*\"\nauth = \"required\"\nrate_limit = \"off\"";
+    let p = policy(&format!("[session]\nsource = \"jwt-cookie\"\n{routes}"))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let session = &p.sections.session;
+    assert_eq!(session.source, SessionSource::JwtCookie);
+    assert!(session.jwt_cookie_cache && !session.cache && !session.bearer);
+    assert_eq!(
+        p.stores_used(),
+        crate::base::layer::StoresUsed {
+            key_value: false,
+            sqlite: false
+        }
+    );
+    // Keys from the jwks table: the database (and its key-value cache) again.
+    let p = policy(&format!(
+        "[session]\nsource = \"jwt-cookie\"\n[jwt]\nissuer = \"https://a.example\"\njwks_table = true\n{routes}"
+    ))
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(p.stores_used().sqlite && p.stores_used().key_value);
+    // Each session-token or store setting is refused, naming its field;
+    // switches left off and an explicit cookie_cache = "jwt" are fine.
+    for (field, value) in [
+        ("revoke", "true"),
+        ("cookie_names", "[\"sid\"]"),
+        ("bearer", "true"),
+        ("cache", "true"),
+        ("user_table", "\"users\""),
+        ("cookie_cache", "\"off\""),
+        ("secondary_storage_prefix", "\"ba:\""),
+    ] {
+        let section = format!("source = \"jwt-cookie\"\n{field} = {value}");
+        assert_eq!(
+            session_fields(&section),
+            [format!("session.{field}")],
+            "{section}"
+        );
+    }
+    for ok in ["revoke = false", "bearer = false", "cookie_cache = \"jwt\""] {
+        let section = format!("source = \"jwt-cookie\"\n{ok}");
+        assert!(session_fields(&section).is_empty(), "{section}");
+    }
+}
+
+#[test]
 fn revocation_needs_a_worker_route_first() {
     let routes_ok = r#"
         [[routes]]
