@@ -20,4 +20,5 @@ mod redis_store;
 mod session;
 mod signatures;
 mod stall;
+mod throttle;
 mod webhooks;

@@ -14,7 +14,8 @@
 //! - [`stages`]: one file per layer, each a thin adapter from the core's
 //!   decision to host calls (some behind cargo features; see Cargo.toml);
 //! - below every layer: the request's context ([`ctx`]), warden's own
-//!   answers ([`respond`]), the request body read once ([`body`]), moving
+//!   answers ([`respond`]), the failed-credential throttle the credential
+//!   stages share ([`failed_attempts`]), the request body read once ([`body`]), moving
 //!   requests and responses between the client and the inner app
 //!   ([`forward`]), the response builders both use ([`response`]);
 //! - [`host`]: the only modules that touch Spin's host interfaces (the
@@ -22,6 +23,8 @@
 
 mod body;
 mod ctx;
+#[cfg(any(feature = "api-key", feature = "jwt"))]
+mod failed_attempts;
 mod forward;
 mod host;
 mod pipeline;

@@ -2,10 +2,10 @@
 //!
 //! The decisions are `warden_core::layers::api_key`'s; this adapter makes
 //! the host calls they name, in order:
-//! 1. the failed-attempt throttle: the counter of failed keys from the
-//!    client's address (the address the rate limiter resolves, trusted
-//!    proxies applied) is read first; past `failure_limit` the request gets
-//!    429 before any lookup;
+//! 1. the failed-attempt throttle ([`crate::failed_attempts`], one counter
+//!    per client address shared with the JWT stage: refused keys and
+//!    refused tokens count together): the counter is read first; past
+//!    `failure_limit` the request gets 429 before any lookup;
 //! 2. the key, from the key header or `Authorization: Bearer`
 //!    ([`extract`]); none, a malformed one, or two that disagree: 401;
 //! 3. the key-value cache, keyed by the key's SHA-256 (never the key);
@@ -32,18 +32,17 @@
 //!
 //! Reads the route's `auth` and `roles`, `[api_keys]` and `[rate_limit]`'s
 //! client address settings. Host ports: `host::kv`, `host::sql`, the clock
-//! (through `Ctx`), `host::sweep` (expired failure counters). Answers 401,
+//! (through `Ctx`), `failed_attempts` (the throttle). Answers 401,
 //! 403, 429 and 503.
 
 use crate::body::Inbound;
 use crate::ctx::Ctx;
+use crate::failed_attempts;
 use crate::host::kv;
 use crate::host::sql;
-use crate::host::sweep::Sweep;
 use crate::respond;
 use serde_json::Value;
 use spin_sdk::wasip3::http::types::{Request, Response};
-use std::cell::Cell as StdCell;
 use warden_core::base::denial::{Denial, Rejection};
 use warden_core::base::time::format_iso8601_ms;
 use warden_core::layers::api_key::cache::{CacheEntry, cache_key, touch_due};
@@ -52,25 +51,15 @@ use warden_core::layers::api_key::extract::{Carrier, Presented, extract};
 use warden_core::layers::api_key::record::{Cell, KeyRecord, Source};
 use warden_core::layers::api_key::refusal::Refusal;
 use warden_core::layers::api_key::sql::{Lookup, WARDEN_TOUCH, lookup_plan};
-use warden_core::layers::api_key::throttle::{counter_key, is_throttled};
+use warden_core::layers::api_key::throttle::throttle;
 use warden_core::layers::api_key::{Granted, decide};
-use warden_core::layers::rate_limit::{client_address, decode_counter};
 use warden_core::layers::session::identity::{AUTH_HEADER, USER_ID_HEADER, USER_ROLE_HEADER};
 use warden_core::policy::Route;
-use warden_core::policy::stores::StoreCalls;
 
 /// The display prefix of the key, for the app.
 pub const PREFIX_HEADER: &str = "x-warden-api-key-prefix";
 /// Which store the key came from (`warden` or `better_auth`), for the app.
 pub const SOURCE_HEADER: &str = "x-warden-api-key-source";
-
-/// The prefix of the failure counters, for the sweep.
-const FAIL_PREFIX: &str = "warden:apikey:fail:";
-
-thread_local! {
-    /// When this instance last considered sweeping failure counters.
-    static LAST_SWEEP: StdCell<u64> = const { StdCell::new(0) };
-}
 
 /// Authenticates the request by its API key.
 pub async fn check(
@@ -92,53 +81,41 @@ struct Outage {
 async fn authenticate(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> {
     let warden = ctx.config;
     let config = &warden.policy.sections.api_keys;
-    let kv_calls = warden.policy.stores.key_value;
     let now_ms = ctx.now_ms();
 
-    // 1. The throttle, before anything else is looked at.
-    let rate = &warden.policy.sections.rate_limit;
-    let address = client_address(&rate.client_ip, rate.ipv6_prefix, &ctx.incoming).address;
-    let counter = counter_key(config, address.as_deref(), now_ms);
-    if let Some(counter) = &counter {
-        sweep_counters(config, kv_calls, now_ms);
-        match kv::get(&kv_calls, counter).await {
-            Ok(value) => {
-                let failures = value.as_deref().and_then(decode_counter).unwrap_or(0);
-                if is_throttled(config, failures) {
-                    ctx.log("api_key_throttled", &[("failures", failures.into())]);
-                    return Err(respond::deny(ctx, Refusal::Throttled.denial()));
-                }
-            }
-            Err(error) => {
-                return Err(unavailable(
-                    ctx,
-                    Outage {
-                        during: "throttle",
-                        error: error.to_string(),
-                    },
-                ));
-            }
+    // 1. The throttle (shared with the JWT stage), before anything else is
+    // looked at.
+    match failed_attempts::throttled(ctx, throttle(config), "api_key_throttled").await {
+        Ok(false) => {}
+        Ok(true) => return Err(respond::deny(ctx, Refusal::Throttled.denial())),
+        Err(error) => {
+            return Err(unavailable(
+                ctx,
+                Outage {
+                    during: "throttle",
+                    error: error.to_string(),
+                },
+            ));
         }
     }
 
     // 2. The key.
     let presented = match extract(config, &ctx.incoming) {
         Ok(Some(presented)) => presented,
-        Ok(None) => return Err(refuse(ctx, route, config, None, Refusal::Missing, None).await),
-        Err(refusal) => return Err(refuse(ctx, route, config, None, refusal, None).await),
+        Ok(None) => return Err(refuse(ctx, route, None, Refusal::Missing, None).await),
+        Err(refusal) => return Err(refuse(ctx, route, None, refusal, None).await),
     };
 
     // 3 and 4. The record: cache, then the stores.
     let record = match find(ctx, config, &presented, now_ms).await {
         Ok(Some(record)) => record,
         Ok(None) => {
-            return Err(refuse(ctx, route, config, Some(&presented), Refusal::Unknown, None).await);
+            return Err(refuse(ctx, route, Some(&presented), Refusal::Unknown, None).await);
         }
         Err(Found::Invalid(source)) => {
             return Err(refuse(
                 ctx,
                 route,
-                config,
                 Some(&presented),
                 Refusal::InvalidRecord,
                 Some(source),
@@ -156,15 +133,7 @@ async fn authenticate(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> 
     } = match decide(config, &presented, &record, now_ms) {
         Ok(granted) => granted,
         Err(refusal) => {
-            return Err(refuse(
-                ctx,
-                route,
-                config,
-                Some(&presented),
-                refusal,
-                Some(record.source),
-            )
-            .await);
+            return Err(refuse(ctx, route, Some(&presented), refusal, Some(record.source)).await);
         }
     };
     if !identity.has_any_role(&route.roles) {
@@ -331,7 +300,6 @@ async fn lookup_row(
 async fn refuse(
     ctx: &Ctx<'_>,
     route: &Route,
-    config: &ApiKeyConfig,
     presented: Option<&Presented>,
     refusal: Refusal,
     source: Option<Source>,
@@ -355,18 +323,7 @@ async fn refuse(
     fields.push(("mode", route.auth.as_str().into()));
     ctx.log("api_key_auth_failed", &fields);
     if refusal.counts_as_failure() {
-        let rate = &ctx.config.policy.sections.rate_limit;
-        let address = client_address(&rate.client_ip, rate.ipv6_prefix, &ctx.incoming).address;
-        if let Some(counter) = counter_key(config, address.as_deref(), ctx.now_ms()) {
-            let calls = ctx.config.policy.stores.key_value;
-            if let Err(error) = kv::increment(&calls, &counter, 1).await {
-                // The refusal stands; only the count is lost.
-                ctx.log(
-                    "api_key_throttle_error",
-                    &[("error", error.to_string().into())],
-                );
-            }
-        }
+        failed_attempts::count_failure(ctx, "api_key_throttle_error").await;
     }
     respond::deny(ctx, refusal.denial())
 }
@@ -428,31 +385,4 @@ fn touch_later(
             let _ = kv::set(&kv_calls, &cached_under, &entry.to_bytes()).await;
         }
     });
-}
-
-/// Deletes failure counters of finished windows, once per window per
-/// instance and by one instance only, after the response.
-fn sweep_counters(config: &ApiKeyConfig, calls: StoreCalls, now_ms: u64) {
-    let now_secs = now_ms / 1000;
-    let window = config.failure_window_secs.max(1);
-    let claim = format!("{FAIL_PREFIX}sweep:{}", now_secs / window * window);
-    Sweep {
-        last: &LAST_SWEEP,
-        event: "api_key_counters_swept",
-    }
-    .maybe(calls, now_secs, window, claim, move |key| {
-        expired_counter(key, now_secs, window)
-    });
-}
-
-/// Whether `key` is a failure counter (or a sweep claim) whose window ended
-/// before the current one began.
-fn expired_counter(key: &str, now_secs: u64, window: u64) -> bool {
-    let Some(rest) = key.strip_prefix(FAIL_PREFIX) else {
-        return false;
-    };
-    let Some(start) = rest.rsplit(':').next().and_then(|s| s.parse::<u64>().ok()) else {
-        return false;
-    };
-    start.saturating_add(window) <= now_secs / window * window
 }

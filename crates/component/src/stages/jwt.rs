@@ -37,6 +37,13 @@
 //! (`jwt_jwks_fetch_failed`, or `jwt_jwks_fetch_denied` when the outbound
 //! grant is missing).
 //!
+//! Failed attempts: before any key is loaded or signature checked, the
+//! client address's failed-credential counter ([`crate::failed_attempts`],
+//! the one the API-key stage counts in too) is read; past `[jwt]
+//! failure_limit` the request gets the same 429 as a throttled API key. A
+//! presented token that is refused counts one failure; no token, a missing
+//! role (403) and a key store outage (503) do not.
+//!
 //! Fails closed: when the table cannot be read or the URL fetched, and no
 //! cached copy exists, a token that needs one of their keys is answered 503 (the outage is
 //! logged as `jwt_keys_unavailable`); a token the variables' keys decide
@@ -44,6 +51,7 @@
 
 use crate::body::Inbound;
 use crate::ctx::Ctx;
+use crate::failed_attempts;
 use crate::host::http_client::{self, FetchError};
 use crate::host::{kv, sql};
 use crate::respond;
@@ -51,6 +59,7 @@ use serde_json::{Value, json};
 use spin_sdk::wasip3::http::types::{Request, Response};
 use std::cell::RefCell;
 use warden_core::base::denial::Rejection;
+use warden_core::base::failed_attempts::throttled_denial;
 use warden_core::base::identity::{AuthMethod, Identity};
 use warden_core::http::url::HttpUrl;
 use warden_core::layers::jwt::{
@@ -105,10 +114,27 @@ async fn authenticate(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> 
         |name| cookies.iter().find(|(n, _)| *n == name).map(|(_, v)| *v),
     )
     .map(str::to_owned);
-    let Some(token) = token else {
-        if !route.auth.refuses_anonymous() && route.roles.is_empty() {
-            return Ok(());
+    if token.is_none() && !route.auth.refuses_anonymous() && route.roles.is_empty() {
+        return Ok(());
+    }
+    // The failed-credential throttle (shared with the API-key stage), before
+    // any key is loaded or signature checked.
+    match failed_attempts::throttled(ctx, settings.throttle(), "jwt_throttled").await {
+        Ok(false) => {}
+        Ok(true) => return Err(respond::deny(ctx, throttled_denial())),
+        Err(error) => {
+            ctx.log(
+                "jwt_store_unavailable",
+                &[
+                    ("during", "throttle".into()),
+                    ("error", error.to_string().into()),
+                ],
+            );
+            return Err(respond::deny(ctx, Rejection::ServiceUnavailable));
         }
+    }
+    let Some(token) = token else {
+        // No token is not a failed attempt.
         return Err(refuse(ctx, &settings, Reason::Missing, None));
     };
     let now_ms = ctx.now_ms();
@@ -116,7 +142,10 @@ async fn authenticate(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> 
     let outcome = verify(ctx, &settings, &token, now, now_ms).await;
     match outcome {
         Ok(verified) => admit(ctx, route, &settings, verified),
-        Err(Failure::Refused(reason, kid)) => Err(refuse(ctx, &settings, reason, kid)),
+        Err(Failure::Refused(reason, kid)) => {
+            failed_attempts::count_failure(ctx, "jwt_throttle_error").await;
+            Err(refuse(ctx, &settings, reason, kid))
+        }
         Err(Failure::KeysUnavailable(error)) => {
             ctx.log("jwt_keys_unavailable", &[("error", error.into())]);
             Err(respond::deny(ctx, Rejection::ServiceUnavailable))

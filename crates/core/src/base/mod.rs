@@ -7,6 +7,8 @@
 //! - [`environment`]: where warden runs, and [`environment::Secret`];
 //! - [`auth_mode`], [`layer`], [`fail_mode`]: what a route can say;
 //! - [`breaker`]: the circuit breaker every store call goes through;
+//! - [`failed_attempts`]: the failed-credential throttle every credential
+//!   layer shares (counter keys, threshold, expiry);
 //! - [`identity`]: who a request was authenticated as;
 //! - [`denial`]: warden's refusals, a fixed status and public body each;
 //! - [`overlay`]: how a route's table overrides a section, for every layer;
@@ -21,6 +23,7 @@ pub mod denial;
 pub mod digest;
 pub mod environment;
 pub mod fail_mode;
+pub mod failed_attempts;
 pub mod fields;
 pub mod identity;
 pub mod layer;

@@ -3,9 +3,8 @@
 
 use crate::base::denial::{Denial, Rejection};
 
-/// The throttle's public body, in the shape of every other warden refusal.
-pub const THROTTLED_BODY: &str =
-    r#"{"error":{"code":"TOO_MANY_FAILED_ATTEMPTS","message":"Too many failed attempts"}}"#;
+/// The throttle's public body, the same from every credential layer.
+pub use crate::base::failed_attempts::THROTTLED_BODY;
 
 /// Why a key was refused. The log says [`Refusal::as_str`]; the client
 /// gets only [`Refusal::rejection`].
@@ -75,10 +74,7 @@ impl Refusal {
     /// guesser learns nothing about which keys exist; the throttle is a 429.
     pub fn denial(&self) -> Denial {
         match self {
-            Refusal::Throttled => Denial {
-                status: 429,
-                body: THROTTLED_BODY.to_string(),
-            },
+            Refusal::Throttled => crate::base::failed_attempts::throttled_denial(),
             _ => Denial::from(Rejection::Unauthorized),
         }
     }

@@ -569,11 +569,11 @@ fn failed_attempts_throttle_an_address() {
     let now = 1_795_963_429_629;
     assert_eq!(
         counter_key(&config, None, now).as_deref(),
-        Some("warden:apikey:fail:unknown:1795963200")
+        Some("warden:fail:unknown:300:1795963200")
     );
     assert_eq!(
         counter_key(&config, Some("2001:db8::1"), now + 300_000).as_deref(),
-        Some("warden:apikey:fail:2001:db8::1:1795963500")
+        Some("warden:fail:2001:db8::1:300:1795963500")
     );
     assert!(!is_throttled(&config, 0));
     assert!(is_throttled(&config, 20));

@@ -1,6 +1,11 @@
-//! The failed-attempt throttle: invalid keys from one client address are
-//! counted in a fixed window; past `failure_limit`, the address gets 429
-//! before any lookup, so guessing keys costs the guesser, not the database.
+//! The failed-attempt throttle, as `[api_keys]` configures it: invalid keys
+//! from one client address are counted in a fixed window; past
+//! `failure_limit`, the address gets 429 before any lookup, so guessing keys
+//! costs the guesser, not the database.
+//!
+//! The counter is [`crate::base::failed_attempts`]'s, shared with the JWT
+//! layer: a refused key and a refused bearer token count against the same
+//! address in the same counter.
 //!
 //! ```
 //! use warden_core::layers::api_key::config::ApiKeyConfig;
@@ -8,7 +13,7 @@
 //!
 //! let config = ApiKeyConfig::default(); // 20 failures per 5 minutes
 //! let key = counter_key(&config, Some("203.0.113.7"), 1_795_963_429_629).unwrap();
-//! assert_eq!(key, "warden:apikey:fail:203.0.113.7:1795963200");
+//! assert_eq!(key, "warden:fail:203.0.113.7:300:1795963200");
 //! assert!(!is_throttled(&config, 19));
 //! assert!(is_throttled(&config, 20));
 //! ```
@@ -21,28 +26,23 @@
 //! [`counts_as_failure`]: super::refusal::Refusal::counts_as_failure
 
 use super::config::ApiKeyConfig;
+use crate::base::failed_attempts::Throttle;
+
+/// `failure_limit` and `failure_window`, as the shared throttle takes them.
+pub fn throttle(config: &ApiKeyConfig) -> Throttle {
+    Throttle {
+        limit: config.failure_limit,
+        window_secs: config.failure_window_secs,
+    }
+}
 
 /// The counter key for `address` in the window containing `now_ms`; `None`
 /// when the throttle is off.
 pub fn counter_key(config: &ApiKeyConfig, address: Option<&str>, now_ms: u64) -> Option<String> {
-    if config.failure_limit == 0 {
-        return None;
-    }
-    let window = config.failure_window_secs.max(1);
-    let start = now_ms / 1000 / window * window;
-    Some(format!(
-        "warden:apikey:fail:{}:{start}",
-        address.unwrap_or("unknown")
-    ))
-}
-
-/// The counter's time to live: the window, so a finished window's counter
-/// goes away by itself.
-pub fn counter_ttl_secs(config: &ApiKeyConfig) -> u64 {
-    config.failure_window_secs
+    throttle(config).counter_key(address, now_ms)
 }
 
 /// Whether `failures` counted so far in this window throttle the address.
 pub fn is_throttled(config: &ApiKeyConfig, failures: i64) -> bool {
-    config.failure_limit > 0 && failures >= i64::from(config.failure_limit)
+    throttle(config).is_throttled(failures)
 }

@@ -63,6 +63,14 @@ pub const DEFAULT_JWKS_REFETCH: u64 = 60;
 pub const DEFAULT_ROLES_CLAIM: &str = "role";
 /// Default `realm` of `WWW-Authenticate`.
 pub const DEFAULT_REALM: &str = "warden";
+/// Refused tokens from one address before it is throttled (as
+/// `[api_keys] failure_limit`).
+pub const DEFAULT_FAILURE_LIMIT: u32 = 20;
+/// The window those failures are counted in, in seconds (as
+/// `[api_keys] failure_window`).
+pub const DEFAULT_FAILURE_WINDOW: u64 = 300;
+/// Longest failure window: one day.
+pub const MAX_FAILURE_WINDOW: u64 = 86_400;
 /// Most `token_sources`.
 const MAX_SOURCES: usize = 8;
 /// Variables that hold configuration, never a key.
@@ -88,6 +96,8 @@ pub(crate) const FIELDS: &[&str] = &[
     "jwks_url",
     "jwks_cache_ttl",
     "jwks_refetch_interval",
+    "failure_limit",
+    "failure_window",
 ];
 pub(crate) const ROUTE_FIELDS: &[&str] = &[
     "issuer",
@@ -174,6 +184,12 @@ pub struct JwtSettings {
     pub jwks_cache_ttl: u64,
     /// Least seconds between refetches for an unknown `kid`.
     pub jwks_refetch_interval: u64,
+    /// Refused tokens from one address (counted with refused API keys, one
+    /// shared counter) before it gets 429, before any key is loaded or
+    /// signature checked; 0: no throttle.
+    pub failure_limit: u32,
+    /// Seconds the failures are counted over.
+    pub failure_window_secs: u64,
 }
 
 impl Default for JwtSettings {
@@ -202,11 +218,22 @@ impl Default for JwtSettings {
             jwks_url: None,
             jwks_cache_ttl: DEFAULT_JWKS_CACHE_TTL,
             jwks_refetch_interval: DEFAULT_JWKS_REFETCH,
+            failure_limit: DEFAULT_FAILURE_LIMIT,
+            failure_window_secs: DEFAULT_FAILURE_WINDOW,
         }
     }
 }
 
 impl JwtSettings {
+    /// `failure_limit` and `failure_window`, as the shared throttle takes
+    /// them.
+    pub fn throttle(&self) -> crate::base::failed_attempts::Throttle {
+        crate::base::failed_attempts::Throttle {
+            limit: self.failure_limit,
+            window_secs: self.failure_window_secs,
+        }
+    }
+
     /// The settings a route verifies with: the section with its overrides.
     pub fn for_route(&self, route: &RouteJwt) -> std::borrow::Cow<'_, JwtSettings> {
         Section::for_route(self, Some(route))
@@ -332,7 +359,7 @@ impl PolicyLayer for Jwt {
     fn stores_used(config: &JwtSettings, routes: &[RouteView<'_, RouteJwt>]) -> StoresUsed {
         let used = routes.iter().any(|r| uses_jwt(r));
         StoresUsed {
-            key_value: used && config.jwks_url.is_some(),
+            key_value: used && (config.jwks_url.is_some() || config.failure_limit > 0),
             sqlite: used && config.jwks_table,
         }
     }
@@ -501,6 +528,16 @@ fn parse_section(table: &Table, problems: &mut Problems) -> JwtSettings {
         {
             *slot = n;
         }
+    }
+    if let Some(v) = table.get("failure_window")
+        && let Some(n) = seconds(v, &field("failure_window"), 1, MAX_FAILURE_WINDOW, problems)
+    {
+        s.failure_window_secs = n;
+    }
+    if let Some(v) = table.get("failure_limit")
+        && let Some(n) = problems.integer(&field("failure_limit"), v, 0, 100_000)
+    {
+        s.failure_limit = u32::try_from(n).unwrap_or(DEFAULT_FAILURE_LIMIT);
     }
     s
 }
@@ -706,6 +743,8 @@ mod tests {
             jwks_cache_ttl = 5
             roles_claim = "a..b"
             claims = { tenant = [1] }
+            failure_limit = 1000000
+            failure_window = "2d"
             surprise = 1
         "#,
         );
@@ -721,6 +760,8 @@ mod tests {
             "jwt.jwks_cache_ttl",
             "jwt.roles_claim",
             "jwt.claims.tenant",
+            "jwt.failure_limit",
+            "jwt.failure_window",
             "jwt.surprise",
         ] {
             assert!(
