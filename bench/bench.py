@@ -13,6 +13,14 @@ small response and sends it on whole, as warden does when
 key-value increment and nothing else, the floor for a rate-limited route on
 the store it runs on.
 
+Token credentials (issue 13), on the full policy: `jwt-eddsa` is an EdDSA
+bearer JWT verified against a JWK Set in a Spin variable (no store call);
+`jwt-table` one verified against Better Auth's `jwks` table, read once and
+then kept in the instance and in key-value; `api-key-hit` one key from
+warden's `api_keys` table, cached in key-value after the first request;
+`api-key-miss` the same key with `[api_keys] cache = false`, so that every
+request reads the table.
+
 Run through `bench/run`, which builds everything first. Results go to
 bench/results/<date>.md and .json, and the plot to bench/results/<date>.svg
 (and latest.svg, which the README shows).
@@ -47,16 +55,70 @@ RESULTS = ROOT / "bench" / "results"
 MANIFEST = tomllib.loads((ROOT / "spin.toml").read_text())
 DEMO_VARS = {k: v.get("default", "") for k, v in MANIFEST["variables"].items()}
 
-def bench_policy(cache=True):
+# Issue 13's credentials. The Ed25519 keys are fixed (derived from these
+# seeds), so that every server of a run, and every run, has the same ones;
+# the tokens are signed once, at bench start, valid for ten years.
+JWT_ISSUER = "http://localhost:3000"  # the demo's [jwt] issuer and audience
+JWT_VARIABLE_KID = "bench-variable"
+JWT_TABLE_KID = "bench-table"
+JWKS_VARIABLE = "bench_jwks"
+API_KEY = "wk_" + hashlib.sha256(b"warden bench api key").hexdigest()  # the seeds' form: prefix + 64 hex
+
+
+def ed25519_key(kid):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives import serialization
+    private = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(f"warden bench {kid}".encode()).digest())
+    raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": base64.urlsafe_b64encode(raw).rstrip(b"=").decode()}
+    return private, jwk
+
+
+def jwt_token(kid):
+    """A long-lived EdDSA token with the claims the demo's [jwt] requires."""
+    import jwt as pyjwt
+    private, _ = ed25519_key(kid)
+    now = int(time.time())
+    claims = {"sub": USER_ID, "iss": JWT_ISSUER, "aud": JWT_ISSUER, "iat": now,
+              "exp": now + 10 * 365 * 86400}
+    return pyjwt.encode(claims, private, algorithm="EdDSA", headers={"kid": kid})
+
+
+# A JWK Set variable (`[jwt] jwks_variable`), declared beside the demo's.
+DEMO_VARS[JWKS_VARIABLE] = json.dumps(
+    {"keys": [dict(ed25519_key(JWT_VARIABLE_KID)[1], kid=JWT_VARIABLE_KID, alg="EdDSA", use="sig")]})
+
+
+def bench_policy(cache=True, jwt_keys="table"):
     """The demo policy with the same routes and layers, but limits that never
     trip for the load generator's one address (except `/auth/*`, the 429
     case), and no replay cache: wrk repeats one signed request, which the
-    replay cache would rightly refuse. `cache = false` forces session misses."""
+    replay cache would rightly refuse. `cache = false` forces session misses
+    and API-key misses (`[api_keys] cache = false`). `jwt_keys = "variable"`
+    replaces the demo's `jwks_table` by a JWK Set variable, so that a JWT is
+    verified with no store call at all."""
     policy = DEMO_VARS["policy"]
+    unlimited = 'rate_limit = { requests = 1000000000, window = "1m" }'
     for preset in ["api", "strict", "webhook", "web"]:
-        policy = policy.replace(f'rate_limit = "{preset}"', 'rate_limit = { requests = 1000000000, window = "1m" }')
+        policy = policy.replace(f'rate_limit = "{preset}"', unlimited)
+    # The API-key route's tiered limit (`{ preset = "api", key = ["user"], tiers = … }`).
+    policy = re.sub(r'rate_limit = \{ preset = "(api|strict|webhook|web)"[^\n]*\}', unlimited, policy)
     policy = policy.replace("[session]\n", f"[session]\ncache = {'true' if cache else 'false'}\n", 1)
+    if jwt_keys == "variable":
+        assert "jwks_table = true\n" in policy
+        policy = policy.replace("jwks_table = true\n", f'jwks_table = false\njwks_variable = "{JWKS_VARIABLE}"\n', 1)
+    if not cache:
+        policy += "\n[api_keys]\ncache = false\n"
     return policy + "\n[worker]\nreplay = false\n"
+
+
+# The policy of each group of cases on the full-policy configurations (the
+# others serve every case with the variables they have).
+POLICY_GROUPS = {
+    "default": lambda: bench_policy(),
+    "no-cache": lambda: bench_policy(cache=False),
+    "jwt-variable": lambda: bench_policy(jwt_keys="variable"),
+}
 
 
 HEADERS_ONLY_POLICY = """
@@ -279,6 +341,16 @@ def seed_database(path):
     db.execute('INSERT OR REPLACE INTO "session" (id, expiresAt, token, createdAt, updatedAt, userId) '
                "VALUES (?, ?, ?, ?, ?, ?)",
                ("bench-session", iso(now + datetime.timedelta(days=7)), TOKEN, iso(now), iso(now), USER_ID))
+    # Better Auth's jwt() plugin: `publicKey` is the JWK as text; the private
+    # key is never read by warden, so a placeholder stands in for it.
+    db.execute('INSERT OR REPLACE INTO "jwks" (id, publicKey, privateKey, createdAt, expiresAt, alg, crv) '
+               "VALUES (?, ?, ?, ?, NULL, 'EdDSA', 'Ed25519')",
+               (JWT_TABLE_KID, json.dumps(ed25519_key(JWT_TABLE_KID)[1]), "bench: not read", iso(now)))
+    # Warden's api_keys, as `warden apikey create` writes a key: its SHA-256 hex.
+    db.execute('INSERT OR REPLACE INTO "api_keys" (id, key_hash, prefix, owner, name, roles, permissions, tier, '
+               "created_at, expires_at) VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL, ?, NULL)",
+               ("bench-key", hashlib.sha256(API_KEY.encode()).hexdigest(), API_KEY[:11], "bench", "bench",
+                iso(now)))
     db.commit()
     db.close()
 
@@ -353,6 +425,15 @@ CASES = [
     {"name": "internal-hook-signed-1KiB", "path": "/internal/hook", "method": "POST", "body": b"x" * 1024,
      "signed": True, "latency": True},
     {"name": "over-limit-429", "path": "/auth/login", "prime": 6, "latency": True},
+    # Issue 13. The demo's `/api/token/*` (auth = "jwt") and `/api/keys/*`
+    # (auth = "api_key") routes.
+    {"name": "jwt-eddsa", "path": "/api/token/x",
+     "headers": {"Authorization": f"Bearer {jwt_token(JWT_VARIABLE_KID)}"}, "policy": "jwt-variable",
+     "latency": True},
+    {"name": "jwt-table", "path": "/api/token/x",
+     "headers": {"Authorization": f"Bearer {jwt_token(JWT_TABLE_KID)}"}, "latency": True},
+    {"name": "api-key-hit", "path": "/api/keys/x", "headers": {"x-api-key": API_KEY}, "latency": True},
+    {"name": "api-key-miss", "path": "/api/keys/x", "headers": {"x-api-key": API_KEY}, "policy": "no-cache"},
 ]
 
 
@@ -384,7 +465,26 @@ def configurations(redis_url):
     return out
 
 
+COMPONENTS = ["warden.wasm", "echo_app.wasm", "noop_middleware.wasm", "noop_buffered_middleware.wasm",
+              "increment_floor_middleware.wasm"]
+
+
+def snapshot_components():
+    """Copies the components just built to a directory of this run's own:
+    other builds sharing target/ (tests, other worktrees' sessions) rewrite
+    target/wasm32-wasip2/release/warden.wasm, and a server started while it
+    is being rewritten answers 500 (seen on this 2-core machine). Returns
+    the copy's directory and warden.wasm's SHA-256, kept in the results."""
+    import atexit
+    copy = Path(tempfile.mkdtemp(prefix="warden-bench-components-"))
+    atexit.register(shutil.rmtree, copy, ignore_errors=True)
+    for name in COMPONENTS:
+        shutil.copy2(WASM / name, copy / name)
+    return copy, hashlib.sha256((copy / "warden.wasm").read_bytes()).hexdigest()
+
+
 def main():
+    global WASM
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=8)
     ap.add_argument("--warmup", type=int, default=2)
@@ -393,11 +493,15 @@ def main():
     ap.add_argument("--only", help="measure only configurations whose name matches this regular "
                     "expression (results go to <date>-partial.md; latest.md is left alone)")
     ap.add_argument("--hosts", choices=["both", "spin", "local"], default="both")
+    ap.add_argument("--cases", help="measure only cases whose name matches this regular expression "
+                    "(a partial run, as --only)")
     args = ap.parse_args()
 
     started = datetime.datetime.now(datetime.timezone.utc)
+    WASM, warden_sha256 = snapshot_components()
     results = {"date": started.isoformat(timespec="seconds"), "duration_s": args.duration,
-               "connections": args.connections, "cpus": cpus(), "configs": {}}
+               "connections": args.connections, "cpus": cpus(), "warden_wasm_sha256": warden_sha256,
+               "configs": {}}
     spin = spin_binary()
     # Spin first: it is the host users run, and the one the targets are for.
     hosts = ([(spin, " [Spin]")] if spin and args.hosts != "local" else []) + (
@@ -418,16 +522,17 @@ def main():
                     redis_url = hole.url()
                 else:
                     faults = "kv-hang"
+            selected = [c for c in CASES if not args.cases or re.search(args.cases, c["name"])]
+            # Without warden's layers a miss is the same request as a hit: one
+            # server takes every case. The full policy takes one per group.
+            groups = POLICY_GROUPS if full else {"default": None}
             try:
-                for group in ["default", "no-cache"]:
-                    cases = [c for c in CASES if c.get("policy", "default") == group]
-                    if group == "no-cache":
-                        if not full:
-                            # Without the session layer a miss is the same request as a hit.
-                            cases = [dict(c, policy="default") for c in cases]
-                        else:
-                            variables = dict(variables, policy=bench_policy(cache=False))
-                    run_cases(name + suffix, middleware, variables, redis_url, cases, rows, args,
+                for group, policy in groups.items():
+                    cases = [c for c in selected if not full or c.get("policy", "default") == group]
+                    if not cases:
+                        continue
+                    group_vars = dict(variables, policy=policy()) if full else variables
+                    run_cases(name + suffix, middleware, group_vars, redis_url, cases, rows, args,
                               spin=host, faults=faults)
             finally:
                 if hole:
@@ -436,7 +541,7 @@ def main():
 
     results["sizes"] = sizes()
     results["startup"] = startup()
-    write(results, started, partial=bool(args.only) or args.hosts != "both")
+    write(results, started, partial=bool(args.only) or bool(args.cases) or args.hosts != "both")
 
 
 def run_cases(name, middleware, variables, redis_url, cases, rows, args, spin=None, faults=None):
@@ -484,8 +589,7 @@ def flush_redis(url):
 
 def sizes():
     out = {}
-    for name in ["warden.wasm", "echo_app.wasm", "noop_middleware.wasm", "noop_buffered_middleware.wasm",
-                 "increment_floor_middleware.wasm"]:
+    for name in COMPONENTS:
         out[name] = (WASM / name).stat().st_size
     unstripped = TARGET / "bench-unstripped" / "wasm32-wasip2" / "release" / "warden.wasm"
     if unstripped.exists():
