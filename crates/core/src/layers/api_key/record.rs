@@ -31,6 +31,43 @@ pub const MAX_ROLE_LEN: usize = 128;
 
 pub use crate::base::cell::Cell;
 
+/// The columns `sql::BETTER_AUTH_LOOKUP` returns, by Better Auth field name.
+pub const BETTER_AUTH_COLUMNS: &[&str] = &[
+    "id",
+    "key",
+    "referenceId",
+    "name",
+    "start",
+    "prefix",
+    "configId",
+    "enabled",
+    "expiresAt",
+    "remaining",
+    "refillAmount",
+    "refillInterval",
+    "lastRefillAt",
+    "createdAt",
+    "permissions",
+    "metadata",
+    "lastRequest",
+];
+
+/// The columns `sql::WARDEN_LOOKUP` returns.
+pub const WARDEN_COLUMNS: &[&str] = &[
+    "id",
+    "key_hash",
+    "owner",
+    "name",
+    "prefix",
+    "roles",
+    "permissions",
+    "tier",
+    "created_at",
+    "expires_at",
+    "revoked_at",
+    "last_used_at",
+];
+
 /// Which store a key came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -243,12 +280,12 @@ fn refill_due(record: &KeyRecord, now: i64) -> bool {
 }
 
 /// Better Auth's `apikey` row, in the column order of
-/// [`super::sql::BETTER_AUTH_LOOKUP`].
+/// `sql::BETTER_AUTH_LOOKUP`.
 pub fn record_from_better_auth_row(row: &[Cell]) -> Result<KeyRecord, RecordError> {
-    if row.len() != super::sql::BETTER_AUTH_COLUMNS.len() {
+    if row.len() != BETTER_AUTH_COLUMNS.len() {
         return Err(RecordError::new("row", "has the wrong number of columns"));
     }
-    let r = Row(row, super::sql::BETTER_AUTH_COLUMNS);
+    let r = Row(row, BETTER_AUTH_COLUMNS);
     let refill = match (r.integer(10)?, r.integer(11)?) {
         (Some(amount), Some(interval_ms)) => Some(Refill {
             amount,
@@ -281,12 +318,12 @@ pub fn record_from_better_auth_row(row: &[Cell]) -> Result<KeyRecord, RecordErro
 }
 
 /// Warden's `api_keys` row, in the column order of
-/// [`super::sql::WARDEN_LOOKUP`].
+/// `sql::WARDEN_LOOKUP`.
 pub fn record_from_warden_row(row: &[Cell]) -> Result<KeyRecord, RecordError> {
-    if row.len() != super::sql::WARDEN_COLUMNS.len() {
+    if row.len() != WARDEN_COLUMNS.len() {
         return Err(RecordError::new("row", "has the wrong number of columns"));
     }
-    let r = Row(row, super::sql::WARDEN_COLUMNS);
+    let r = Row(row, WARDEN_COLUMNS);
     let roles = match r.json(5)? {
         None => Vec::new(),
         Some(Value::Array(items)) => items

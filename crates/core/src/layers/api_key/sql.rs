@@ -22,47 +22,13 @@
 
 use super::config::ApiKeyConfig;
 use super::extract::Presented;
+/// The columns each lookup returns: the row readers in `record.rs` own
+/// their order, and the statements below select them in it.
+pub use super::record::{BETTER_AUTH_COLUMNS, WARDEN_COLUMNS};
 use super::record::{Cell, KeyRecord, RecordError, Source};
-
-/// The columns [`BETTER_AUTH_LOOKUP`] returns, by Better Auth field name.
-pub const BETTER_AUTH_COLUMNS: &[&str] = &[
-    "id",
-    "key",
-    "referenceId",
-    "name",
-    "start",
-    "prefix",
-    "configId",
-    "enabled",
-    "expiresAt",
-    "remaining",
-    "refillAmount",
-    "refillInterval",
-    "lastRefillAt",
-    "createdAt",
-    "permissions",
-    "metadata",
-    "lastRequest",
-];
 
 /// Better Auth's `apikey` row by its hashed key (the table's `key` index).
 pub const BETTER_AUTH_LOOKUP: &str = "SELECT \"id\", \"key\", \"referenceId\", \"name\", \"start\", \"prefix\", \"configId\", \"enabled\", \"expiresAt\", \"remaining\", \"refillAmount\", \"refillInterval\", \"lastRefillAt\", \"createdAt\", \"permissions\", \"metadata\", \"lastRequest\" FROM \"apikey\" WHERE \"key\" = ?1 LIMIT 1";
-
-/// The columns [`WARDEN_LOOKUP`] returns.
-pub const WARDEN_COLUMNS: &[&str] = &[
-    "id",
-    "key_hash",
-    "owner",
-    "name",
-    "prefix",
-    "roles",
-    "permissions",
-    "tier",
-    "created_at",
-    "expires_at",
-    "revoked_at",
-    "last_used_at",
-];
 
 /// Warden's `api_keys` row by its SHA-256 hex (the unique `key_hash`).
 pub const WARDEN_LOOKUP: &str = "SELECT \"id\", \"key_hash\", \"owner\", \"name\", \"prefix\", \"roles\", \"permissions\", \"tier\", \"created_at\", \"expires_at\", \"revoked_at\", \"last_used_at\" FROM \"api_keys\" WHERE \"key_hash\" = ?1 LIMIT 1";

@@ -9,8 +9,34 @@
 use hmac::{Hmac, Mac};
 use sha2::{Sha256, Sha384, Sha512};
 
-use super::jwk::Material;
 use super::reason::Reason;
+
+/// A key's verification material.
+#[derive(Clone)]
+pub enum Material {
+    /// An HMAC secret.
+    Hmac(Vec<u8>),
+    /// An Ed25519 public key.
+    Ed25519(ed25519_dalek::VerifyingKey),
+    /// A P-256 public key.
+    P256(p256::ecdsa::VerifyingKey),
+    /// An RSA public key.
+    #[cfg(feature = "jwt-rsa")]
+    Rsa(rsa::RsaPublicKey),
+}
+
+impl std::fmt::Debug for Material {
+    /// Never the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Material::Hmac(_) => "Hmac(redacted)",
+            Material::Ed25519(_) => "Ed25519",
+            Material::P256(_) => "P256",
+            #[cfg(feature = "jwt-rsa")]
+            Material::Rsa(_) => "Rsa",
+        })
+    }
+}
 
 /// A JWS algorithm warden verifies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

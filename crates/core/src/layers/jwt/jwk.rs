@@ -16,7 +16,7 @@
 
 use serde_json::{Map, Value};
 
-use super::algorithms::Algorithm;
+use super::algorithms::{Algorithm, Material};
 use super::jose::{decode_segment, object};
 use super::reason::Reason;
 
@@ -134,33 +134,6 @@ impl KeyProblem {
                 "RSA, which this warden was built without (cargo feature \"jwt-rsa\")".into()
             }
         }
-    }
-}
-
-/// A key's verification material.
-#[derive(Clone)]
-pub enum Material {
-    /// An HMAC secret.
-    Hmac(Vec<u8>),
-    /// An Ed25519 public key.
-    Ed25519(ed25519_dalek::VerifyingKey),
-    /// A P-256 public key.
-    P256(p256::ecdsa::VerifyingKey),
-    /// An RSA public key.
-    #[cfg(feature = "jwt-rsa")]
-    Rsa(rsa::RsaPublicKey),
-}
-
-impl std::fmt::Debug for Material {
-    /// Never the secret.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Material::Hmac(_) => "Hmac(redacted)",
-            Material::Ed25519(_) => "Ed25519",
-            Material::P256(_) => "P256",
-            #[cfg(feature = "jwt-rsa")]
-            Material::Rsa(_) => "Rsa",
-        })
     }
 }
 

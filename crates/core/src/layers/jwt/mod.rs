@@ -37,11 +37,11 @@ mod reason;
 mod tests;
 pub mod variables;
 
-pub use algorithms::Algorithm;
+pub use algorithms::{Algorithm, Material};
 pub use claims::{CheckedClaims, ClaimRules};
 pub use config::{JWT, Jwt, JwtSettings, RouteJwt, TokenSource};
 pub use jose::{Header, Jws, MAX_HEADER_BYTES, parse};
-pub use jwk::{JwksOrigin, Key, KeyProblem, Keyring, LoadOptions, Loaded, Material, SkippedKey};
+pub use jwk::{JwksOrigin, Key, KeyProblem, Keyring, LoadOptions, Loaded, SkippedKey};
 pub use reason::Reason;
 
 /// The header the verified claims go to the app in (base64url JSON).

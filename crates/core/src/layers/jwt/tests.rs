@@ -9,8 +9,9 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use super::algorithms::Material;
 use super::cookie_cache::{self, COOKIE_NAME};
-use super::jwk::{JwksOrigin, Key, Keyring, LoadOptions, Material};
+use super::jwk::{JwksOrigin, Key, Keyring, LoadOptions};
 use super::*;
 
 const INTEROP: &str = include_str!("testdata/interop.json");
