@@ -4,6 +4,7 @@
 //! the reference fails here.
 
 use crate::layers::api_key::config as api_keys;
+use crate::layers::body::config as body;
 use crate::layers::cors;
 use crate::layers::jwt::config as jwt;
 use crate::layers::rate_limit::parse as rate_limit_parse;
@@ -82,6 +83,8 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>)> {
         ),
         ("## `[jwt]`", jwt::FIELDS.to_vec()),
         ("### A route's `jwt` as a table", jwt::ROUTE_FIELDS.to_vec()),
+        ("## `[body]`", body::FIELDS.to_vec()),
+        ("### `body.json` as a table", body::JSON_FIELDS.to_vec()),
     ]
 }
 

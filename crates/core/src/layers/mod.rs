@@ -19,6 +19,7 @@
 //! | [`signature`] | `[worker]`, a route's `worker`; `auth = "worker"` | key-value (replay cache) |
 //! | [`api_key`] | `[api_keys]`; `auth = "api_key"` | SQLite, key-value (cache, failures) |
 //! | [`jwt`] | `[jwt]`, a route's `jwt`; `auth = "jwt"` | variables, SQLite (`jwks`), key-value and HTTP (`jwks_url`) |
+//! | [`body`] | `[body]`, a route's `body` | none |
 //!
 //! ```
 //! use warden_core::policy::parse_policy;
@@ -42,6 +43,7 @@
 //! feature, never a layer silently skipped.
 
 pub mod api_key;
+pub mod body;
 pub mod cors;
 pub mod jwt;
 pub mod rate_limit;
@@ -271,6 +273,8 @@ registry! {
     jwt: jwt::Jwt,
     /// Hashed API keys (Better Auth's and warden's): `[api_keys]`; `auth = "api_key"`.
     api_keys: api_key::ApiKeys,
+    /// Body limits and JSON shape: `[body]` and a route's `body`.
+    body: body::Body,
 }
 
 #[cfg(test)]
