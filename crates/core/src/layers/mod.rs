@@ -19,6 +19,7 @@
 //! | [`signature`] | `[worker]`, a route's `worker`; `auth = "worker"` | key-value (replay cache) |
 //! | [`api_key`] | `[api_keys]`; `auth = "api_key"` | SQLite, key-value (cache, failures) |
 //! | [`jwt`] | `[jwt]`, a route's `jwt`; `auth = "jwt"` | variables, SQLite (`jwks`), key-value and HTTP (`jwks_url`) |
+//! | [`idempotency`] | `[idempotency]`, a route's `idempotency` | key-value compare-and-swap, sweep; random bytes |
 //! | [`body`] | `[body]`, a route's `body` | none |
 //!
 //! ```
@@ -45,6 +46,7 @@
 pub mod api_key;
 pub mod body;
 pub mod cors;
+pub mod idempotency;
 pub mod jwt;
 pub mod rate_limit;
 pub mod security_headers;
@@ -275,6 +277,8 @@ registry! {
     api_keys: api_key::ApiKeys,
     /// Body limits and JSON shape: `[body]` and a route's `body`.
     body: body::Body,
+    /// Idempotency keys: `[idempotency]` and a route's `idempotency`.
+    idempotency: idempotency::Idempotency,
 }
 
 #[cfg(test)]
