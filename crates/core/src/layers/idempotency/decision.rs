@@ -22,7 +22,7 @@
 //! let claim = new_claim([1; 16], fp, 1_000, 60).encode();
 //! assert!(matches!(decide_slot(Some(&claim), &fp, 1_010), SlotDecision::Conflict { retry_after: 50 }));
 //! // Its claim has expired (its request died): take it over.
-//! assert_eq!(decide_slot(Some(&claim), &fp, 1_060), SlotDecision::Claim);
+//! assert_eq!(decide_slot(Some(&claim), &fp, 1_060), SlotDecision::TakeOver);
 //! ```
 
 use super::config::IdempotencyConfig;
@@ -73,11 +73,16 @@ pub fn admit(config: &IdempotencyConfig, method: &str, lines: &[(&str, &[u8])]) 
 /// What one slot's current value means for a request with `fingerprint`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SlotDecision {
-    /// Empty, or held by a claim that has expired with the same
-    /// fingerprint: swap this request's claim in, comparing against the
-    /// value just read. A failed swap means another request won: read
+    /// Empty: swap this request's claim in, comparing against the value
+    /// just read (absent). A failed swap means another request won: read
     /// again and decide again.
     Claim,
+    /// Held by an expired claim with the same fingerprint (its request
+    /// died, or gave the claim up): first decide on the slot's outer
+    /// neighbour ([`super::store::takeover_neighbour`]), where the dead
+    /// request may have completed; act on anything but `Claim` or
+    /// `TakeOver` there, else swap this request's claim in as for `Claim`.
+    TakeOver,
     /// Completed with this fingerprint: answer the stored response with
     /// [`REPLAY_HEADER`]; the app is not called.
     Replay(StoredResponse),
@@ -106,7 +111,7 @@ pub fn decide_slot(current: Option<&[u8]>, fingerprint: &Fingerprint, now: u64) 
         return SlotDecision::Mismatch;
     }
     match entry {
-        Entry::Claim(claim, _) if claim.until <= now => SlotDecision::Claim,
+        Entry::Claim(claim, _) if claim.until <= now => SlotDecision::TakeOver,
         Entry::Claim(claim, _) => SlotDecision::Conflict {
             retry_after: claim.until - now,
         },
@@ -357,7 +362,7 @@ mod tests {
         );
         assert_eq!(
             decide_slot(Some(&claim), &mine, now + 60),
-            SlotDecision::Claim
+            SlotDecision::TakeOver
         );
         assert_eq!(
             decide_slot(Some(&claim), &other, now),
@@ -370,7 +375,7 @@ mod tests {
         let released = released_claim([1; 16], mine).encode();
         assert_eq!(
             decide_slot(Some(&released), &mine, now),
-            SlotDecision::Claim
+            SlotDecision::TakeOver
         );
         let stored = done(Some(b"{}"), mine);
         let SlotDecision::Replay(response) = decide_slot(Some(&stored), &mine, now) else {

@@ -149,6 +149,24 @@ pub fn slot_keys(id: &OperationId, now: u64, ttl: u64) -> [String; 2] {
     [key(bucket), key(bucket.saturating_add(1))]
 }
 
+/// The slot to look at before taking over an expired claim in slot
+/// `index` (0 or 1) of [`slot_keys`]: the slot on its outer side (the
+/// bucket before the first, the bucket after the second). The dead
+/// request that held the claim held one more slot: this one, or the
+/// request's other slot, which the request decides on anyway. If it
+/// completed there before dying, its record is there to replay.
+pub fn takeover_neighbour(id: &OperationId, now: u64, ttl: u64, index: usize) -> String {
+    let ttl = ttl.max(1);
+    let bucket = now / ttl;
+    let neighbour = if index == 0 {
+        bucket.saturating_sub(1)
+    } else {
+        bucket.saturating_add(2)
+    };
+    let expiry = neighbour.saturating_add(1).saturating_mul(ttl);
+    format!("{IDEMPOTENCY_PREFIX}{expiry}:{}", hex(&id.0))
+}
+
 /// The counter whose first increment elects the instance that sweeps the
 /// expired slots of the current bucket: one sweep per `period` fleet-wide.
 pub fn sweep_claim_key(now: u64, period: u64) -> String {
@@ -384,6 +402,23 @@ mod tests {
             // The second slot lives at least ttl past the request.
             assert!(key_expiry(&a[1]).unwrap() > first + ttl);
             assert!(key_expiry(&a[1]).unwrap() <= first + 2 * ttl);
+        }
+    }
+
+    #[test]
+    fn the_neighbours_flank_the_two_slots() {
+        let id = OperationId::new("r", &CallerScope::Everyone, "k");
+        let ttl = 10;
+        for now in 100..140 {
+            let [a, b] = slot_keys(&id, now, ttl);
+            let before = takeover_neighbour(&id, now, ttl, 0);
+            let after = takeover_neighbour(&id, now, ttl, 1);
+            assert_eq!(key_expiry(&before).unwrap() + ttl, key_expiry(&a).unwrap());
+            assert_eq!(key_expiry(&b).unwrap() + ttl, key_expiry(&after).unwrap());
+            // A request one bucket earlier held the neighbour and the first slot;
+            // one bucket later, the second slot and the neighbour after.
+            assert_eq!(slot_keys(&id, now - ttl, ttl), [before, a]);
+            assert_eq!(slot_keys(&id, now + ttl, ttl), [b, after]);
         }
     }
 
