@@ -153,14 +153,23 @@ fn read_limit(value: &Value, field: &str, problems: &mut Vec<ConfigProblem>) -> 
             }
         },
         other => {
-            wrong_type(problems, field, "a number of bytes or a size like \"10MiB\"", other);
+            wrong_type(
+                problems,
+                field,
+                "a number of bytes or a size like \"10MiB\"",
+                other,
+            );
             return None;
         }
     };
     match bytes {
         Some(n) if n <= MAX_LIMIT => Some(n),
         _ => {
-            add(problems, field, format!("must be between 0 and {MAX_LIMIT} bytes (1GiB)"));
+            add(
+                problems,
+                field,
+                format!("must be between 0 and {MAX_LIMIT} bytes (1GiB)"),
+            );
             None
         }
     }
@@ -185,7 +194,9 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
             return Err(format!(
                 "{} is a decimal unit; write the binary one ({}), {SHAPE}",
                 quoted(unit),
-                unit.replace(['K', 'k'], "Ki").replace('M', "Mi").replace('G', "Gi")
+                unit.replace(['K', 'k'], "Ki")
+                    .replace('M', "Mi")
+                    .replace('G', "Gi")
             ));
         }
         _ => return Err(format!("unknown unit; {SHAPE}")),
@@ -211,7 +222,10 @@ fn read_json(
                 add(
                     problems,
                     field,
-                    format!("unknown preset {}; expected \"strict\", \"off\" or a table", quoted(name)),
+                    format!(
+                        "unknown preset {}; expected \"strict\", \"off\" or a table",
+                        quoted(name)
+                    ),
                 );
                 None
             }
@@ -318,7 +332,8 @@ mod tests {
         assert_eq!(config.limit, 10_485_760);
         assert_eq!(config.json, None);
         assert_eq!(config.content_types, None);
-        let policy = crate::policy::parse_policy("[[routes]]\nname = \"a\"\npath = \"/*\"\n").unwrap();
+        let policy =
+            crate::policy::parse_policy("[[routes]]\nname = \"a\"\npath = \"/*\"\n").unwrap();
         assert_eq!(policy.sections.body, config);
         assert_eq!(policy.routes[0].keys.body, None);
     }
@@ -330,7 +345,9 @@ mod tests {
         assert_eq!(parse_size("512KiB"), Ok(524_288));
         assert_eq!(parse_size("10MiB"), Ok(10_485_760));
         assert_eq!(parse_size("1GiB"), Ok(1_073_741_824));
-        for bad in ["", "10", "MiB", "10 MiB", "10mib", "1.5MiB", "-1MiB", "10TiB", " 1B"] {
+        for bad in [
+            "", "10", "MiB", "10 MiB", "10mib", "1.5MiB", "-1MiB", "10TiB", " 1B",
+        ] {
             assert!(parse_size(bad).is_err(), "{bad:?}");
         }
         assert_eq!(
@@ -356,7 +373,9 @@ mod tests {
                 ..JsonLimits::STRICT
             })
         );
-        let all = ok("json = { max_depth = 1, max_array_items = 0, max_string_chars = 0, max_object_keys = 0, max_total_keys = 0, refuse_nul = true }");
+        let all = ok(
+            "json = { max_depth = 1, max_array_items = 0, max_string_chars = 0, max_object_keys = 0, max_total_keys = 0, refuse_nul = true }",
+        );
         assert_eq!(
             all.json,
             Some(JsonLimits {
@@ -369,8 +388,12 @@ mod tests {
             })
         );
         assert_eq!(
-            ok("content_types = [\"Application/JSON\", \"application/merge-patch+json\"]").content_types,
-            Some(vec!["application/json".into(), "application/merge-patch+json".into()])
+            ok("content_types = [\"Application/JSON\", \"application/merge-patch+json\"]")
+                .content_types,
+            Some(vec![
+                "application/json".into(),
+                "application/merge-patch+json".into()
+            ])
         );
     }
 
@@ -445,8 +468,14 @@ mod tests {
         assert_eq!((upload.limit, upload.json), (100 << 20, None));
         let api = body.for_route(policy.routes[1].keys.body.as_ref());
         assert_eq!(api.limit, 2 << 20);
-        assert_eq!(api.json.map(|j| (j.max_depth, j.max_array_items)), Some((4, 1000)));
-        assert_eq!(api.content_types.as_deref(), Some(&["application/json".to_string()][..]));
+        assert_eq!(
+            api.json.map(|j| (j.max_depth, j.max_array_items)),
+            Some((4, 1000))
+        );
+        assert_eq!(
+            api.content_types.as_deref(),
+            Some(&["application/json".to_string()][..])
+        );
         let rest = body.for_route(policy.routes[2].keys.body.as_ref());
         assert_eq!(*rest, *body);
 
@@ -458,7 +487,9 @@ mod tests {
             .collect();
         assert_eq!(
             found,
-            ["routes[0].body.limit: expected a whole number followed by B, KiB, MiB or GiB, like \"10MiB\""]
+            [
+                "routes[0].body.limit: expected a whole number followed by B, KiB, MiB or GiB, like \"10MiB\""
+            ]
         );
     }
 }

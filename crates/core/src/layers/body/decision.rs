@@ -146,7 +146,11 @@ pub fn check_declared_length(
 /// The media type of a `Content-Type` value: `type/subtype`, lowercase,
 /// without parameters or spaces; `None` when it is not one.
 pub fn media_type(value: &str) -> Option<String> {
-    let essence = value.split(';').next().unwrap_or("").trim_matches([' ', '\t']);
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim_matches([' ', '\t']);
     let (t, sub) = essence.split_once('/')?;
     let token = |s: &str| !s.is_empty() && s.bytes().all(crate::base::fields::is_tchar);
     (token(t) && token(sub)).then(|| essence.to_ascii_lowercase())
@@ -372,7 +376,11 @@ mod tests {
         ];
         for (refusal, status, body) in cases {
             let denial = Denial::from(refusal);
-            assert_eq!((denial.status, denial.body.as_str()), (status, body), "{refusal:?}");
+            assert_eq!(
+                (denial.status, denial.body.as_str()),
+                (status, body),
+                "{refusal:?}"
+            );
             let parsed: serde_json::Value = serde_json::from_str(&denial.body).unwrap();
             assert_eq!(parsed["error"]["code"], refusal.code());
         }
@@ -386,9 +394,15 @@ mod tests {
             check_declared_length(&c, Some((10 << 20) + 1)),
             Err(BodyRefusal::TooLarge)
         );
-        assert_eq!(check_declared_length(&c, Some(u64::MAX)), Err(BodyRefusal::TooLarge));
+        assert_eq!(
+            check_declared_length(&c, Some(u64::MAX)),
+            Err(BodyRefusal::TooLarge)
+        );
         assert_eq!(check_declared_length(&config(0, None), Some(0)), Ok(()));
-        assert_eq!(check_declared_length(&config(0, None), Some(1)), Err(BodyRefusal::TooLarge));
+        assert_eq!(
+            check_declared_length(&config(0, None), Some(1)),
+            Err(BodyRefusal::TooLarge)
+        );
     }
 
     #[test]
@@ -418,7 +432,10 @@ mod tests {
         let mut g = BodyGuard::new(&c);
         assert_eq!(
             g.feed(b"x"),
-            Err(BodyRefusal::Json(JsonRefusal::Malformed, JsonLimits::STRICT))
+            Err(BodyRefusal::Json(
+                JsonRefusal::Malformed,
+                JsonLimits::STRICT
+            ))
         );
     }
 
@@ -431,7 +448,10 @@ mod tests {
         g.feed(b"  ").unwrap();
         assert_eq!(
             g.finish(),
-            Err(BodyRefusal::Json(JsonRefusal::Malformed, JsonLimits::STRICT))
+            Err(BodyRefusal::Json(
+                JsonRefusal::Malformed,
+                JsonLimits::STRICT
+            ))
         );
         let mut g = BodyGuard::new(&c);
         g.feed(br#"{"items":["#).unwrap();
@@ -445,7 +465,10 @@ mod tests {
 
     #[test]
     fn media_types() {
-        assert_eq!(media_type("application/json"), Some("application/json".into()));
+        assert_eq!(
+            media_type("application/json"),
+            Some("application/json".into())
+        );
         assert_eq!(
             media_type(" Application/JSON ; charset=utf-8"),
             Some("application/json".into())
@@ -454,7 +477,15 @@ mod tests {
             media_type("application/vnd.api+json;x=1"),
             Some("application/vnd.api+json".into())
         );
-        for bad in ["", "json", "application/", "/json", "application/json/x", "a b/c", ";a/b"] {
+        for bad in [
+            "",
+            "json",
+            "application/",
+            "/json",
+            "application/json/x",
+            "a b/c",
+            ";a/b",
+        ] {
             assert_eq!(media_type(bad), None, "{bad:?}");
         }
     }
@@ -465,7 +496,11 @@ mod tests {
             content_types: Some(vec!["application/json".into()]),
             ..BodyConfig::default()
         };
-        for ok in ["application/json", "APPLICATION/JSON", "application/json; charset=utf-8"] {
+        for ok in [
+            "application/json",
+            "APPLICATION/JSON",
+            "application/json; charset=utf-8",
+        ] {
             assert_eq!(check_content_type(&c, &[ok], true), Ok(()), "{ok}");
         }
         for bad in [
@@ -484,7 +519,10 @@ mod tests {
         }
         // No body, nothing to refuse; no list, any type.
         assert_eq!(check_content_type(&c, &["text/plain"], false), Ok(()));
-        assert_eq!(check_content_type(&BodyConfig::default(), &["x/y"], true), Ok(()));
+        assert_eq!(
+            check_content_type(&BodyConfig::default(), &["x/y"], true),
+            Ok(())
+        );
     }
 
     #[test]

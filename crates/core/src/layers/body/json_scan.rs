@@ -156,11 +156,19 @@ enum Esc {
     Backslash,
     /// `\u` and `n` hex digits of `value`; `high` is the pending high
     /// surrogate when these are a low one's.
-    Hex { n: u8, value: u16, high: Option<u16> },
+    Hex {
+        n: u8,
+        value: u16,
+        high: Option<u16>,
+    },
     /// After a high surrogate: `\` must follow.
-    AfterHigh { high: u16 },
+    AfterHigh {
+        high: u16,
+    },
     /// After a high surrogate and `\`: `u` must follow.
-    AfterHighBackslash { high: u16 },
+    AfterHighBackslash {
+        high: u16,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,7 +188,9 @@ enum Mode {
     /// The top-level value is complete: whitespace only.
     Done,
     /// The rest of `true`, `false` or `null`.
-    Literal { rest: &'static [u8] },
+    Literal {
+        rest: &'static [u8],
+    },
     Number(Num),
     String {
         key: bool,
@@ -335,7 +345,10 @@ impl Scanner {
     /// The first byte of a value, where one is due.
     fn value_start(&mut self, b: u8) -> Result<(), JsonRefusal> {
         // Check the byte before counting it as an item.
-        if !matches!(b, b'{' | b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9') {
+        if !matches!(
+            b,
+            b'{' | b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9'
+        ) {
             return Err(JsonRefusal::Malformed);
         }
         if let Some(frame) = self.stack.last_mut()
@@ -586,14 +599,24 @@ mod tests {
                 .feed(&doc[..at])
                 .and_then(|()| s.feed(&doc[at..]))
                 .and_then(|()| s.finish());
-            assert_eq!(verdict, whole, "split at {at} of {:?}", String::from_utf8_lossy(doc));
+            assert_eq!(
+                verdict,
+                whole,
+                "split at {at} of {:?}",
+                String::from_utf8_lossy(doc)
+            );
         }
         let mut s = Scanner::new(limits);
         let verdict = doc
             .iter()
             .try_for_each(|b| s.feed(std::slice::from_ref(b)))
             .and_then(|()| s.finish());
-        assert_eq!(verdict, whole, "byte by byte: {:?}", String::from_utf8_lossy(doc));
+        assert_eq!(
+            verdict,
+            whole,
+            "byte by byte: {:?}",
+            String::from_utf8_lossy(doc)
+        );
         whole
     }
 
@@ -685,7 +708,12 @@ mod tests {
             b"[1] x",
         ];
         for doc in cases {
-            assert_eq!(loose(doc), Err(JsonRefusal::Malformed), "{:?}", String::from_utf8_lossy(doc));
+            assert_eq!(
+                loose(doc),
+                Err(JsonRefusal::Malformed),
+                "{:?}",
+                String::from_utf8_lossy(doc)
+            );
             let _ = assert_split_invariant(LOOSE, doc);
         }
     }
@@ -736,7 +764,15 @@ mod tests {
     #[test]
     fn string_chars_at_the_edge() {
         let string = |unit: &str, n: usize| format!("[\"{}\"]", unit.repeat(n));
-        for unit in ["a", "\u{e9}", "\u{20ac}", "\u{1f600}", "\\n", "\\u00e9", "\\ud83d\\ude00"] {
+        for unit in [
+            "a",
+            "\u{e9}",
+            "\u{20ac}",
+            "\u{1f600}",
+            "\\n",
+            "\\u00e9",
+            "\\ud83d\\ude00",
+        ] {
             assert_eq!(strict(string(unit, 10_000).as_bytes()), Ok(()), "{unit}");
             assert_eq!(
                 strict(string(unit, 10_001).as_bytes()),
@@ -747,16 +783,29 @@ mod tests {
         // Keys count too.
         let key = |n: usize| format!("{{\"{}\":1}}", "k".repeat(n));
         assert_eq!(strict(key(10_000).as_bytes()), Ok(()));
-        assert_eq!(strict(key(10_001).as_bytes()), Err(JsonRefusal::StringChars));
+        assert_eq!(
+            strict(key(10_001).as_bytes()),
+            Err(JsonRefusal::StringChars)
+        );
         // Per string.
-        let many = format!("[{}]", vec![format!("\"{}\"", "x".repeat(10_000)); 3].join(","));
+        let many = format!(
+            "[{}]",
+            vec![format!("\"{}\"", "x".repeat(10_000)); 3].join(",")
+        );
         assert_eq!(strict(many.as_bytes()), Ok(()));
     }
 
     #[test]
     fn object_keys_at_the_edge() {
-        let object =
-            |n: usize| format!("{{{}}}", (0..n).map(|i| format!("\"k{i}\":{i}")).collect::<Vec<_>>().join(","));
+        let object = |n: usize| {
+            format!(
+                "{{{}}}",
+                (0..n)
+                    .map(|i| format!("\"k{i}\":{i}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        };
         assert_eq!(strict(object(100).as_bytes()), Ok(()));
         assert_eq!(strict(object(101).as_bytes()), Err(JsonRefusal::ObjectKeys));
         // Duplicates count each time.
@@ -770,7 +819,10 @@ mod tests {
             max_total_keys: Some(5),
             ..JsonLimits::STRICT
         };
-        assert_eq!(scan(limits, br#"[{"a":1,"b":2},{"c":{"d":1,"e":2}}]"#), Ok(()));
+        assert_eq!(
+            scan(limits, br#"[{"a":1,"b":2},{"c":{"d":1,"e":2}}]"#),
+            Ok(())
+        );
         assert_eq!(
             scan(limits, br#"[{"a":1,"b":2},{"c":{"d":1,"e":2}},{"f":0}]"#),
             Err(JsonRefusal::TotalKeys)
@@ -796,9 +848,15 @@ mod tests {
     #[test]
     fn the_first_refusal_wins_and_sticks() {
         // Depth comes before the malformed byte after it.
-        assert_eq!(strict(format!("{}x", "[".repeat(11)).as_bytes()), Err(JsonRefusal::Depth));
+        assert_eq!(
+            strict(format!("{}x", "[".repeat(11)).as_bytes()),
+            Err(JsonRefusal::Depth)
+        );
         // Malformed before the limit.
-        assert_eq!(strict(format!("[x{}", "[".repeat(11)).as_bytes()), Err(JsonRefusal::Malformed));
+        assert_eq!(
+            strict(format!("[x{}", "[".repeat(11)).as_bytes()),
+            Err(JsonRefusal::Malformed)
+        );
         let mut s = Scanner::new(JsonLimits::STRICT);
         assert_eq!(s.feed(b"[1,,"), Err(JsonRefusal::Malformed));
         assert_eq!(s.feed(b"2]"), Err(JsonRefusal::Malformed));
@@ -809,7 +867,9 @@ mod tests {
     fn every_split_gives_the_same_verdict() {
         let docs: Vec<Vec<u8>> = vec![
             br#"{"name":"caf\u00e9","tags":["a","b"],"n":-12.5e+3,"ok":true,"none":null}"#.to_vec(),
-            "[\"\u{1f600}\u{e9}\\ud83d\\ude00\", 0, {\"\u{20ac}\":[[]]}]".as_bytes().to_vec(),
+            "[\"\u{1f600}\u{e9}\\ud83d\\ude00\", 0, {\"\u{20ac}\":[[]]}]"
+                .as_bytes()
+                .to_vec(),
             b"[\"\\ud83d\\u0041\"]".to_vec(),
             b"[\"a\\u0000\"]".to_vec(),
             b"\"\xf0\x9f\x98\x80\xf0\x9f\x98\"".to_vec(),
@@ -827,10 +887,16 @@ mod tests {
             max_string_chars: 3,
             ..JsonLimits::STRICT
         };
-        for doc in ["[\"\u{1f600}\u{e9}\\u00e9\"]", "[\"\u{1f600}\u{e9}\\u00e9x\"]"] {
+        for doc in [
+            "[\"\u{1f600}\u{e9}\\u00e9\"]",
+            "[\"\u{1f600}\u{e9}\\u00e9x\"]",
+        ] {
             let _ = assert_split_invariant(tight, doc.as_bytes());
         }
-        assert_eq!(scan(tight, "[\"\u{1f600}\u{e9}\\u00e9\"]".as_bytes()), Ok(()));
+        assert_eq!(
+            scan(tight, "[\"\u{1f600}\u{e9}\\u00e9\"]".as_bytes()),
+            Ok(())
+        );
         assert_eq!(
             scan(tight, "[\"\u{1f600}\u{e9}\\u00e9x\"]".as_bytes()),
             Err(JsonRefusal::StringChars)
@@ -882,7 +948,15 @@ mod tests {
         .collect();
         assert_eq!(
             names,
-            ["depth", "array_items", "string_chars", "object_keys", "total_keys", "nul", "malformed"]
+            [
+                "depth",
+                "array_items",
+                "string_chars",
+                "object_keys",
+                "total_keys",
+                "nul",
+                "malformed"
+            ]
         );
     }
 }
