@@ -86,8 +86,13 @@ fn the_component_matches_its_world() {
 /// fetch and its cache took the full build from 1 001 722 to 1 026 406
 /// bytes. The token layers roughly doubled the distance to the 512 KiB
 /// target: a build with only the layers a policy uses is the way to a
-/// small warden, docs/architecture.md.)
-const SIZE_CEILING: u64 = 1_032_192;
+/// small warden, docs/architecture.md. Raised from 1 032 192 for issue
+/// 14's body layer: measured against the same build without it, the `body`
+/// feature (the stage, the streaming JSON scanner, the refusal race) adds
+/// 16 426 bytes, 1 037 756 to 1 054 182; the chunk check in the request
+/// relay, in every build, about 1.1 KB. The build before issue 14's adapter
+/// was already 1 036 617 bytes here, over the old ceiling.)
+const SIZE_CEILING: u64 = 1_064_960;
 
 #[test]
 fn the_component_stays_under_its_size_ceiling() {

@@ -46,15 +46,24 @@ pub struct Outgoing {
     pub headers: HeaderList,
 }
 
+/// A check on the client's body as it is relayed to the app: called with
+/// each chunk before it is passed on, then with `None` at the end of the
+/// client's body. An `Err` stops the relay there: the chunk and the rest are
+/// not passed on, the client's stream is dropped, and the app's body ends
+/// with that error instead of cleanly (the body layer's guard).
+pub type Inspect = Box<dyn FnMut(Option<&[u8]>) -> Result<(), ErrorCode>>;
+
 /// Builds the request for the app: `out`'s method, target and headers, the
 /// client's request options, and its body — the client's own stream, or the
 /// bytes a layer read (`body`), exactly as received — and its trailers, less
-/// the fields warden strips from headers ([`clean_trailers`]).
+/// the fields warden strips from headers ([`clean_trailers`]). With
+/// `inspect`, a streamed body is always relayed, each chunk through it.
 #[cfg_attr(not(feature = "signature"), allow(unused_variables))]
 pub fn request(
     inbound: Inbound,
     body: Option<Vec<u8>>,
     out: Outgoing,
+    inspect: Option<Inspect>,
 ) -> Result<Request, ErrorCode> {
     let headers = Fields::from_list(&out.headers)
         .map_err(|e| ErrorCode::InternalError(Some(format!("forwarded headers: {e:?}"))))?;
@@ -68,15 +77,16 @@ pub fn request(
             // waiting for the app to finish reading, one host round trip per
             // request saved. The app reads the client's stream itself, so it
             // still sees any error in it.
-            let (contents, trailers) = if content_length(&out.headers).ok().flatten().is_some() {
-                // A length-delimited HTTP/1.1 body cannot carry trailers
-                // (they need chunked coding, and hyper drops a
-                // `content-length` sent next to it), so the client's stream
-                // goes on as it is, read by the app straight from the host.
-                (contents, trailers)
-            } else {
-                relayed(contents, trailers)
-            };
+            let (contents, trailers) =
+                if inspect.is_none() && content_length(&out.headers).ok().flatten().is_some() {
+                    // A length-delimited HTTP/1.1 body cannot carry trailers
+                    // (they need chunked coding, and hyper drops a
+                    // `content-length` sent next to it), so the client's stream
+                    // goes on as it is, read by the app straight from the host.
+                    (contents, trailers)
+                } else {
+                    relayed(contents, trailers, inspect)
+                };
             let (outgoing, _transmitted) = Request::new(headers, Some(contents), trailers, options);
             drop(done_tx);
             outgoing
@@ -122,29 +132,53 @@ pub fn request(
 /// one chunk at a time (never the whole body), and the trailers, which
 /// arrive after the last byte, are cleaned before the app sees them. A
 /// request without a body costs the task one read and one wait on the
-/// trailers.
+/// trailers. With `inspect`, each chunk goes through it before it is
+/// written on; its refusal ends the app's body with its error.
 fn relayed(
     mut contents: StreamReader<u8>,
     trailers: FutureReader<BodyResult>,
+    mut inspect: Option<Inspect>,
 ) -> (StreamReader<u8>, FutureReader<BodyResult>) {
     let (mut contents_tx, contents_rx) = wit_stream::new::<u8>();
     let (trailers_tx, trailers_rx) = wit_future::new::<BodyResult>(|| Ok(None));
     spawn(async move {
+        let mut refused = None;
         loop {
             let (result, chunk) = contents.read(Vec::with_capacity(64 * 1024)).await;
+            if let Some(check) = inspect.as_mut()
+                && !chunk.is_empty()
+                && let Err(e) = check(Some(&chunk))
+            {
+                refused = Some(e);
+                break;
+            }
             // Unwritten bytes come back only when the app dropped the body.
             if !chunk.is_empty() && !contents_tx.write_all(chunk).await.is_empty() {
                 break;
             }
             match result {
                 StreamResult::Complete(_) => continue,
-                StreamResult::Dropped | StreamResult::Cancelled => break,
+                // The client's body is complete: the last check.
+                StreamResult::Dropped => {
+                    if let Some(check) = inspect.as_mut() {
+                        refused = check(None).err();
+                    }
+                    break;
+                }
+                StreamResult::Cancelled => break,
             }
         }
         // Dropping the client's stream ends it in the host, which then
         // settles its trailers future (with none, if the app stopped early).
         drop(contents);
         drop(contents_tx);
+        if let Some(e) = refused {
+            // Never a clean end for a refused body: the app's read fails.
+            // The client's remaining body is not read (docs/hardening.md).
+            drop(trailers);
+            let _ = trailers_tx.write(Err(e)).await;
+            return;
+        }
         match trailers.await {
             // Unwritten, the writer sends its default: no trailers.
             Ok(None) => drop(trailers_tx),

@@ -3,7 +3,8 @@
 //! ```text
 //! request id → config → header limits → path + route
 //!   → CORS preflight → IP rate limit → authentication → user rate limit
-//!   → inner app → response headers (security, CORS, rate limit, request id)
+//!   → body limits (declared length, media type; then each chunk as it
+//!     streams to the app) → inner app → response headers (security, CORS, rate limit, request id)
 //! ```
 //!
 //! Cheap checks run before expensive ones (DESIGN §6): the per-IP limit runs
@@ -23,6 +24,8 @@ use crate::forward::{self, BrokenFraming};
 use crate::host::{next, settings};
 use crate::respond;
 use crate::response::Answer;
+#[cfg(feature = "body")]
+use crate::stages::body;
 #[cfg(feature = "cors")]
 use crate::stages::cors;
 #[cfg(feature = "rate-limit")]
@@ -100,8 +103,21 @@ async fn run(request: Request) -> Result<Answer, Response> {
         return Ok(Answer::Written(session::revoke(&ctx).await));
     }
 
-    inner_app(ctx, inbound, method, path_with_query).await
+    // Body limits last before the app: a signed route's body, read whole
+    // by the signature stage, is judged here; any other is guarded as it
+    // streams (docs/hardening.md).
+    #[cfg(feature = "body")]
+    let guard = body::check(&ctx, &inbound)?;
+    #[cfg(not(feature = "body"))]
+    let guard = None::<()>;
+
+    inner_app(ctx, inbound, guard, method, path_with_query).await
 }
+
+#[cfg(feature = "body")]
+type Guard = Option<warden_core::layers::body::BodyGuard>;
+#[cfg(not(feature = "body"))]
+type Guard = Option<()>;
 
 /// The last stage: the request goes to the inner app, and its response
 /// comes back with warden's headers. An app that fails, or breaks its own
@@ -109,6 +125,7 @@ async fn run(request: Request) -> Result<Answer, Response> {
 async fn inner_app(
     mut ctx: Ctx<'_>,
     inbound: Inbound,
+    guard: Guard,
     method: Method,
     path_with_query: Option<String>,
 ) -> Result<Answer, Response> {
@@ -129,7 +146,17 @@ async fn inner_app(
             to_app,
         ),
     };
-    let forwarded = match forward::request(inbound, ctx.body.take(), outgoing) {
+    #[cfg(feature = "body")]
+    let (inspect, watch) = match guard {
+        Some(guard) => {
+            let (inspect, watch) = body::inspector(&ctx, guard);
+            (Some(inspect), Some(watch))
+        }
+        None => (None, None),
+    };
+    #[cfg(not(feature = "body"))]
+    let inspect: Option<forward::Inspect> = guard.and(None);
+    let forwarded = match forward::request(inbound, ctx.body.take(), outgoing, inspect) {
         Ok(forwarded) => forwarded,
         Err(e) => {
             ctx.log("forward_failed", &[("error", format!("{e:?}").into())]);
@@ -137,7 +164,14 @@ async fn inner_app(
         }
     };
 
-    let inner = match next::handle(forwarded).await {
+    #[cfg(feature = "body")]
+    let answered = match watch {
+        Some(watch) => body::race(&ctx, watch, next::handle(forwarded)).await?,
+        None => next::handle(forwarded).await,
+    };
+    #[cfg(not(feature = "body"))]
+    let answered = next::handle(forwarded).await;
+    let inner = match answered {
         Ok(response) => response,
         Err(e) => {
             ctx.log("inner_app_failed", &[("error", format!("{e:?}").into())]);

@@ -14,6 +14,8 @@
 pub mod api_key;
 pub mod app_response;
 pub mod auth;
+#[cfg(feature = "body")]
+pub mod body;
 #[cfg(feature = "cors")]
 pub mod cors;
 #[cfg(feature = "jwt")]
