@@ -8,6 +8,7 @@ mod bad_input;
 mod component;
 mod cors;
 mod credentials;
+mod hardening;
 mod headers;
 mod hostile;
 mod isolation;
