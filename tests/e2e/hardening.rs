@@ -245,6 +245,16 @@ async fn an_unlisted_media_type_is_a_415() {
             .await;
         assert_eq!(reply.status, 200, "{mode:?}: {}", text(&reply));
         assert!(host.log().contains("unsupported_media_type"));
+        // A body of unknown length (chunked) is a body: no way around the
+        // list by leaving the length out.
+        let reply = host
+            .send_raw(vec![
+                Piece::now(chunked_head("/api/x", "content-type: text/plain\r\n")),
+                Piece::now(chunk(b"[1]")),
+                Piece::now(b"0\r\n\r\n".to_vec()),
+            ])
+            .await;
+        assert_eq!(reply.status, 415, "{mode:?}: {}", text(&reply));
     }
 }
 

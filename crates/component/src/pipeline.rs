@@ -115,7 +115,7 @@ async fn run(request: Request) -> Result<Answer, Response> {
 }
 
 #[cfg(feature = "body")]
-type Guard = Option<warden_core::layers::body::BodyGuard>;
+type Guard = Option<body::Streamed>;
 #[cfg(not(feature = "body"))]
 type Guard = Option<()>;
 

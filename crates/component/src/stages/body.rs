@@ -3,7 +3,9 @@
 //!
 //! Before the app is called, [`check`] refuses a declared `content-length`
 //! over the route's limit (413) and a media type the route does not take
-//! (415). A body a layer already read whole (a signed route's, held in
+//! (415) on a body it declares; a body of unknown length with such a type
+//! is refused at its first byte, since the host does not say whether one
+//! is coming. A body a layer already read whole (a signed route's, held in
 //! `Ctx::body` by the signature stage, which runs first as part of auth)
 //! goes through the guard there and then, so the signature layer's
 //! buffering and this layer stay independent: the order is "signature
@@ -31,9 +33,19 @@ use warden_core::layers::body::{
     BodyGuard, BodyRefusal, check_content_type, check_declared_length,
 };
 
-/// The checks before the app is called. `Ok(Some(guard))`: the body is to
-/// be guarded as it streams; `Ok(None)`: nothing left to check.
-pub fn check(ctx: &Ctx<'_>, inbound: &Inbound) -> Result<Option<BodyGuard>, Response> {
+/// A body to be checked as it streams to the app.
+pub struct Streamed {
+    guard: BodyGuard,
+    /// A body of unknown length whose media type the route does not take:
+    /// refused (415) at its first byte, before any reaches the app. The
+    /// host hands warden no `transfer-encoding`, so whether there is a
+    /// body at all is known only by reading.
+    unsupported: bool,
+}
+
+/// The checks before the app is called. `Ok(Some(_))`: the body is to be
+/// checked as it streams; `Ok(None)`: nothing left to check.
+pub fn check(ctx: &Ctx<'_>, inbound: &Inbound) -> Result<Option<Streamed>, Response> {
     let section = &ctx.config.policy.sections.body;
     let config = match ctx.route {
         Some(route) => section.for_route(route.keys.body.as_ref()),
@@ -42,7 +54,6 @@ pub fn check(ctx: &Ctx<'_>, inbound: &Inbound) -> Result<Option<BodyGuard>, Resp
     // A malformed or repeated length is the host's to refuse; here it is
     // only "not declared", and the body is counted as it streams.
     let declared = forward::content_length(&ctx.incoming).ok().flatten();
-    let chunked = ctx.header("transfer-encoding").is_some();
     let content_types: Vec<&str> = ctx
         .incoming
         .iter()
@@ -50,12 +61,16 @@ pub fn check(ctx: &Ctx<'_>, inbound: &Inbound) -> Result<Option<BodyGuard>, Resp
         .map(|(_, value)| std::str::from_utf8(value).unwrap_or(""))
         .collect();
     let buffered = ctx.body.as_deref();
+    // `None`: not known until the body is read (no declared length).
     let has_body = match buffered {
-        Some(bytes) => !bytes.is_empty(),
-        None => declared.map_or(chunked, |n| n > 0),
+        Some(bytes) => Some(!bytes.is_empty()),
+        None => declared.map(|n| n > 0),
     };
-    let before = check_declared_length(&config, declared)
-        .and_then(|()| check_content_type(&config, &content_types, has_body));
+    let type_ok = check_content_type(&config, &content_types, true).is_ok();
+    let before = check_declared_length(&config, declared).and(match has_body {
+        Some(true) if !type_ok => Err(BodyRefusal::UnsupportedMediaType),
+        _ => Ok(()),
+    });
     if let Err(refusal) = before {
         return Err(refuse(ctx, refusal, 0, false));
     }
@@ -70,7 +85,10 @@ pub fn check(ctx: &Ctx<'_>, inbound: &Inbound) -> Result<Option<BodyGuard>, Resp
         // A declared length within the limit is enforced by the host's
         // framing: only a JSON route needs to see the bytes.
         Inbound::Streaming(_) if declared.is_some() && config.json.is_none() => Ok(None),
-        Inbound::Streaming(_) => Ok(Some(BodyGuard::new(&config))),
+        Inbound::Streaming(_) => Ok(Some(Streamed {
+            guard: BodyGuard::new(&config),
+            unsupported: has_body.is_none() && !type_ok,
+        })),
         #[allow(unreachable_patterns)]
         _ => Ok(None),
     }
@@ -106,13 +124,18 @@ pub struct Watch(Rc<RefCell<State>>);
 /// The check `forward::request` runs on each chunk (`Some`) and at the end
 /// of the client's body (`None`), with the [`Watch`] that hears of its
 /// refusal.
-pub fn inspector(ctx: &Ctx<'_>, mut guard: BodyGuard) -> (Inspect, Watch) {
+pub fn inspector(ctx: &Ctx<'_>, streamed: Streamed) -> (Inspect, Watch) {
+    let Streamed {
+        mut guard,
+        unsupported,
+    } = streamed;
     let state = Rc::new(RefCell::new(State::default()));
     let shared = state.clone();
     let request_id = ctx.request_id.clone();
     let route = ctx.route_name().to_owned();
     let inspect: Inspect = Box::new(move |chunk: Option<&[u8]>| {
         let verdict = match chunk {
+            Some(_) if unsupported => Err(BodyRefusal::UnsupportedMediaType),
             Some(chunk) => guard.feed(chunk),
             None => guard.finish(),
         };
