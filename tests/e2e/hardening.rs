@@ -277,3 +277,77 @@ async fn a_route_without_body_settings_keeps_the_10_mib_default() {
         assert_eq!(reply.json()["body_len"], LIMIT);
     }
 }
+
+/// A signed route's body is read whole by the signature stage first; the
+/// body rules then judge those bytes before the app is called, so a
+/// refusal there never reaches the app (which, called, would fail: 502).
+#[tokio::test]
+async fn a_signed_routes_buffered_body_is_judged_before_the_app() {
+    use warden_core::layers::signature::sign_worker;
+    const SECRET: &str = "hardening-tests-worker-secret-0123456789";
+    let policy = r#"
+[worker]
+
+[[routes]]
+name = "internal"
+path = "/internal/*"
+auth = "worker"
+rate_limit = "off"
+body = { limit = "64B", json = { max_depth = 2 } }
+"#;
+    for mode in MODES {
+        let host = TestHost::start(
+            Setup::default()
+                .policy(policy)
+                .var("worker_secret", SECRET)
+                .reuse(mode),
+        )
+        .await;
+        let signed = |body: &[u8], fail: bool| {
+            let ts = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+                .to_string();
+            let mut headers = vec![
+                ("content-type".to_string(), "application/json".to_string()),
+                (
+                    "x-worker-signature".to_string(),
+                    sign_worker(SECRET.as_bytes(), &ts, body),
+                ),
+                ("x-worker-timestamp".to_string(), ts),
+            ];
+            if fail {
+                headers.push(("x-echo-fail".into(), "error".into()));
+            }
+            headers
+        };
+        let post = |headers: Vec<(String, String)>, body: Vec<u8>| {
+            let host = &host;
+            async move {
+                let refs: Vec<(&str, &[u8])> = headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_bytes()))
+                    .collect();
+                host.send("POST", "/internal/x", &refs, &body).await
+            }
+        };
+        let reply = post(signed(b"[[1]]", false), b"[[1]]".to_vec()).await;
+        assert_eq!(reply.status, 200, "{mode:?}: {}", text(&reply));
+        assert_eq!(reply.json()["body_len"], 5);
+
+        let reply = post(signed(b"[[[1]]]", true), b"[[[1]]]".to_vec()).await;
+        assert_eq!(reply.status, 400, "{mode:?}: {}", text(&reply));
+        assert_eq!(
+            reply.json()["error"]["message"],
+            "JSON nesting deeper than 2"
+        );
+
+        let big = format!("[\"{}\"]", "a".repeat(61)).into_bytes();
+        assert_eq!(big.len(), 65);
+        let reply = post(signed(&big, true), big.clone()).await;
+        assert_eq!(reply.status, 413, "{mode:?}: {}", text(&reply));
+        assert_eq!(text(&reply), TOO_LARGE);
+        assert!(!host.log().contains("inner_app_failed"), "{}", host.log());
+    }
+}
