@@ -2,19 +2,12 @@
 //! got through, or crashed the instance, before its fix.
 
 use serde_json::Value;
-use std::time::{SystemTime, UNIX_EPOCH};
+
 use warden_core::layers::signature::{sign_request_nonce, sign_worker};
 use warden_tests::*;
 
 fn text(reply: &Reply) -> String {
     String::from_utf8_lossy(&reply.body).into_owned()
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// The log's events of one kind, parsed.
@@ -201,7 +194,7 @@ async fn zero_padded_timestamps_are_refused_in_every_text_scheme() {
                 .reuse(mode),
         )
         .await;
-        let ts = now().to_string();
+        let ts = unix_now().to_string();
         let padded = format!("0{ts}");
 
         // The same signed bytes: `amount=10` + ts, or `amount=1` + `0` + ts.

@@ -46,18 +46,11 @@ path = "/*"
 rate_limit = "off"
 "#;
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// PyJWT's tokens, signed now.
 fn pyjwt_tokens() -> HashMap<String, String> {
     let out = Command::new("python3")
         .arg(root().join("tests/interop/jwt_e2e.py"))
-        .arg(now().to_string())
+        .arg(unix_now().to_string())
         .output()
         .expect("python3 runs (scripts/setup installs PyJWT)");
     assert!(

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use warden_core::layers::signature::content_digest::{Algorithm, header_value};
 use warden_core::layers::signature::{
     RequestView, SignParams, sign_request_nonce, sign_rfc9421, sign_worker,
@@ -44,13 +44,6 @@ name = "rest"
 path = "/*"
 rate_limit = "off"
 "#;
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 /// A host with `[worker]` set to `section` (TOML lines) and the routes above.
 async fn start(mode: Reuse, section: &str) -> TestHost {
@@ -175,7 +168,7 @@ async fn the_six_seed_errors_are_exact() {
             "format",
         );
 
-        let old = now() - 450;
+        let old = unix_now() - 450;
         let reply = post(
             &host,
             "/internal/webhook",
@@ -196,7 +189,7 @@ async fn the_six_seed_errors_are_exact() {
         let reply = post(
             &host,
             "/internal/webhook",
-            &with_origin(worker_signed(SECRET, now() + 120, body)),
+            &with_origin(worker_signed(SECRET, unix_now() + 120, body)),
             body,
         )
         .await;
@@ -207,7 +200,7 @@ async fn the_six_seed_errors_are_exact() {
             "future",
         );
 
-        let ts = now().to_string();
+        let ts = unix_now().to_string();
         let reply = post(
             &host,
             "/internal/webhook",
@@ -222,7 +215,7 @@ async fn the_six_seed_errors_are_exact() {
 
         // A correct signature from an origin not on the list, or from none.
         for origin in [Some("https://evil.example.com"), None] {
-            let mut headers = worker_signed(SECRET, now(), body);
+            let mut headers = worker_signed(SECRET, unix_now(), body);
             headers.extend(origin.map(|o| ("Origin".to_string(), o.to_string())));
             let reply = post(&host, "/internal/webhook", &headers, body).await;
             assert_refused(&reply, 403, r#"{"error":"Unauthorized origin"}"#, "origin");
@@ -232,7 +225,7 @@ async fn the_six_seed_errors_are_exact() {
         let reply = post(
             &host,
             "/internal/webhook",
-            &with_origin(worker_signed(SECRET, now(), body)),
+            &with_origin(worker_signed(SECRET, unix_now(), body)),
             body,
         )
         .await;
@@ -260,7 +253,7 @@ async fn configured_header_names_are_used_and_listed() {
     let reply = post(
         &host,
         "/internal/hook",
-        &worker_signed(SECRET, now(), b""),
+        &worker_signed(SECRET, unix_now(), b""),
         b"",
     )
     .await;
@@ -270,7 +263,7 @@ async fn configured_header_names_are_used_and_listed() {
         r#"{"error":"Missing authentication headers","required":["X-Codex-Signature","X-Codex-Timestamp"]}"#,
         "default names",
     );
-    let ts = now().to_string();
+    let ts = unix_now().to_string();
     let headers = h(&[
         (
             "x-codex-signature",
@@ -295,7 +288,7 @@ async fn a_signed_request_reaches_the_app_with_its_body() {
         let reply = post(
             &host,
             "/internal/sessions/revoke",
-            &worker_signed(SECRET, now(), body),
+            &worker_signed(SECRET, unix_now(), body),
             body,
         )
         .await;
@@ -315,7 +308,7 @@ async fn a_signed_request_reaches_the_app_with_its_body() {
         let reply = post(
             &host,
             "/internal/upload",
-            &worker_signed(SECRET, now(), &big),
+            &worker_signed(SECRET, unix_now(), &big),
             &big,
         )
         .await;
@@ -332,7 +325,7 @@ async fn a_signed_request_reaches_the_app_with_its_body() {
             &host,
             "GET",
             "/internal/status",
-            &worker_signed(SECRET, now(), b""),
+            &worker_signed(SECRET, unix_now(), b""),
             b"",
         )
         .await;
@@ -340,7 +333,7 @@ async fn a_signed_request_reaches_the_app_with_its_body() {
         assert_eq!(reply.json()["body_len"], 0);
 
         // Identity headers are warden's: a client cannot bring its own.
-        let mut spoof = worker_signed(SECRET, now(), b"x");
+        let mut spoof = worker_signed(SECRET, unix_now(), b"x");
         spoof.push(("x-warden-worker-key".into(), "previous".into()));
         let reply = post(&host, "/internal/a", &spoof, b"x").await;
         assert_reached_app(&reply, "worker", "current", "spoofed key header");
@@ -357,7 +350,7 @@ async fn tampered_body_or_timestamp_is_refused() {
     for mode in MODES {
         let host = start(mode, "").await;
         let body = br#"{"amount":100}"#;
-        let headers = worker_signed(SECRET, now(), body);
+        let headers = worker_signed(SECRET, unix_now(), body);
         let reply = post(&host, "/internal/pay", &headers, br#"{"amount":900}"#).await;
         assert_refused(
             &reply,
@@ -367,7 +360,7 @@ async fn tampered_body_or_timestamp_is_refused() {
         );
 
         let mut moved = headers.clone();
-        let later = (now() + 1).to_string();
+        let later = (unix_now() + 1).to_string();
         moved
             .iter_mut()
             .find(|(n, _)| n == "X-Worker-Timestamp")
@@ -382,7 +375,11 @@ async fn tampered_body_or_timestamp_is_refused() {
         );
 
         // Signed with another secret.
-        let other = worker_signed("some-other-secret-that-is-long-enough-0000", now(), body);
+        let other = worker_signed(
+            "some-other-secret-that-is-long-enough-0000",
+            unix_now(),
+            body,
+        );
         let reply = post(&host, "/internal/pay", &other, body).await;
         assert_refused(
             &reply,
@@ -409,7 +406,7 @@ async fn the_previous_secret_is_accepted_during_rotation() {
         let reply = post(
             &host,
             "/internal/hook",
-            &worker_signed(OLD_SECRET, now(), body),
+            &worker_signed(OLD_SECRET, unix_now(), body),
             body,
         )
         .await;
@@ -417,7 +414,7 @@ async fn the_previous_secret_is_accepted_during_rotation() {
         let reply = post(
             &host,
             "/internal/hook",
-            &worker_signed(SECRET, now(), body),
+            &worker_signed(SECRET, unix_now(), body),
             body,
         )
         .await;
@@ -432,7 +429,7 @@ async fn the_previous_secret_is_accepted_during_rotation() {
         let reply = post(
             &done,
             "/internal/hook",
-            &worker_signed(OLD_SECRET, now(), body),
+            &worker_signed(OLD_SECRET, unix_now(), body),
             body,
         )
         .await;
@@ -450,7 +447,7 @@ async fn a_replay_is_refused_even_across_instances() {
     for mode in MODES {
         let host = start(mode, "").await;
         let body = br#"{"event":"paid"}"#;
-        let headers = worker_signed(SECRET, now(), body);
+        let headers = worker_signed(SECRET, unix_now(), body);
         assert_reached_app(
             &post(&host, "/internal/hook", &headers, body).await,
             "worker",
@@ -467,7 +464,7 @@ async fn a_replay_is_refused_even_across_instances() {
             &post(
                 &host,
                 "/internal/hook",
-                &worker_signed(SECRET, now(), other),
+                &worker_signed(SECRET, unix_now(), other),
                 other,
             )
             .await,
@@ -479,7 +476,7 @@ async fn a_replay_is_refused_even_across_instances() {
         // A nonce is recorded too, and a fresh nonce does not make a
         // captured signature new again (the nonce is not signed in seed 000).
         let body = b"with nonce";
-        let mut first = worker_signed(SECRET, now(), body);
+        let mut first = worker_signed(SECRET, unix_now(), body);
         first.push(("X-Worker-Nonce".into(), "nonce-aaa".into()));
         assert_reached_app(
             &post(&host, "/internal/hook", &first, body).await,
@@ -497,7 +494,7 @@ async fn a_replay_is_refused_even_across_instances() {
             "new nonce, old signature",
         );
         let body2 = b"with nonce, new body";
-        let mut reused = worker_signed(SECRET, now(), body2);
+        let mut reused = worker_signed(SECRET, unix_now(), body2);
         reused.push(("X-Worker-Nonce".into(), "nonce-aaa".into()));
         let reply = post(&host, "/internal/hook", &reused, body2).await;
         assert_refused(
@@ -514,7 +511,7 @@ async fn concurrent_replays_admit_exactly_one() {
     for mode in MODES {
         let host = start(mode, "").await;
         let body = br#"{"once":true}"#;
-        let headers = worker_signed(SECRET, now(), body);
+        let headers = worker_signed(SECRET, unix_now(), body);
         let replies = futures::future::join_all(
             (0..12).map(|_| post(&host, "/internal/hook", &headers, body)),
         )
@@ -537,7 +534,7 @@ async fn the_replay_cache_costs_two_increments_and_can_be_off() {
         post(
             &host,
             "/internal/hook",
-            &worker_signed(SECRET, now(), body),
+            &worker_signed(SECRET, unix_now(), body),
             body
         )
         .await
@@ -551,7 +548,7 @@ async fn the_replay_cache_costs_two_increments_and_can_be_off() {
     );
 
     let off = start(Reuse::Spin, "replay = false").await;
-    let headers = worker_signed(SECRET, now(), body);
+    let headers = worker_signed(SECRET, unix_now(), body);
     let before = off.counts();
     assert_eq!(
         post(&off, "/internal/hook", &headers, body).await.status,
@@ -578,7 +575,7 @@ async fn a_store_failure_fails_closed() {
         let reply = post(
             &host,
             "/internal/hook",
-            &worker_signed(SECRET, now(), body),
+            &worker_signed(SECRET, unix_now(), body),
             body,
         )
         .await;
@@ -596,7 +593,7 @@ async fn a_store_failure_fails_closed() {
         let reply = post(
             &host,
             "/internal/hook",
-            &worker_signed(OLD_SECRET, now(), body),
+            &worker_signed(OLD_SECRET, unix_now(), body),
             body,
         )
         .await;
@@ -605,7 +602,7 @@ async fn a_store_failure_fails_closed() {
         let reply = post(
             &host,
             "/internal/hook",
-            &worker_signed(SECRET, now(), body),
+            &worker_signed(SECRET, unix_now(), body),
             body,
         )
         .await;
@@ -616,7 +613,7 @@ async fn a_store_failure_fails_closed() {
         let reply = post(
             &off,
             "/internal/hook",
-            &worker_signed(SECRET, now(), body),
+            &worker_signed(SECRET, unix_now(), body),
             body,
         )
         .await;
@@ -637,7 +634,7 @@ async fn expired_replay_keys_are_swept() {
             post(
                 &host,
                 "/internal/hook",
-                &worker_signed(SECRET, now(), body),
+                &worker_signed(SECRET, unix_now(), body),
                 body
             )
             .await
@@ -657,7 +654,7 @@ async fn expired_replay_keys_are_swept() {
             post(
                 &host,
                 "/internal/hook",
-                &worker_signed(SECRET, now(), body),
+                &worker_signed(SECRET, unix_now(), body),
                 body
             )
             .await
@@ -692,7 +689,7 @@ async fn bodies_over_the_limit_are_refused_unread() {
         let reply = post(
             &host,
             "/internal/upload",
-            &worker_signed(SECRET, now(), &big),
+            &worker_signed(SECRET, unix_now(), &big),
             &big,
         )
         .await;
@@ -706,7 +703,7 @@ async fn bodies_over_the_limit_are_refused_unread() {
         let reply = post(
             &host,
             "/internal/upload",
-            &worker_signed(SECRET, now(), &exact),
+            &worker_signed(SECRET, unix_now(), &exact),
             &exact,
         )
         .await;
@@ -743,7 +740,7 @@ async fn the_request_nonce_profile() {
         let reply = post(
             &host,
             "/nonce/process-clips",
-            &nonce_signed(SECRET, now(), "n-0001", body),
+            &nonce_signed(SECRET, unix_now(), "n-0001", body),
             body,
         )
         .await;
@@ -755,7 +752,7 @@ async fn the_request_nonce_profile() {
         let reply = post(
             &host,
             "/nonce/process-clips",
-            &nonce_signed(SECRET, now() - 5, "n-0001", body),
+            &nonce_signed(SECRET, unix_now() - 5, "n-0001", body),
             body,
         )
         .await;
@@ -766,7 +763,7 @@ async fn the_request_nonce_profile() {
             "reused nonce",
         );
 
-        let headers = nonce_signed(SECRET, now(), "n-0002", body);
+        let headers = nonce_signed(SECRET, unix_now(), "n-0002", body);
         let reply = post(&host, "/nonce/process-clips", &headers, b"{}").await;
         assert_refused(&reply, 401, r#"{"error":"Invalid signature"}"#, "tampered");
 
@@ -780,7 +777,7 @@ async fn the_request_nonce_profile() {
         let reply = post(
             &host,
             "/nonce/x",
-            &nonce_signed(SECRET, now() - 400, "n-0003", b""),
+            &nonce_signed(SECRET, unix_now() - 400, "n-0003", b""),
             b"",
         )
         .await;
@@ -788,7 +785,7 @@ async fn the_request_nonce_profile() {
         let reply = post(
             &host,
             "/nonce/x",
-            &nonce_signed(SECRET, now() + 400, "n-0004", b""),
+            &nonce_signed(SECRET, unix_now() + 400, "n-0004", b""),
             b"",
         )
         .await;
@@ -803,14 +800,20 @@ async fn the_request_nonce_profile() {
         let reply = post(
             &host,
             "/nonce/x",
-            &nonce_signed(OLD_SECRET, now(), "n-0005", b""),
+            &nonce_signed(OLD_SECRET, unix_now(), "n-0005", b""),
             b"",
         )
         .await;
         assert_reached_app(&reply, "request-nonce", "previous", "old secret");
 
         // The seed-000 headers mean nothing on this route.
-        let reply = post(&host, "/nonce/x", &worker_signed(SECRET, now(), b""), b"").await;
+        let reply = post(
+            &host,
+            "/nonce/x",
+            &worker_signed(SECRET, unix_now(), b""),
+            b"",
+        )
+        .await;
         assert_eq!(reply.status, 401);
     }
 }
@@ -853,7 +856,7 @@ fn params(nonce: &str) -> SignParams {
     SignParams {
         label: "sig1".into(),
         keyid: "current".into(),
-        created: now(),
+        created: unix_now(),
         expires: None,
         nonce: Some(nonce.into()),
         alg: true,
@@ -920,7 +923,7 @@ async fn rfc9421_valid_missing_component_expired_and_wrong_digest() {
 
         // Expired.
         let old = SignParams {
-            created: now() - 400,
+            created: unix_now() - 400,
             ..params("r-4")
         };
         let headers = rfc_signed(&host, "POST", path, body, &DEFAULT_COMPONENTS, old);
@@ -928,7 +931,7 @@ async fn rfc9421_valid_missing_component_expired_and_wrong_digest() {
         assert_eq!(reply.status, 401);
         assert_eq!(reply.json()["error"], "Request timestamp expired");
         let ended = SignParams {
-            expires: Some(now() - 1),
+            expires: Some(unix_now() - 1),
             ..params("r-5")
         };
         let headers = rfc_signed(&host, "POST", path, body, &DEFAULT_COMPONENTS, ended);
@@ -990,7 +993,7 @@ async fn rfc9421_valid_missing_component_expired_and_wrong_digest() {
 #[tokio::test]
 async fn malformed_signature_headers_are_401_json_never_a_trap() {
     let host = start(Reuse::Spin, "").await;
-    let ts = now();
+    let ts = unix_now();
     let inputs = [
         "sig1=(\"@method\"".to_string(),
         "sig1=(\"@method\");created=abc".to_string(),
@@ -1379,12 +1382,12 @@ async fn a_body_slower_than_body_timeout_is_408() {
     for mode in MODES {
         let host = start(mode, "body_timeout = 1").await;
         let body = br#"{"event":"paid","amount":100}"#;
-        let headers = worker_signed(SECRET, now(), body);
+        let headers = worker_signed(SECRET, unix_now(), body);
         // Control: the same request sent at once reaches the app.
         let fast = host.send_raw(trickled(&headers, body, 0)).await;
         assert_reached_app(&fast, "worker", "current", "fast body");
 
-        let headers = worker_signed(SECRET, now(), br#"{"event":"paid","amount":200}"#);
+        let headers = worker_signed(SECRET, unix_now(), br#"{"event":"paid","amount":200}"#);
         let started = std::time::Instant::now();
         let slow = host
             .send_raw(trickled(
@@ -1416,7 +1419,7 @@ async fn a_body_completed_after_max_age_is_expired() {
         let body = br#"{"event":"refund","amount":300}"#;
         // Signed now: the headers arrive well inside the window, the body
         // is complete only after it closed.
-        let headers = worker_signed(SECRET, now(), body);
+        let headers = worker_signed(SECRET, unix_now(), body);
         let reply = host.send_raw(trickled(&headers, body, 3200)).await;
         assert_eq!(reply.status, 401, "{mode:?}: {}", text(&reply));
         let refusal = reply.json();
@@ -1426,7 +1429,7 @@ async fn a_body_completed_after_max_age_is_expired() {
 
         // Control: a body trickled within the window is accepted.
         let body = br#"{"event":"refund","amount":301}"#;
-        let headers = worker_signed(SECRET, now(), body);
+        let headers = worker_signed(SECRET, unix_now(), body);
         let reply = host.send_raw(trickled(&headers, body, 300)).await;
         assert_reached_app(&reply, "worker", "current", "body within the window");
     }

@@ -18,7 +18,7 @@
 
 use serde_json::Value;
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
+
 use warden_core::base::digest::sha256_hex;
 use warden_host::{Fault, Op};
 use warden_tests::*;
@@ -192,7 +192,7 @@ impl Provider {
             body,
             event_id: Some(id.clone()),
             id,
-            timestamp: now(),
+            timestamp: unix_now(),
         }
     }
 
@@ -240,19 +240,12 @@ fn slash_command(tag: &str) -> Delivery {
             "token=e2e&team_id=T1DC2JH3J&command=%2Fdeploy&text={tag}&trigger_id=398738663015.47445629121"
         ),
         id: String::new(),
-        timestamp: now(),
+        timestamp: unix_now(),
         event_id: None,
     }
 }
 
 type Headers = Vec<(String, String)>;
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 fn h(pairs: &[(&str, &str)]) -> Headers {
     pairs
@@ -485,7 +478,7 @@ async fn event_ids_come_from_the_verified_body_only_when_usable() {
         let d = Delivery {
             body,
             id: String::new(),
-            timestamp: now(),
+            timestamp: unix_now(),
             event_id: event_id.map(String::from),
         };
         let reply = send_signed(&host, p, &d).await;
@@ -546,7 +539,7 @@ async fn stale_and_future_timestamps_are_refused_within_the_tolerance() {
     let host = start(Reuse::Spin).await;
     // GitHub signs no timestamp; the others allow 300 s either way.
     for p in [Stripe, Standard, Slack] {
-        let d = p.delivery("stale").at(now() - 400);
+        let d = p.delivery("stale").at(unix_now() - 400);
         let reply = send_signed(&host, p, &d).await;
         assert_eq!(reply.status, 401, "{p:?}: {}", text(&reply));
         assert!(
@@ -557,12 +550,12 @@ async fn stale_and_future_timestamps_are_refused_within_the_tolerance() {
         let age = reply.json()["age"].as_u64().expect("age is a number");
         assert!((400..=403).contains(&age), "{p:?}: age {age}");
 
-        let d = p.delivery("future").at(now() + 400);
+        let d = p.delivery("future").at(unix_now() + 400);
         let reply = send_signed(&host, p, &d).await;
         assert_refused(&reply, 401, IN_FUTURE, &format!("{p:?} future"));
 
         // Inside the tolerance, either way.
-        for (tag, timestamp) in [("old", now() - 280), ("early", now() + 280)] {
+        for (tag, timestamp) in [("old", unix_now() - 280), ("early", unix_now() + 280)] {
             let d = p.delivery(tag).at(timestamp);
             let reply = send_signed(&host, p, &d).await;
             assert_delivered(&reply, p, &d, "current", &format!("{p:?} {tag}"));
@@ -676,7 +669,7 @@ async fn replays_are_refused_and_provider_retries_accepted() {
 #[tokio::test]
 async fn malformed_and_missing_headers_get_the_documented_refusals() {
     let host = start(Reuse::Spin).await;
-    let t = now().to_string();
+    let t = unix_now().to_string();
     let delivery = |p: Provider| p.delivery("malformed");
     // A valid signature of each provider, to build broken headers around.
     let stripe = Stripe.signed(&delivery(Stripe));

@@ -18,6 +18,14 @@ pub use warden_host::{Faults, GuestLog, Host, HostOptions, OpCounts, Reuse};
 pub mod spin;
 
 /// The repository root.
+/// The wall clock in unix seconds, as the component reads it.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
