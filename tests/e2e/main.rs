@@ -11,6 +11,7 @@ mod credentials;
 mod hardening;
 mod headers;
 mod hostile;
+mod idempotency;
 mod isolation;
 mod jwt;
 mod outage;

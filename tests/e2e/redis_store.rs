@@ -209,3 +209,33 @@ async fn the_redis_store_serves_warden_in_process_too() {
         .unwrap();
     assert_eq!(resp.status(), 200, "key-value reads work on Redis");
 }
+
+/// Issue 14's exactly-once test across machines: 32 identical keyed
+/// requests spread over two host processes sharing one Redis; the app runs
+/// once and every client ends with the same response. Under Spin's Redis
+/// store every compare-and-swap reports failure after writing
+/// (`host/kv.rs`), so this also checks warden's read-back of the swap.
+#[tokio::test]
+async fn thirty_two_keyed_requests_over_two_processes_on_one_redis_run_the_app_once() {
+    let Some(base) = redis_base() else { return };
+    let policy = "[[routes]]\nname = \"orders\"\npath = \"/api/orders\"\nidempotency = { required = true, claim_ttl = \"10s\" }\n";
+    for run in 0..2u8 {
+        let url = fresh_db(&base, 12 + run).await;
+        let hosts = [spawn_host(&url, policy), spawn_host(&url, policy)];
+        let urls = hosts
+            .iter()
+            .map(|h| format!("http://{}/api/orders", h.addr))
+            .collect();
+        crate::idempotency::race(urls, &format!("redis-race-{run}")).await;
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("warden:idem:*")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        // The operation's two slots (and at most one sweep election key).
+        let slots = keys.iter().filter(|k| !k.ends_with(":sweep")).count();
+        assert_eq!(slots, 2, "{keys:?}");
+    }
+}

@@ -3,8 +3,10 @@
 //! ```text
 //! request id → config → header limits → path + route
 //!   → CORS preflight → IP rate limit → authentication → user rate limit
+//!   → idempotency key (a keyed request's body read whole)
 //!   → body limits (declared length, media type; then each chunk as it
-//!     streams to the app) → inner app → response headers (security, CORS, rate limit, request id)
+//!     streams to the app) → idempotency claim (or a replay)
+//!   → inner app (→ idempotency record) → response headers (security, CORS, rate limit, request id)
 //! ```
 //!
 //! Cheap checks run before expensive ones (DESIGN §6): the per-IP limit runs
@@ -28,6 +30,8 @@ use crate::response::Answer;
 use crate::stages::body;
 #[cfg(feature = "cors")]
 use crate::stages::cors;
+#[cfg(feature = "idempotency")]
+use crate::stages::idempotency;
 #[cfg(feature = "rate-limit")]
 use crate::stages::rate_limit::{self, Stage};
 use crate::stages::route::{self, Routed};
@@ -103,16 +107,42 @@ async fn run(request: Request) -> Result<Answer, Response> {
         return Ok(Answer::Written(session::revoke(&ctx).await));
     }
 
-    // Body limits last before the app: a signed route's body, read whole
-    // by the signature stage, is judged here; any other is guarded as it
+    // An idempotency key is read before the body: a missing or invalid
+    // one is refused before any byte is read. A keyed request's body is
+    // read whole, since the fingerprint covers it (docs/idempotency.md).
+    #[cfg(feature = "idempotency")]
+    let keyed = idempotency::admit(&ctx)?;
+    #[cfg(feature = "idempotency")]
+    let inbound = match keyed {
+        Some(_) => idempotency::read_body(&mut ctx, inbound).await?,
+        None => inbound,
+    };
+
+    // Body limits last before the app: a body read whole (by the signature
+    // or idempotency stage) is judged here; any other is guarded as it
     // streams (docs/hardening.md).
     #[cfg(feature = "body")]
     let guard = body::check(&ctx, &inbound)?;
     #[cfg(not(feature = "body"))]
     let guard = None::<()>;
 
-    inner_app(ctx, inbound, guard, method, path_with_query).await
+    // The claim comes last, once nothing else can refuse the request: a
+    // claim taken and then refused would make the client's retry wait.
+    #[cfg(feature = "idempotency")]
+    let held = match keyed {
+        Some(keyed) => Some(idempotency::claim(&ctx, keyed).await?),
+        None => None,
+    };
+    #[cfg(not(feature = "idempotency"))]
+    let held = None::<()>;
+
+    inner_app(ctx, inbound, guard, held, method, path_with_query).await
 }
+
+#[cfg(feature = "idempotency")]
+type Held = Option<idempotency::Held>;
+#[cfg(not(feature = "idempotency"))]
+type Held = Option<()>;
 
 #[cfg(feature = "body")]
 type Guard = Option<body::Streamed>;
@@ -126,6 +156,7 @@ async fn inner_app(
     mut ctx: Ctx<'_>,
     inbound: Inbound,
     guard: Guard,
+    held: Held,
     method: Method,
     path_with_query: Option<String>,
 ) -> Result<Answer, Response> {
@@ -175,6 +206,12 @@ async fn inner_app(
         Ok(response) => response,
         Err(e) => {
             ctx.log("inner_app_failed", &[("error", format!("{e:?}").into())]);
+            // The app was not reached or failed before answering: a
+            // retry with the same key runs at once.
+            #[cfg(feature = "idempotency")]
+            if let Some(held) = &held {
+                idempotency::release(&ctx, held).await;
+            }
             return Err(respond::deny(&ctx, Rejection::BadGateway));
         }
     };
@@ -190,9 +227,23 @@ async fn inner_app(
                 format!("{:?}", ErrorCode::InternalError(Some(e))).into(),
             )],
         );
+        #[cfg(feature = "idempotency")]
+        if let Some(held) = &held {
+            idempotency::release(&ctx, held).await;
+        }
         return Err(respond::deny(&ctx, Rejection::BadGateway));
     }
+    #[cfg(feature = "idempotency")]
+    let app_headers = held.is_some().then(|| headers.clone());
     app_response::prepare(&ctx, &mut headers);
+    #[cfg(feature = "idempotency")]
+    if let (Some(held), Some(app_headers)) = (held, app_headers) {
+        return idempotency::complete(&ctx, held, inner, &app_headers, headers)
+            .await
+            .map_err(|BrokenFraming| respond::deny(&ctx, Rejection::BadGateway));
+    }
+    #[cfg(not(feature = "idempotency"))]
+    let _ = held;
     let head = ctx.method == "HEAD";
     let buffer_limit = ctx.config.policy.settings.response_buffer_limit;
     match forward::response(inner, headers, buffer_limit, head).await {

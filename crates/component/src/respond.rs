@@ -34,6 +34,21 @@ pub fn json(ctx: &Ctx<'_>, status: u16, body: String) -> Response {
     json_with(status, body, &ctx.request_id, &ctx.to_client)
 }
 
+/// An answer of another media type (idempotency's problem+json), with the
+/// response headers every answer gets and then `extra`.
+#[cfg(feature = "idempotency")]
+pub fn typed(
+    ctx: &Ctx<'_>,
+    status: u16,
+    content_type: &str,
+    body: String,
+    extra: &[(String, Vec<u8>)],
+) -> Response {
+    let mut headers = ctx.to_client.clone();
+    headers.extend_from_slice(extra);
+    typed_with(status, content_type, body, &ctx.request_id, &headers)
+}
+
 #[cfg(feature = "cors")]
 /// The 204 for a CORS preflight: no body, so no `content-length` or
 /// `content-type` (RFC 9110 §8.6), and the headers every answer gets, then
@@ -77,9 +92,20 @@ pub fn early_json_with(
 /// `content-length` (never streamed: see DESIGN §1 on the streaming stall),
 /// with `extra` first.
 fn json_with(status: u16, body: String, request_id: &str, extra: &[(String, Vec<u8>)]) -> Response {
+    typed_with(status, "application/json", body, request_id, extra)
+}
+
+/// [`json_with`] for any media type.
+fn typed_with(
+    status: u16,
+    content_type: &str,
+    body: String,
+    request_id: &str,
+    extra: &[(String, Vec<u8>)],
+) -> Response {
     let mut headers = Vec::with_capacity(extra.len() + 4);
     headers.extend_from_slice(extra);
-    headers.push(("content-type".into(), b"application/json".to_vec()));
+    headers.push(("content-type".into(), content_type.as_bytes().to_vec()));
     headers.push(("cache-control".into(), b"no-store".to_vec()));
     headers.push((REQUEST_ID_HEADER.into(), request_id.as_bytes().to_vec()));
     whole_response(status, headers, body.into_bytes())

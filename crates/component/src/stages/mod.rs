@@ -18,6 +18,8 @@ pub mod auth;
 pub mod body;
 #[cfg(feature = "cors")]
 pub mod cors;
+#[cfg(feature = "idempotency")]
+pub mod idempotency;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 #[cfg(feature = "rate-limit")]
