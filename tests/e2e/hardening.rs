@@ -351,3 +351,32 @@ body = { limit = "64B", json = { max_depth = 2 } }
         assert!(!host.log().contains("inner_app_failed"), "{}", host.log());
     }
 }
+
+/// A declared length over the limit is refused before authentication: the
+/// client's own header says the request cannot pass, so it gets the 413,
+/// not a 401 that would send it to fetch a credential and try again.
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_413_before_authentication() {
+    let host = TestHost::start(Setup::default().policy(
+        r#"
+[[routes]]
+name = "private"
+path = "/private/*"
+auth = "required"
+body = { limit = "1KiB" }
+"#,
+    ))
+    .await;
+    let reply = host
+        .send_raw(vec![Piece::now(head_only(
+            "POST",
+            "/private/upload",
+            "content-length: 5000\r\n",
+        ))])
+        .await;
+    assert_eq!(reply.status, 413, "{reply:?}");
+    assert_eq!(text(&reply), TOO_LARGE);
+    // Within the limit, authentication decides.
+    let small = host.send("POST", "/private/upload", &[], b"tiny").await;
+    assert_eq!(small.status, 401);
+}

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! request id → config → header limits → path + route
-//!   → CORS preflight → IP rate limit → authentication → user rate limit
+//!   → CORS preflight → IP rate limit → declared body length
+//!   → authentication → user rate limit
 //!   → idempotency key (a keyed request's body read whole)
 //!   → body limits (declared length, media type; then each chunk as it
 //!     streams to the app) → idempotency claim (or a replay)
@@ -95,6 +96,8 @@ async fn run(request: Request) -> Result<Answer, Response> {
     // the app or the client) or answers it.
     #[cfg(feature = "rate-limit")]
     rate_limit::check(&mut ctx, Stage::BeforeAuth).await?;
+    #[cfg(feature = "body")]
+    body::check_declared(&ctx)?;
     let inbound = auth::check(&mut ctx, request).await?;
     #[cfg(feature = "rate-limit")]
     rate_limit::check(&mut ctx, Stage::AfterAuth).await?;

@@ -43,14 +43,30 @@ pub struct Streamed {
     unsupported: bool,
 }
 
+/// A declared `content-length` over the route's limit, refused (413)
+/// before authentication: the client's own header says the request cannot
+/// pass, so no credential is checked and no store touched for it.
+pub fn check_declared(ctx: &Ctx<'_>) -> Result<(), Response> {
+    let config = route_config(ctx);
+    let declared = forward::content_length(&ctx.incoming).ok().flatten();
+    check_declared_length(&config, declared).map_err(|refusal| refuse(ctx, refusal, 0, false))
+}
+
+/// The route's body settings over `[body]`.
+pub fn route_config<'a>(
+    ctx: &Ctx<'a>,
+) -> std::borrow::Cow<'a, warden_core::layers::body::BodyConfig> {
+    let section = &ctx.config.policy.sections.body;
+    match ctx.route {
+        Some(route) => section.for_route(route.keys.body.as_ref()),
+        None => std::borrow::Cow::Borrowed(section),
+    }
+}
+
 /// The checks before the app is called. `Ok(Some(_))`: the body is to be
 /// checked as it streams; `Ok(None)`: nothing left to check.
 pub fn check(ctx: &Ctx<'_>, inbound: &Inbound) -> Result<Option<Streamed>, Response> {
-    let section = &ctx.config.policy.sections.body;
-    let config = match ctx.route {
-        Some(route) => section.for_route(route.keys.body.as_ref()),
-        None => std::borrow::Cow::Borrowed(section),
-    };
+    let config = route_config(ctx);
     // A malformed or repeated length is the host's to refuse; here it is
     // only "not declared", and the body is counted as it streams.
     let declared = forward::content_length(&ctx.incoming).ok().flatten();

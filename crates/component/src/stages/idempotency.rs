@@ -35,7 +35,6 @@ use spin_sdk::wasip3::wit_bindgen::StreamResult;
 use spin_sdk::wasip3::{spawn, wit_future, wit_stream};
 use std::cell::Cell;
 use warden_core::base::denial::{Denial, Rejection};
-use warden_core::base::overlay::Section;
 use warden_core::layers::body::BodyRefusal;
 use warden_core::layers::idempotency::IdempotencyConfig;
 use warden_core::layers::idempotency::config::for_route;
@@ -118,7 +117,7 @@ pub async fn read_body(ctx: &mut Ctx<'_>, inbound: Inbound) -> Result<Inbound, R
         Inbound::Streaming(request) if ctx.body.is_none() => request,
         other => return Ok(other),
     };
-    let limit = body_limit(ctx);
+    let limit = crate::stages::body::route_config(ctx).limit;
     let declared = forward::content_length(&ctx.incoming).ok().flatten();
     match crate::body::buffer_request(request, declared, limit, BODY_READ_TIMEOUT).await {
         crate::body::BodyRead::Whole(buffered, body) => {
@@ -139,15 +138,6 @@ pub async fn read_body(ctx: &mut Ctx<'_>, inbound: Inbound) -> Result<Inbound, R
             ctx.log("idempotency_body_failed", &[("error", error.into())]);
             Err(respond::deny(ctx, Rejection::BadRequest))
         }
-    }
-}
-
-/// The route's body limit (the body layer's: the feature requires it).
-fn body_limit(ctx: &Ctx<'_>) -> u64 {
-    let section = &ctx.config.policy.sections.body;
-    match ctx.route {
-        Some(route) => section.for_route(route.keys.body.as_ref()).limit,
-        None => section.limit,
     }
 }
 
