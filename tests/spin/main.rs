@@ -376,6 +376,99 @@ async fn two_spins_on_one_redis_admit_exactly_the_limit() {
     assert_eq!((ok, refused), (5, 59), "{}\n{}", a.output(), b.output());
 }
 
+/// The demo's `POST /api/orders` under real Spin: 16 identical keyed
+/// requests at once call the app once (one answer not marked as a
+/// replay; the others 409 while it runs, or the replay after), and a later
+/// repeat replays the first answer. On Spin's embedded store and on two
+/// Spins sharing Redis (whose compare-and-swap reports failure after
+/// writing: `host/kv.rs` reads the key back).
+#[tokio::test]
+async fn an_idempotency_key_runs_the_app_once_under_spin() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let Some(spin) = binary() else {
+        return;
+    };
+    let mut setups: Vec<(&str, Vec<Arc<SpinHost>>)> = vec![(
+        "embedded",
+        vec![Arc::new(SpinHost::start(&spin, SpinSetup::default()).await)],
+    )];
+    match std::env::var("WARDEN_TEST_REDIS") {
+        Ok(redis) => {
+            let url = format!("{}/8", redis.trim_end_matches('/'));
+            let client = redis::Client::open(url.as_str()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let _: () = redis::cmd("FLUSHDB").query_async(&mut conn).await.unwrap();
+            let config = format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n");
+            let a = SpinHost::start(&spin, SpinSetup::default().runtime_config(&config)).await;
+            let b = SpinHost::start(&spin, SpinSetup::default().runtime_config(&config)).await;
+            setups.push(("two Spins on Redis", vec![Arc::new(a), Arc::new(b)]));
+        }
+        Err(_) => assert!(
+            std::env::var_os("CI").is_none(),
+            "scripts/test starts Redis"
+        ),
+    }
+    for (name, hosts) in setups {
+        let key = format!("\"spin-{name}-{}\"", now_secs());
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let host = hosts[i % hosts.len()].clone();
+                let key = key.clone();
+                tokio::spawn(async move {
+                    host.send(
+                        "POST",
+                        "/api/orders",
+                        &[
+                            ("idempotency-key", key.as_bytes()),
+                            ("content-type", b"application/json"),
+                            ("x-echo-delay-ms", b"300"),
+                        ],
+                        br#"{"item":42}"#,
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let mut originals = Vec::new();
+        let mut replays = Vec::new();
+        for task in tasks {
+            let reply = task.await.unwrap();
+            match (reply.status, reply.header("idempotent-replayed")) {
+                (200, None) => originals.push(reply),
+                (200, Some("true")) => replays.push(reply),
+                (409, _) => assert!(reply.header("retry-after").is_some()),
+                _ => panic!("{name}: unexpected {reply:?}\n{}", hosts[0].output()),
+            }
+        }
+        assert_eq!(
+            originals.len(),
+            1,
+            "{name}: the app ran {} times",
+            originals.len()
+        );
+        let again = hosts[hosts.len() - 1]
+            .send(
+                "POST",
+                "/api/orders",
+                &[
+                    ("idempotency-key", key.as_bytes()),
+                    ("content-type", b"application/json"),
+                ],
+                br#"{"item":42}"#,
+            )
+            .await;
+        assert_eq!(
+            again.header("idempotent-replayed"),
+            Some("true"),
+            "{name}: {again:?}"
+        );
+        assert_eq!(again.body, originals[0].body, "{name}");
+        for replay in replays {
+            assert_eq!(replay.body, originals[0].body, "{name}");
+        }
+    }
+}
+
 /// Runs `n` requests at once; counts 200s and 429s (anything else fails).
 async fn race<F, Fut>(n: usize, request: F) -> (usize, usize)
 where
