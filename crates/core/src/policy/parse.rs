@@ -7,8 +7,8 @@
 use toml::{Table, Value};
 
 use super::{
-    MAX_MAX_HEADER_BYTES, MAX_RESPONSE_BUFFER_LIMIT, MIN_MAX_HEADER_BYTES, PathPattern, Policy,
-    Route, Settings, Unmatched,
+    AppTimeout, MAX_APP_TIMEOUT_MS, MAX_MAX_HEADER_BYTES, MAX_RESPONSE_BUFFER_LIMIT,
+    MIN_APP_TIMEOUT_MS, MIN_MAX_HEADER_BYTES, PathPattern, Policy, Route, Settings, Unmatched,
 };
 use crate::base::auth_mode::AuthMode;
 use crate::base::fields::{Problems, is_tchar};
@@ -27,10 +27,13 @@ pub(crate) const SETTINGS_FIELDS: &[&str] = &[
     "path_semicolons",
     "path_double_encoding",
     "unmatched",
+    "timeout",
 ];
 /// The route keys the policy itself reads; each layer adds its own
 /// ([`route_fields`]).
-const POLICY_ROUTE_FIELDS: &[&str] = &["name", "methods", "path", "auth", "roles", "skip"];
+const POLICY_ROUTE_FIELDS: &[&str] = &[
+    "name", "methods", "path", "auth", "roles", "skip", "timeout",
+];
 
 /// Every top-level key a policy may have: the policy's and the layers'.
 pub(crate) fn top_fields() -> Vec<&'static str> {
@@ -57,7 +60,8 @@ const MAX_METHOD_LEN: usize = 32;
 /// max_header_bytes = 16384        # bytes, 256..=1 MiB
 /// path_semicolons = "refuse"      # refuse (default) | allow: `;` in a path segment
 /// path_double_encoding = "refuse" # refuse (default) | allow: `%25` in a path
-/// unmatched = "forward"           # forward (default) | deny: 404 when no route matches
+/// unmatched = "forward"           # forward (default) | deny: 404 (405 with Allow) when no route matches
+/// timeout = "30s"                 # the app's response head: "10ms".."1h", or "off"; past it, 504
 ///
 /// [[routes]]                      # at least one; tried in order, first match wins
 /// name = "admin"                  # required, unique, [a-z0-9_-]{1,64}
@@ -69,6 +73,7 @@ const MAX_METHOD_LEN: usize = 32;
 ///                                 # | { preset = "api", key = "user" }
 ///                                 # | { requests = 10, window = "15m", key = "ip" }
 /// skip = ["cors"]                 # optional; headers | cors | rate_limit | auth
+/// timeout = "5s"                  # optional; [settings] timeout for this route
 /// ```
 ///
 /// Besides the shape of each field it refuses contradictions: roles or
@@ -211,8 +216,41 @@ fn parse_settings(table: &Table, problems: &mut Problems) -> Settings {
             None => {}
         }
     }
+    if let Some(v) = table.get("timeout")
+        && let Some(timeout) = parse_timeout(v, "settings.timeout", problems)
+    {
+        settings.timeout = timeout;
+    }
     problems.unknown_fields(table, "settings.", SETTINGS_FIELDS);
     settings
+}
+
+/// `timeout`: `"off"` or a duration such as `"30s"` or `"500ms"`, within
+/// [`MIN_APP_TIMEOUT_MS`]..=[`MAX_APP_TIMEOUT_MS`].
+fn parse_timeout(value: &Value, field: &str, problems: &mut Problems) -> Option<AppTimeout> {
+    let Value::String(text) = value else {
+        problems.wrong_type(field, "a duration like \"30s\" or \"off\"", value);
+        return None;
+    };
+    if text == "off" {
+        return Some(AppTimeout::Off);
+    }
+    match crate::base::fields::parse_duration_ms(text) {
+        Ok(ms) if (MIN_APP_TIMEOUT_MS..=MAX_APP_TIMEOUT_MS).contains(&ms) => {
+            Some(AppTimeout::After(ms))
+        }
+        Ok(_) => {
+            problems.add(
+                field,
+                format!("must be between {MIN_APP_TIMEOUT_MS}ms and 1h, or \"off\""),
+            );
+            None
+        }
+        Err(message) => {
+            problems.add(field, format!("{message}, or \"off\""));
+            None
+        }
+    }
 }
 
 /// Validates one `[[routes]]` entry; `None` if it has any problem.
@@ -389,6 +427,11 @@ fn parse_route<'a>(
         keys.check_skip(&context, skip, problems);
     }
 
+    let timeout = match table.get("timeout") {
+        None => Some(None),
+        Some(v) => parse_timeout(v, &field("timeout"), problems).map(Some),
+    };
+
     problems.unknown_fields(table, &format!("routes[{i}]."), &route_fields());
 
     if problems.0.len() != before {
@@ -402,6 +445,7 @@ fn parse_route<'a>(
         also: also?,
         roles: roles?,
         skip: skip?,
+        timeout: timeout?,
         keys: keys?,
     })
 }
