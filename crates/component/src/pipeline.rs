@@ -169,16 +169,16 @@ async fn inner_app(
     };
 
     // Within the route's timeout: past it the call is dropped (the app's
-    // task cancelled) and the client gets a 504.
-    #[cfg(feature = "body")]
-    let answered = match watch {
-        Some(watch) => {
-            timeout::race(&ctx, body::race(&ctx, watch, next::handle(forwarded))).await??
+    // task cancelled) and the client gets a 504. One future either way, so
+    // the race is compiled once.
+    let app = async {
+        #[cfg(feature = "body")]
+        if let Some(watch) = watch {
+            return body::race(&ctx, watch, next::handle(forwarded)).await;
         }
-        None => timeout::race(&ctx, next::handle(forwarded)).await?,
+        Ok(next::handle(forwarded).await)
     };
-    #[cfg(not(feature = "body"))]
-    let answered = timeout::race(&ctx, next::handle(forwarded)).await?;
+    let answered = timeout::race(&ctx, app).await??;
     let inner = match answered {
         Ok(response) => response,
         Err(e) => {

@@ -662,6 +662,42 @@ mod tests {
     }
 
     #[test]
+    fn app_timeouts_in_settings_and_routes() {
+        use crate::policy::AppTimeout;
+        let routes = "[[routes]]\nname = \"a\"\npath = \"/a\"\ntimeout = \"250ms\"\n\
+                      [[routes]]\nname = \"b\"\npath = \"/*\"\ntimeout = \"off\"\n";
+        let p = parse_policy(routes).unwrap();
+        assert_eq!(p.settings.timeout, AppTimeout::After(30_000));
+        assert_eq!(p.routes[0].timeout, Some(AppTimeout::After(250)));
+        assert_eq!(p.routes[1].timeout, Some(AppTimeout::Off));
+        assert_eq!(p.app_timeout_ms(Some(&p.routes[1])), None);
+        let p = parse_policy(&format!("[settings]\ntimeout = \"1h\"\n{routes}")).unwrap();
+        assert_eq!(p.settings.timeout, AppTimeout::After(3_600_000));
+        let p = parse_policy(&format!("[settings]\ntimeout = \"10ms\"\n{routes}")).unwrap();
+        assert_eq!(p.app_timeout_ms(None), Some(10));
+        let bad = "[settings]\ntimeout = \"61m\"\n\
+                   [[routes]]\nname = \"a\"\npath = \"/a\"\ntimeout = 30\n\
+                   [[routes]]\nname = \"b\"\npath = \"/b\"\ntimeout = \"9ms\"\n\
+                   [[routes]]\nname = \"c\"\npath = \"/c\"\ntimeout = \"30\"\n\
+                   [[routes]]\nname = \"d\"\npath = \"/d\"\ntimeout = \"never\"\n";
+        let found: Vec<String> = parse_policy(bad)
+            .unwrap_err()
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "settings.timeout: must be between 10ms and 1h, or \"off\"",
+                "routes[0].timeout: must be a duration like \"30s\" or \"off\", found an integer",
+                "routes[1].timeout: must be between 10ms and 1h, or \"off\"",
+                "routes[2].timeout: missing unit; expected a whole number followed by ms, s, m, h or d, like \"30s\", or \"off\"",
+                "routes[3].timeout: expected a whole number followed by ms, s, m, h or d, like \"30s\", or \"off\"",
+            ]
+        );
+    }
+
+    #[test]
     fn path_spellings_and_unmatched_settings() {
         use crate::http::path::PathOptions;
         let p = ok(&route(""));
@@ -724,7 +760,7 @@ mod tests {
             [
                 "settings.response_buffer_limit: must be between 0 and 16777216",
                 "settings.max_header_bytes: must be between 256 and 1048576",
-                "settings.extra: unknown field; expected one of: response_buffer_limit, max_header_bytes, ready, path_semicolons, path_double_encoding, unmatched",
+                "settings.extra: unknown field; expected one of: response_buffer_limit, max_header_bytes, ready, path_semicolons, path_double_encoding, unmatched, timeout",
             ]
         );
         assert_eq!(
