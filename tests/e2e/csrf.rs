@@ -398,3 +398,29 @@ csrf = { trusted_origins = ["*"], extra = 1 }
         assert!(log.contains(field), "the log names {field}: {log}");
     }
 }
+
+/// The demo (spin.toml's policy) with the README's try-it lines: curl sends
+/// neither header, so every line still works with CSRF on for `/api/*`.
+#[tokio::test]
+async fn the_demo_keeps_curl_working_and_refuses_a_cross_site_post() {
+    let host = TestHost::start(Setup::demo()).await;
+    let reply = host.send("POST", "/api/x", &[], b"{}").await;
+    assert_eq!(reply.status, 200, "{}", text(&reply));
+    let reply = host.send("POST", "/auth/login", &[], b"{}").await;
+    assert_ne!(reply.status, 403, "{}", text(&reply));
+    let reply = post(
+        &host,
+        "/api/x",
+        &[("sec-fetch-site", "cross-site"), ("origin", EVIL)],
+    )
+    .await;
+    assert_refused(&reply, "demo");
+    // The demo's CORS origin is trusted.
+    let reply = post(
+        &host,
+        "/api/x",
+        &[("sec-fetch-site", "cross-site"), ("origin", APP)],
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", text(&reply));
+}
