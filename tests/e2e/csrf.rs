@@ -302,7 +302,9 @@ async fn repeated_or_malformed_headers_are_refused() {
         let host = start(mode).await;
         let session = cookie(&login(&host, &User::new("u-bad", "Barbara", None)));
         let own = format!("http://{}", host.host.addr());
-        let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+        // (case, header lines, the reason logged)
+        type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+        let cases: Vec<Case> = vec![
             (
                 "two origins",
                 vec![("origin", &own), ("origin", EVIL)],

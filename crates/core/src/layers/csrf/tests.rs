@@ -35,10 +35,18 @@ fn verdict(guard: &CsrfGuard, r: &CsrfRequest<'_>) -> Result<(), Reason> {
 
 const OWN: &str = "api.example.com";
 
+/// One row: method, `Sec-Fetch-Site` lines, `Origin` lines, verdict.
+type Row = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    Result<(), Reason>,
+);
+
 #[test]
 fn the_decision_table() {
     let g = guard(&["https://app.example.com", "https://*.partner.example"]);
-    let cases: &[(&str, &[&str], &[&str], Result<(), Reason>)] = &[
+    let cases: &[Row] = &[
         // Safe methods are never checked, whatever they carry.
         ("GET", &["cross-site"], &["https://evil.example"], Ok(())),
         ("HEAD", &["cross-site", "cross-site"], &["null"], Ok(())),
