@@ -42,6 +42,13 @@ path = "/orders"
 rate_limit = "off"
 
 [[routes]]
+name = "json"
+path = "/json/*"
+timeout = "300ms"
+body = { json = "strict" }
+rate_limit = "off"
+
+[[routes]]
 name = "default"
 path = "/default/*"
 rate_limit = "off"
@@ -118,6 +125,31 @@ async fn concurrent_timeouts_leave_the_instance_serving() {
     let reply = host.send("POST", "/quick/z", &[], &[b'a'; 100_000]).await;
     assert_eq!(reply.status, 200, "{}", text(&reply));
     assert_eq!(reply.json()["body_len"], 100_000);
+}
+
+#[tokio::test]
+async fn a_timeout_while_the_body_guard_watches_the_app_is_a_504_too() {
+    for mode in MODES {
+        let host = start(mode).await;
+        let json = br#"{"items":[1,2,3]}"#;
+        let headers: &[(&str, &[u8])] = &[
+            ("content-type", b"application/json"),
+            ("x-echo-delay-ms", b"2000"),
+        ];
+        let reply = host.send("POST", "/json/x", headers, json).await;
+        assert_eq!(reply.status, 504, "{mode:?}: {}", text(&reply));
+        assert_eq!(text(&reply), TIMEOUT);
+        let reply = host
+            .send(
+                "POST",
+                "/json/x",
+                &[("content-type", b"application/json")],
+                json,
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{mode:?}: {}", text(&reply));
+        assert_eq!(reply.json()["body_len"], json.len());
+    }
 }
 
 #[tokio::test]
