@@ -17,6 +17,7 @@ name = "orders"
 path = "/api/orders"
 methods = ["POST"]
 idempotency = { required = true, claim_ttl = "10s", max_response_bytes = 4096 }
+timeout = "5s"
 
 [[routes]]
 name = "optional"

@@ -218,7 +218,7 @@ async fn the_redis_store_serves_warden_in_process_too() {
 #[tokio::test]
 async fn thirty_two_keyed_requests_over_two_processes_on_one_redis_run_the_app_once() {
     let Some(base) = redis_base() else { return };
-    let policy = "[[routes]]\nname = \"orders\"\npath = \"/api/orders\"\nidempotency = { required = true, claim_ttl = \"10s\" }\n";
+    let policy = "[[routes]]\nname = \"orders\"\npath = \"/api/orders\"\nidempotency = { required = true, claim_ttl = \"10s\" }\ntimeout = \"5s\"\n";
     for run in 0..2u8 {
         let url = fresh_db(&base, 12 + run).await;
         let hosts = [spawn_host(&url, policy), spawn_host(&url, policy)];

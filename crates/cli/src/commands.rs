@@ -495,9 +495,16 @@ pub fn explain(contents: &str, method: &str, path: &str) -> Output {
                 Unmatched::Forward => format!(
                     "no route matches {method} {normalized}: forwarded with no layer (settings.unmatched = \"forward\")\n"
                 ),
-                Unmatched::Deny => format!(
-                    "no route matches {method} {normalized}: refused: 404 NOT_FOUND (settings.unmatched = \"deny\")\n"
-                ),
+                // As warden answers: 405 with `Allow` when routes take
+                // the path with other methods, else 404.
+                Unmatched::Deny => match policy.allow_for_path(&normalized) {
+                    Some(allow) => format!(
+                        "no route matches {method} {normalized}: refused: 405 METHOD_NOT_ALLOWED, Allow: {allow} (settings.unmatched = \"deny\")\n"
+                    ),
+                    None => format!(
+                        "no route matches {method} {normalized}: refused: 404 NOT_FOUND (settings.unmatched = \"deny\")\n"
+                    ),
+                },
             },
             code: 1,
             ..Output::default()
@@ -688,6 +695,15 @@ mod tests {
         assert_eq!(
             out.stdout,
             "no route matches GET /x: forwarded with no layer (settings.unmatched = \"forward\")\n"
+        );
+        let deny = "[settings]\nunmatched = \"deny\"\n[[routes]]\nname = \"h\"\nmethods = [\"GET\"]\npath = \"/health\"\n";
+        assert_eq!(
+            explain(deny, "POST", "/health").stdout,
+            "no route matches POST /health: refused: 405 METHOD_NOT_ALLOWED, Allow: GET, HEAD (settings.unmatched = \"deny\")\n"
+        );
+        assert_eq!(
+            explain(deny, "GET", "/x").stdout,
+            "no route matches GET /x: refused: 404 NOT_FOUND (settings.unmatched = \"deny\")\n"
         );
 
         assert_eq!(explain(POLICY, "GE T", "/").code, 2);

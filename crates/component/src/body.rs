@@ -56,41 +56,14 @@ pub async fn buffer_request(
     limit: u64,
     timeout: std::time::Duration,
 ) -> BodyRead {
-    let read = std::pin::pin!(read_body(incoming, declared, limit));
-    let timer = std::pin::pin!(crate::host::clock::sleep(timeout));
-    // Whichever finishes first; the other is dropped, which cancels the
-    // pending stream read or the timer wait in the host.
-    match first(read, timer).await {
-        First::A(read) => read,
-        First::B(()) => BodyRead::TimedOut,
+    // The same race as every store call and the app's timeout
+    // (`host::deadline`): whichever finishes first; the other is dropped,
+    // which cancels the pending stream read or the timer wait in the host.
+    let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+    match crate::host::deadline::with_deadline(ms, read_body(incoming, declared, limit)).await {
+        Some(read) => read,
+        None => BodyRead::TimedOut,
     }
-}
-
-#[cfg(feature = "buffered-body")]
-/// Which of two futures finished first.
-enum First<A, B> {
-    A(A),
-    B(B),
-}
-
-#[cfg(feature = "buffered-body")]
-/// Polls `a` then `b` each time either may progress and returns the first
-/// output (a two-way select, so as not to pull in a futures crate).
-async fn first<A: std::future::Future, B: std::future::Future>(
-    mut a: std::pin::Pin<&mut A>,
-    mut b: std::pin::Pin<&mut B>,
-) -> First<A::Output, B::Output> {
-    use std::task::Poll;
-    std::future::poll_fn(|cx| {
-        if let Poll::Ready(out) = a.as_mut().poll(cx) {
-            return Poll::Ready(First::A(out));
-        }
-        if let Poll::Ready(out) = b.as_mut().poll(cx) {
-            return Poll::Ready(First::B(out));
-        }
-        Poll::Pending
-    })
-    .await
 }
 
 #[cfg(feature = "buffered-body")]

@@ -2,12 +2,13 @@
 //!
 //! ```text
 //! request id → config → header limits → path + route
-//!   → CORS preflight → IP rate limit → declared body length
-//!   → authentication → user rate limit
+//!   → CORS preflight → CSRF (cookie-authenticated routes) → IP rate limit
+//!   → declared body length → authentication → user rate limit
 //!   → idempotency key (a keyed request's body read whole)
 //!   → body limits (declared length, media type; then each chunk as it
 //!     streams to the app) → idempotency claim (or a replay)
-//!   → inner app (→ idempotency record) → response headers (security, CORS, rate limit, request id)
+//!   → inner app, within the route's timeout (→ idempotency record)
+//!   → response headers (security, CORS, rate limit, request id)
 //! ```
 //!
 //! Cheap checks run before expensive ones (DESIGN §6): the per-IP limit runs
@@ -31,6 +32,8 @@ use crate::response::Answer;
 use crate::stages::body;
 #[cfg(feature = "cors")]
 use crate::stages::cors;
+#[cfg(feature = "csrf")]
+use crate::stages::csrf;
 #[cfg(feature = "idempotency")]
 use crate::stages::idempotency;
 #[cfg(feature = "rate-limit")]
@@ -40,7 +43,7 @@ use crate::stages::route::{self, Routed};
 use crate::stages::security_headers;
 #[cfg(feature = "session")]
 use crate::stages::session;
-use crate::stages::{app_response, auth, ready};
+use crate::stages::{app_response, auth, ready, timeout};
 use spin_sdk::wasip3::http::types::{ErrorCode, Method, Request, Response};
 use warden_core::base::denial::Rejection;
 use warden_core::policy::Unmatched;
@@ -83,14 +86,14 @@ async fn run(request: Request) -> Result<Answer, Response> {
     #[cfg(feature = "security-headers")]
     security_headers::prepare(&mut ctx);
     if ctx.route.is_none() && config.policy.settings.unmatched == Unmatched::Deny {
-        ctx.log(
-            "unmatched_denied",
-            &[("method", ctx.method.as_str().into())],
-        );
-        return Err(respond::deny(&ctx, Rejection::NotFound));
+        return Err(unmatched(&mut ctx));
     }
     #[cfg(feature = "cors")]
     cors::check(&mut ctx)?;
+    // Reads only the head: a cross-site request is refused before any
+    // store is asked about it.
+    #[cfg(feature = "csrf")]
+    csrf::check(&ctx)?;
 
     // Layers. Each either lets the request on (possibly adding headers for
     // the app or the client) or answers it.
@@ -198,13 +201,17 @@ async fn inner_app(
         }
     };
 
-    #[cfg(feature = "body")]
-    let answered = match watch {
-        Some(watch) => body::race(&ctx, watch, next::handle(forwarded)).await?,
-        None => next::handle(forwarded).await,
+    // Within the route's timeout: past it the call is dropped (the app's
+    // task cancelled) and the client gets a 504. One future either way, so
+    // the race is compiled once.
+    let app = async {
+        #[cfg(feature = "body")]
+        if let Some(watch) = watch {
+            return body::race(&ctx, watch, next::handle(forwarded)).await;
+        }
+        Ok(next::handle(forwarded).await)
     };
-    #[cfg(not(feature = "body"))]
-    let answered = next::handle(forwarded).await;
+    let answered = timeout::race(&ctx, app).await??;
     let inner = match answered {
         Ok(response) => response,
         Err(e) => {
@@ -252,6 +259,27 @@ async fn inner_app(
     match forward::response(inner, headers, buffer_limit, head).await {
         Ok(answer) => Ok(answer),
         Err(BrokenFraming) => Err(respond::deny(&ctx, Rejection::BadGateway)),
+    }
+}
+
+/// A request no route matches, with `[settings] unmatched = "deny"`: 405
+/// with `Allow` when routes take the path with other methods, else 404.
+fn unmatched(ctx: &mut Ctx<'_>) -> Response {
+    let allow = ctx.config.policy.allow_for_path(&ctx.path);
+    ctx.log(
+        "unmatched_denied",
+        &[
+            ("method", ctx.method.as_str().into()),
+            ("allow", allow.as_deref().into()),
+        ],
+    );
+    match allow {
+        Some(allow) => {
+            let (denial, (name, value)) = warden_core::layers::body::method_not_allowed(allow);
+            ctx.to_client.push((name.to_owned(), value.into_bytes()));
+            respond::deny(ctx, denial)
+        }
+        None => respond::deny(ctx, Rejection::NotFound),
     }
 }
 

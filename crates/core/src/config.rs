@@ -229,6 +229,10 @@ pub struct RouteSettings {
     pub headers: Option<RouteHeaders>,
     /// `None` when the route skips CORS or CORS is off for it.
     pub cors: Option<crate::layers::cors::CorsConfig>,
+    /// `None` when cross-site requests are not checked on the route: its
+    /// authentication reads no cookie and `csrf` does not turn it on, or
+    /// `csrf = false`.
+    pub csrf: Option<crate::layers::csrf::CsrfGuard>,
 }
 
 /// A route's security headers: the merged settings, and the header values
@@ -258,7 +262,21 @@ impl RouteSettings {
                 policy.sections.cors.for_route(overlay).into_owned()
             })
             .filter(|cors| cors.is_enabled());
-        RouteSettings { headers, cors }
+        let csrf = if crate::layers::csrf::Csrf::BUILT {
+            let cors_origins = cors.as_ref().map(|c| c.origins.as_slice()).unwrap_or(&[]);
+            crate::layers::csrf::CsrfGuard::for_route(
+                &route.keys.csrf,
+                reads_cookie(policy, route),
+                cors_origins,
+            )
+        } else {
+            None
+        };
+        RouteSettings {
+            headers,
+            cors,
+            csrf,
+        }
     }
 
     /// The global security headers and no CORS: for warden's own 404.
@@ -268,8 +286,32 @@ impl RouteSettings {
         RouteSettings {
             headers: Some(RouteHeaders { config, prepared }),
             cors: None,
+            csrf: None,
         }
     }
+}
+
+/// Whether a route's authentication reads a cookie, which a browser
+/// attaches to a cross-site request by itself: a session mode (the session
+/// cookie, its `cookie_cache`), or `jwt` with a `cookie:` token source.
+/// Signed (`worker`) and header-only (`api_key`, bearer `jwt`) routes read
+/// nothing a browser adds on its own. A route that skips auth reads none.
+fn reads_cookie(policy: &Policy, route: &crate::policy::Route) -> bool {
+    use crate::layers::jwt::config::TokenSource;
+    if route.skips(crate::base::layer::Layer::Auth) {
+        return false;
+    }
+    route.auth_modes().any(|mode| {
+        crate::layers::session::Sessions::AUTH_MODES.contains(&mode)
+            || (mode == crate::layers::jwt::JWT
+                && policy
+                    .sections
+                    .jwt
+                    .for_route(&route.keys.jwt)
+                    .token_sources
+                    .iter()
+                    .any(|source| matches!(source, TokenSource::Cookie(_))))
+    })
 }
 
 impl WardenConfig {

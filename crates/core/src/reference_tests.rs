@@ -6,6 +6,7 @@
 use crate::layers::api_key::config as api_keys;
 use crate::layers::body::config as body;
 use crate::layers::cors;
+use crate::layers::csrf::config as csrf;
 use crate::layers::idempotency::config as idempotency;
 use crate::layers::jwt::config as jwt;
 use crate::layers::rate_limit::parse as rate_limit_parse;
@@ -87,6 +88,7 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>)> {
         ("## `[body]`", body::FIELDS.to_vec()),
         ("### `body.json` as a table", body::JSON_FIELDS.to_vec()),
         ("## `[idempotency]`", idempotency::FIELDS.to_vec()),
+        ("### A route's `csrf` as a table", csrf::FIELDS.to_vec()),
     ]
 }
 

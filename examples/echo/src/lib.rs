@@ -14,7 +14,9 @@
 //! - `x-echo-delay-ms: N` waits N ms (at most 30 s) before answering.
 //! - `x-echo-size: N` answers with a body of N bytes (at most 16 MiB) with a
 //!   `content-length`; `x-echo-stream: N` sends N bytes in 4 KiB chunks with
-//!   no `content-length` (an unbounded, streamed body).
+//!   no `content-length` (an unbounded, streamed body);
+//!   `x-echo-stream-pause-ms: N` pauses N ms (at most 30 s) after its first
+//!   chunk, as an app whose body stalls after its head.
 //! - `x-echo-omit-body: 1` announces the JSON's `content-length` but sends no
 //!   body, as frameworks answer `HEAD`.
 //! - `x-echo-header: Name: value` (repeatable) adds that header to the JSON
@@ -66,6 +68,9 @@ async fn handle(req: Request) -> Result<Response<BoxBody>, ErrorCode> {
         })
         .collect();
     let stream = knob("x-echo-stream").and_then(|v| v.parse::<usize>().ok());
+    let pause_ns = knob("x-echo-stream-pause-ms")
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(0, |ms| ms.min(MAX_DELAY_MS) * 1_000_000);
 
     let headers = field_map(req.headers());
     let method = req.method().as_str().to_owned();
@@ -86,7 +91,16 @@ async fn handle(req: Request) -> Result<Response<BoxBody>, ErrorCode> {
             let len = (n - i * 4096).min(4096);
             Ok::<_, std::convert::Infallible>(http_body::Frame::data(Bytes::from(vec![b'x'; len])))
         });
-        let body = StreamBody::new(futures_util::stream::iter(chunks));
+        let chunks = futures_util::StreamExt::then(
+            futures_util::stream::iter(chunks.enumerate()),
+            move |(i, chunk)| async move {
+                if i == 1 && pause_ns > 0 {
+                    spin_sdk::wasip3::clocks::monotonic_clock::wait_for(pause_ns).await;
+                }
+                chunk
+            },
+        );
+        let body = StreamBody::new(chunks);
         return Ok(Response::builder()
             .status(200)
             .header("content-type", "application/octet-stream")

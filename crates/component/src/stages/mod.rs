@@ -18,6 +18,8 @@ pub mod auth;
 pub mod body;
 #[cfg(feature = "cors")]
 pub mod cors;
+#[cfg(feature = "csrf")]
+pub mod csrf;
 #[cfg(feature = "idempotency")]
 pub mod idempotency;
 #[cfg(feature = "jwt")]
@@ -32,6 +34,7 @@ pub mod security_headers;
 pub mod session;
 #[cfg(feature = "signature")]
 pub mod signature;
+pub mod timeout;
 
 use crate::body::Inbound;
 use crate::ctx::Ctx;

@@ -55,7 +55,7 @@ pub enum Rejection {
     ConfigInvalid,
     /// The inner app failed.
     BadGateway,
-    /// The inner app did not answer in time.
+    /// The inner app did not answer in time (its route's `timeout`).
     GatewayTimeout,
     /// Anything else.
     Internal,
@@ -96,7 +96,8 @@ impl Rejection {
             Rejection::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Rejection::ConfigInvalid => "CONFIGURATION_ERROR",
             Rejection::BadGateway => "BAD_GATEWAY",
-            Rejection::GatewayTimeout => "GATEWAY_TIMEOUT",
+            // Seed 004's code for a timeout.
+            Rejection::GatewayTimeout => "TIMEOUT",
             Rejection::Internal => "INTERNAL_ERROR",
             Rejection::Unauthorized => "UNAUTHORIZED",
             Rejection::Forbidden => "FORBIDDEN",
@@ -184,7 +185,7 @@ mod tests {
             (
                 Rejection::GatewayTimeout,
                 504,
-                r#"{"error":{"code":"GATEWAY_TIMEOUT","message":"Upstream application timed out"}}"#,
+                r#"{"error":{"code":"TIMEOUT","message":"Upstream application timed out"}}"#,
             ),
             (
                 Rejection::Internal,

@@ -241,9 +241,63 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
     Ok(seconds)
 }
 
+/// Parses a duration in milliseconds: `ms` besides [`parse_duration`]'s
+/// units (`"300ms"`, `"30s"`, `"2m"`), with the same strictness; at least
+/// 1 ms.
+pub fn parse_duration_ms(s: &str) -> Result<u64, String> {
+    const SHAPE: &str = "expected a whole number followed by ms, s, m, h or d, like \"30s\"";
+    if let Some(number) = s.strip_suffix("ms") {
+        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(SHAPE.to_string());
+        }
+        return match number.parse::<u64>() {
+            Ok(0) => Err("must be at least 1 millisecond".to_string()),
+            Ok(ms) => Ok(ms),
+            Err(_) => Err("is too large".to_string()),
+        };
+    }
+    let seconds = parse_duration(s).map_err(|e| {
+        if e.contains("expected") {
+            e.replace(
+                "s, m, h or d, like \"15m\"",
+                "ms, s, m, h or d, like \"30s\"",
+            )
+        } else {
+            e
+        }
+    })?;
+    seconds
+        .checked_mul(1000)
+        .ok_or_else(|| "is too large".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_in_milliseconds() {
+        assert_eq!(parse_duration_ms("300ms"), Ok(300));
+        assert_eq!(parse_duration_ms("1ms"), Ok(1));
+        assert_eq!(parse_duration_ms("30s"), Ok(30_000));
+        assert_eq!(parse_duration_ms("2m"), Ok(120_000));
+        for bad in [
+            "", "0ms", "ms", "-1ms", "1.5ms", "5 ms", "5", "5MS", "0s", "1w",
+        ] {
+            assert!(parse_duration_ms(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(
+            parse_duration_ms("5"),
+            Err(
+                "missing unit; expected a whole number followed by ms, s, m, h or d, like \"30s\""
+                    .into()
+            )
+        );
+        assert_eq!(
+            parse_duration_ms("99999999999999999999ms"),
+            Err("is too large".into())
+        );
+    }
 
     #[test]
     fn durations() {

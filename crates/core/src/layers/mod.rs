@@ -21,6 +21,7 @@
 //! | [`jwt`] | `[jwt]`, a route's `jwt`; `auth = "jwt"` | variables, SQLite (`jwks`), key-value and HTTP (`jwks_url`) |
 //! | [`idempotency`] | `[idempotency]`, a route's `idempotency` | key-value compare-and-swap, sweep; random bytes |
 //! | [`body`] | `[body]`, a route's `body` | none |
+//! | [`csrf`] | a route's `csrf` | none |
 //!
 //! ```
 //! use warden_core::policy::parse_policy;
@@ -46,6 +47,7 @@
 pub mod api_key;
 pub mod body;
 pub mod cors;
+pub mod csrf;
 pub mod idempotency;
 pub mod jwt;
 pub mod rate_limit;
@@ -279,6 +281,8 @@ registry! {
     body: body::Body,
     /// Idempotency keys: `[idempotency]` and a route's `idempotency`.
     idempotency: idempotency::Idempotency,
+    /// CSRF on cookie-authenticated routes: a route's `csrf`.
+    csrf: csrf::Csrf,
 }
 
 #[cfg(test)]

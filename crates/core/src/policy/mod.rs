@@ -60,6 +60,24 @@ pub const MIN_MAX_HEADER_BYTES: usize = 256;
 /// Largest allowed `settings.max_header_bytes`.
 pub const MAX_MAX_HEADER_BYTES: usize = 1024 * 1024;
 
+/// Default of `settings.timeout`: how long warden waits for the inner
+/// app's response head. Spin itself has no request timeout; Fermyon's
+/// platform ends requests at 30 s, so past that an app is never answering.
+pub const DEFAULT_APP_TIMEOUT_MS: u64 = 30_000;
+/// Shortest `timeout`: less is below a host's scheduling noise.
+pub const MIN_APP_TIMEOUT_MS: u64 = 10;
+/// Longest `timeout`: one hour (`"off"` for none at all).
+pub const MAX_APP_TIMEOUT_MS: u64 = 3_600_000;
+
+/// How long warden waits for the inner app's response head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppTimeout {
+    /// `"off"`: as long as the app takes.
+    Off,
+    /// Milliseconds; past them, 504.
+    After(u64),
+}
+
 /// A validated policy document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
@@ -102,6 +120,7 @@ impl Policy {
                 also: Vec::new(),
                 roles: Vec::new(),
                 skip: Vec::new(),
+                timeout: None,
                 keys: RouteKeys {
                     rate_limit: RateLimitRule::default_for_route(),
                     ..RouteKeys::default()
@@ -223,6 +242,77 @@ impl Policy {
         out
     }
 
+    /// How long warden waits for the app's response head on `route`
+    /// (`None`: a request no route matches), in milliseconds; `None` when
+    /// the timeout is off.
+    ///
+    /// ```
+    /// use warden_core::policy::parse_policy;
+    ///
+    /// let policy = parse_policy(r#"
+    ///     [settings]
+    ///     timeout = "10s"
+    ///
+    ///     [[routes]]
+    ///     name = "report"
+    ///     path = "/report"
+    ///     timeout = "2m"
+    ///
+    ///     [[routes]]
+    ///     name = "events"
+    ///     path = "/events"
+    ///     timeout = "off"
+    ///
+    ///     [[routes]]
+    ///     name = "rest"
+    ///     path = "/*"
+    /// "#).unwrap();
+    /// let ms = |i: usize| policy.app_timeout_ms(Some(&policy.routes[i]));
+    /// assert_eq!((ms(0), ms(1), ms(2)), (Some(120_000), None, Some(10_000)));
+    /// assert_eq!(policy.app_timeout_ms(None), Some(10_000));
+    /// ```
+    pub fn app_timeout_ms(&self, route: Option<&Route>) -> Option<u64> {
+        match route
+            .and_then(|r| r.timeout)
+            .unwrap_or(self.settings.timeout)
+        {
+            AppTimeout::Off => None,
+            AppTimeout::After(ms) => Some(ms),
+        }
+    }
+
+    /// The `Allow` value of a 405 for a request no route matched: the
+    /// methods of the routes whose path matches (`body::allow_value`);
+    /// `None` when no route has the path (a 404).
+    ///
+    /// ```
+    /// use warden_core::http::path::normalize_path;
+    /// use warden_core::policy::parse_policy;
+    ///
+    /// let policy = parse_policy(r#"
+    ///     [[routes]]
+    ///     name = "orders"
+    ///     methods = ["POST"]
+    ///     path = "/orders"
+    ///
+    ///     [[routes]]
+    ///     name = "read"
+    ///     methods = ["GET"]
+    ///     path = "/orders"
+    /// "#).unwrap();
+    /// let path = normalize_path("/orders").unwrap();
+    /// assert_eq!(policy.allow_for_path(&path).as_deref(), Some("GET, HEAD, POST"));
+    /// assert_eq!(policy.allow_for_path(&normalize_path("/other").unwrap()), None);
+    /// ```
+    pub fn allow_for_path(&self, path: &MatchPath) -> Option<String> {
+        crate::layers::body::allow_value(
+            self.routes
+                .iter()
+                .filter(|route| route.path.matches(path))
+                .map(|route| route.methods.as_deref()),
+        )
+    }
+
     /// The first route that matches the request, with its index.
     pub fn match_route(&self, method: &str, path: &MatchPath) -> Option<(usize, &Route)> {
         self.routes
@@ -245,6 +335,9 @@ pub struct Settings {
     pub path: crate::http::path::PathOptions,
     /// What happens to a request that no route matches (`unmatched`).
     pub unmatched: Unmatched,
+    /// How long warden waits for the app's response head (`timeout`),
+    /// unless a route says otherwise.
+    pub timeout: AppTimeout,
 }
 
 impl Default for Settings {
@@ -254,6 +347,7 @@ impl Default for Settings {
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             path: crate::http::path::PathOptions::default(),
             unmatched: Unmatched::Forward,
+            timeout: AppTimeout::After(DEFAULT_APP_TIMEOUT_MS),
         }
     }
 }
@@ -289,6 +383,8 @@ pub struct Route {
     pub roles: Vec<String>,
     /// Layers this route skips.
     pub skip: Vec<Layer>,
+    /// The route's `timeout`; `None`: `[settings] timeout`.
+    pub timeout: Option<AppTimeout>,
     /// Each layer's keys of this route (`rate_limit`, `headers`, `cors`,
     /// `worker`): how it is limited, and its tables merged over the
     /// policy's sections.

@@ -7,8 +7,8 @@
 use toml::{Table, Value};
 
 use super::{
-    MAX_MAX_HEADER_BYTES, MAX_RESPONSE_BUFFER_LIMIT, MIN_MAX_HEADER_BYTES, PathPattern, Policy,
-    Route, Settings, Unmatched,
+    AppTimeout, MAX_APP_TIMEOUT_MS, MAX_MAX_HEADER_BYTES, MAX_RESPONSE_BUFFER_LIMIT,
+    MIN_APP_TIMEOUT_MS, MIN_MAX_HEADER_BYTES, PathPattern, Policy, Route, Settings, Unmatched,
 };
 use crate::base::auth_mode::AuthMode;
 use crate::base::fields::{Problems, is_tchar};
@@ -27,10 +27,13 @@ pub(crate) const SETTINGS_FIELDS: &[&str] = &[
     "path_semicolons",
     "path_double_encoding",
     "unmatched",
+    "timeout",
 ];
 /// The route keys the policy itself reads; each layer adds its own
 /// ([`route_fields`]).
-const POLICY_ROUTE_FIELDS: &[&str] = &["name", "methods", "path", "auth", "roles", "skip"];
+const POLICY_ROUTE_FIELDS: &[&str] = &[
+    "name", "methods", "path", "auth", "roles", "skip", "timeout",
+];
 
 /// Every top-level key a policy may have: the policy's and the layers'.
 pub(crate) fn top_fields() -> Vec<&'static str> {
@@ -57,7 +60,8 @@ const MAX_METHOD_LEN: usize = 32;
 /// max_header_bytes = 16384        # bytes, 256..=1 MiB
 /// path_semicolons = "refuse"      # refuse (default) | allow: `;` in a path segment
 /// path_double_encoding = "refuse" # refuse (default) | allow: `%25` in a path
-/// unmatched = "forward"           # forward (default) | deny: 404 when no route matches
+/// unmatched = "forward"           # forward (default) | deny: 404 (405 with Allow) when no route matches
+/// timeout = "30s"                 # the app's response head: "10ms".."1h", or "off"; past it, 504
 ///
 /// [[routes]]                      # at least one; tried in order, first match wins
 /// name = "admin"                  # required, unique, [a-z0-9_-]{1,64}
@@ -69,6 +73,7 @@ const MAX_METHOD_LEN: usize = 32;
 ///                                 # | { preset = "api", key = "user" }
 ///                                 # | { requests = 10, window = "15m", key = "ip" }
 /// skip = ["cors"]                 # optional; headers | cors | rate_limit | auth
+/// timeout = "5s"                  # optional; [settings] timeout for this route
 /// ```
 ///
 /// Besides the shape of each field it refuses contradictions: roles or
@@ -153,7 +158,7 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
         Some(other) => problems.wrong_type("routes", "an array of tables ([[routes]])", other),
     }
     report_shadowed(&routes, &mut problems);
-    super::checks::check_routes(&routes, &sections, &mut problems.0);
+    super::checks::check_routes(&routes, &sections, settings.timeout, &mut problems.0);
     if let (Some(ready), Some(revoke)) = (&ready, &sections.session.revoke_path)
         && ready.is_at(revoke)
     {
@@ -211,8 +216,41 @@ fn parse_settings(table: &Table, problems: &mut Problems) -> Settings {
             None => {}
         }
     }
+    if let Some(v) = table.get("timeout")
+        && let Some(timeout) = parse_timeout(v, "settings.timeout", problems)
+    {
+        settings.timeout = timeout;
+    }
     problems.unknown_fields(table, "settings.", SETTINGS_FIELDS);
     settings
+}
+
+/// `timeout`: `"off"` or a duration such as `"30s"` or `"500ms"`, within
+/// [`MIN_APP_TIMEOUT_MS`]..=[`MAX_APP_TIMEOUT_MS`].
+fn parse_timeout(value: &Value, field: &str, problems: &mut Problems) -> Option<AppTimeout> {
+    let Value::String(text) = value else {
+        problems.wrong_type(field, "a duration like \"30s\" or \"off\"", value);
+        return None;
+    };
+    if text == "off" {
+        return Some(AppTimeout::Off);
+    }
+    match crate::base::fields::parse_duration_ms(text) {
+        Ok(ms) if (MIN_APP_TIMEOUT_MS..=MAX_APP_TIMEOUT_MS).contains(&ms) => {
+            Some(AppTimeout::After(ms))
+        }
+        Ok(_) => {
+            problems.add(
+                field,
+                format!("must be between {MIN_APP_TIMEOUT_MS}ms and 1h, or \"off\""),
+            );
+            None
+        }
+        Err(message) => {
+            problems.add(field, format!("{message}, or \"off\""));
+            None
+        }
+    }
 }
 
 /// Validates one `[[routes]]` entry; `None` if it has any problem.
@@ -389,6 +427,11 @@ fn parse_route<'a>(
         keys.check_skip(&context, skip, problems);
     }
 
+    let timeout = match table.get("timeout") {
+        None => Some(None),
+        Some(v) => parse_timeout(v, &field("timeout"), problems).map(Some),
+    };
+
     problems.unknown_fields(table, &format!("routes[{i}]."), &route_fields());
 
     if problems.0.len() != before {
@@ -402,6 +445,7 @@ fn parse_route<'a>(
         also: also?,
         roles: roles?,
         skip: skip?,
+        timeout: timeout?,
         keys: keys?,
     })
 }
@@ -618,6 +662,42 @@ mod tests {
     }
 
     #[test]
+    fn app_timeouts_in_settings_and_routes() {
+        use crate::policy::AppTimeout;
+        let routes = "[[routes]]\nname = \"a\"\npath = \"/a\"\ntimeout = \"250ms\"\n\
+                      [[routes]]\nname = \"b\"\npath = \"/*\"\ntimeout = \"off\"\n";
+        let p = parse_policy(routes).unwrap();
+        assert_eq!(p.settings.timeout, AppTimeout::After(30_000));
+        assert_eq!(p.routes[0].timeout, Some(AppTimeout::After(250)));
+        assert_eq!(p.routes[1].timeout, Some(AppTimeout::Off));
+        assert_eq!(p.app_timeout_ms(Some(&p.routes[1])), None);
+        let p = parse_policy(&format!("[settings]\ntimeout = \"1h\"\n{routes}")).unwrap();
+        assert_eq!(p.settings.timeout, AppTimeout::After(3_600_000));
+        let p = parse_policy(&format!("[settings]\ntimeout = \"10ms\"\n{routes}")).unwrap();
+        assert_eq!(p.app_timeout_ms(None), Some(10));
+        let bad = "[settings]\ntimeout = \"61m\"\n\
+                   [[routes]]\nname = \"a\"\npath = \"/a\"\ntimeout = 30\n\
+                   [[routes]]\nname = \"b\"\npath = \"/b\"\ntimeout = \"9ms\"\n\
+                   [[routes]]\nname = \"c\"\npath = \"/c\"\ntimeout = \"30\"\n\
+                   [[routes]]\nname = \"d\"\npath = \"/d\"\ntimeout = \"never\"\n";
+        let found: Vec<String> = parse_policy(bad)
+            .unwrap_err()
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "settings.timeout: must be between 10ms and 1h, or \"off\"",
+                "routes[0].timeout: must be a duration like \"30s\" or \"off\", found an integer",
+                "routes[1].timeout: must be between 10ms and 1h, or \"off\"",
+                "routes[2].timeout: missing unit; expected a whole number followed by ms, s, m, h or d, like \"30s\", or \"off\"",
+                "routes[3].timeout: expected a whole number followed by ms, s, m, h or d, like \"30s\", or \"off\"",
+            ]
+        );
+    }
+
+    #[test]
     fn path_spellings_and_unmatched_settings() {
         use crate::http::path::PathOptions;
         let p = ok(&route(""));
@@ -680,7 +760,7 @@ mod tests {
             [
                 "settings.response_buffer_limit: must be between 0 and 16777216",
                 "settings.max_header_bytes: must be between 256 and 1048576",
-                "settings.extra: unknown field; expected one of: response_buffer_limit, max_header_bytes, ready, path_semicolons, path_double_encoding, unmatched",
+                "settings.extra: unknown field; expected one of: response_buffer_limit, max_header_bytes, ready, path_semicolons, path_double_encoding, unmatched, timeout",
             ]
         );
         assert_eq!(

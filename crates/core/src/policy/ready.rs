@@ -70,6 +70,7 @@ impl ReadyEndpoint {
                 also: Vec::new(),
                 roles: Vec::new(),
                 skip: Vec::new(),
+                timeout: None,
                 keys: RouteKeys {
                     rate_limit,
                     ..RouteKeys::default()

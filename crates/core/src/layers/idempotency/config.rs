@@ -382,6 +382,34 @@ mod tests {
     }
 
     #[test]
+    fn the_claim_must_outlast_the_routes_timeout() {
+        let route =
+            |extra: &str| format!("[[routes]]\nname = \"orders\"\npath = \"/o\"\n{extra}\n");
+        // The defaults (claim 60 s, timeout 30 s) fit.
+        assert_eq!(problems(&route("idempotency = {}")), Vec::<String>::new());
+        let p = problems(&route(
+            "idempotency = { claim_ttl = \"10s\" }\ntimeout = \"10s\"",
+        ));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with("routes[0].timeout: 10000 ms is not below"),
+            "{p:?}"
+        );
+        let p = problems(&route("idempotency = {}\ntimeout = \"off\""));
+        assert!(
+            p[0].starts_with("routes[0].timeout: must be bounded"),
+            "{p:?}"
+        );
+        let p = problems(&format!(
+            "[settings]\ntimeout = \"2m\"\n{}",
+            route("idempotency = {}")
+        ));
+        assert!(p[0].starts_with("settings.timeout: 120000 ms"), "{p:?}");
+        // Without idempotency any timeout is fine.
+        assert_eq!(problems(&route("timeout = \"off\"")), Vec::<String>::new());
+    }
+
+    #[test]
     fn a_route_table_over_the_section() {
         let policy = parse_policy(
             r#"
@@ -390,7 +418,7 @@ mod tests {
             [[routes]]
             name = "orders"
             path = "/api/orders"
-            idempotency = { required = true, header = "Idempotency-Key", aliases = ["X-Idempotency-Key"], claim_ttl = "30s", scope = "address", max_response_bytes = 1024 }
+            idempotency = { required = true, header = "Idempotency-Key", aliases = ["X-Idempotency-Key"], claim_ttl = "45s", scope = "address", max_response_bytes = 1024 }
             [[routes]]
             name = "rest"
             path = "/*"
@@ -402,7 +430,7 @@ mod tests {
         assert!(orders.required);
         assert_eq!(orders.header, "idempotency-key");
         assert_eq!(orders.aliases, ["x-idempotency-key"]);
-        assert_eq!((orders.ttl, orders.claim_ttl), (43_200, 30));
+        assert_eq!((orders.ttl, orders.claim_ttl), (43_200, 45));
         assert_eq!(orders.scope, Scope::Address);
         assert_eq!(orders.max_response_bytes, 1024);
         assert!(
