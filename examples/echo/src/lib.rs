@@ -19,6 +19,9 @@
 //!   body, as frameworks answer `HEAD`.
 //! - `x-echo-header: Name: value` (repeatable) adds that header to the JSON
 //!   answer, as an app setting its own `Server` or CSP would.
+//! - `x-echo-status: NNN` answers the JSON with status NNN (200 to 599)
+//!   instead of 200, as a login that failed answers 401; any other value is
+//!   ignored.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
@@ -117,7 +120,11 @@ async fn handle(req: Request) -> Result<Response<BoxBody>, ErrorCode> {
     let length = bytes.len();
     // As frameworks answer HEAD: the length of the body a GET would get, no body.
     let bytes = if omit_body { Bytes::new() } else { bytes };
-    let mut builder = Response::builder().status(200);
+    let status = knob("x-echo-status")
+        .and_then(|v| v.parse::<u16>().ok())
+        .filter(|s| (200..=599).contains(s))
+        .unwrap_or(200);
+    let mut builder = Response::builder().status(status);
     for (name, value) in &extra_headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
