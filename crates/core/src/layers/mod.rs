@@ -21,6 +21,7 @@
 //! | [`jwt`] | `[jwt]`, a route's `jwt`; `auth = "jwt"` | variables, SQLite (`jwks`), key-value and HTTP (`jwks_url`) |
 //! | [`idempotency`] | `[idempotency]`, a route's `idempotency` | key-value compare-and-swap, sweep; random bytes |
 //! | [`body`] | `[body]`, a route's `body` | none |
+//! | [`lockout`] | `[lockout]`, a route's `lockout` | key-value get, set, increment, delete; sweep |
 //!
 //! ```
 //! use warden_core::policy::parse_policy;
@@ -48,6 +49,7 @@ pub mod body;
 pub mod cors;
 pub mod idempotency;
 pub mod jwt;
+pub mod lockout;
 pub mod rate_limit;
 pub mod security_headers;
 pub mod session;
@@ -279,6 +281,8 @@ registry! {
     body: body::Body,
     /// Idempotency keys: `[idempotency]` and a route's `idempotency`.
     idempotency: idempotency::Idempotency,
+    /// Failed-login lockout: `[lockout]` and a route's `lockout`.
+    lockout: lockout::Lockout,
 }
 
 #[cfg(test)]
