@@ -5,7 +5,7 @@
 
 use crate::response::{HeaderList, fields};
 use spin_sdk::wasip3::http::types::{Request, Trailers};
-#[cfg(feature = "signature")]
+#[cfg(any(feature = "signature", feature = "lockout"))]
 use spin_sdk::wasip3::{
     http::types::{ErrorCode, RequestOptions},
     wit_bindgen::StreamResult,
@@ -16,12 +16,12 @@ use spin_sdk::wasip3::{
 pub enum Inbound {
     /// Body unread: its stream goes on to the app untouched.
     Streaming(Request),
-    #[cfg(feature = "signature")]
+    #[cfg(any(feature = "signature", feature = "lockout"))]
     /// Body read whole by a layer (signed routes; see [`buffer_request`]).
     Buffered(Buffered),
 }
 
-#[cfg(feature = "signature")]
+#[cfg(any(feature = "signature", feature = "lockout"))]
 /// What is left of a request whose body a layer read whole: the body goes
 /// to the app as those bytes (see [`crate::forward::request`]), with the client's options
 /// and trailers.
@@ -30,7 +30,7 @@ pub struct Buffered {
     pub trailers: Option<Trailers>,
 }
 
-#[cfg(feature = "signature")]
+#[cfg(any(feature = "signature", feature = "lockout"))]
 /// How reading a request body ended.
 pub enum BodyRead {
     /// The whole body, within the limit, exactly as received.
@@ -44,7 +44,7 @@ pub enum BodyRead {
     TimedOut,
 }
 
-#[cfg(feature = "signature")]
+#[cfg(any(feature = "signature", feature = "lockout"))]
 /// Reads `incoming`'s body into memory, refusing at more than `limit` bytes
 /// (by the `content-length` the client `declared`, before reading, or while
 /// reading), and giving up when the body and its trailers have not all
@@ -66,14 +66,14 @@ pub async fn buffer_request(
     }
 }
 
-#[cfg(feature = "signature")]
+#[cfg(any(feature = "signature", feature = "lockout"))]
 /// Which of two futures finished first.
 enum First<A, B> {
     A(A),
     B(B),
 }
 
-#[cfg(feature = "signature")]
+#[cfg(any(feature = "signature", feature = "lockout"))]
 /// Polls `a` then `b` each time either may progress and returns the first
 /// output (a two-way select, so as not to pull in a futures crate).
 async fn first<A: std::future::Future, B: std::future::Future>(
@@ -93,7 +93,7 @@ async fn first<A: std::future::Future, B: std::future::Future>(
     .await
 }
 
-#[cfg(feature = "signature")]
+#[cfg(any(feature = "signature", feature = "lockout"))]
 async fn read_body(incoming: Request, declared: Option<u64>, limit: u64) -> BodyRead {
     if declared.is_some_and(|len| len > limit) {
         return BodyRead::TooLarge;

@@ -10,7 +10,8 @@
     feature = "session",
     feature = "signature",
     feature = "api-key",
-    feature = "jwt"
+    feature = "jwt",
+    feature = "lockout"
 ))]
 use crate::host::clock;
 use crate::host::random;
@@ -65,7 +66,8 @@ pub struct Ctx<'a> {
             feature = "session",
             feature = "signature",
             feature = "api-key",
-            feature = "jwt"
+            feature = "jwt",
+            feature = "lockout"
         )),
         allow(dead_code)
     )]
@@ -92,7 +94,8 @@ impl Ctx<'_> {
         feature = "session",
         feature = "signature",
         feature = "api-key",
-        feature = "jwt"
+        feature = "jwt",
+        feature = "lockout"
     ))]
     pub fn now_ms(&self) -> u64 {
         if let Some(now) = self.now_ms.get() {

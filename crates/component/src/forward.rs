@@ -18,7 +18,7 @@
 //! answer gets. It also keeps the header hygiene of forwarding
 //! ([`forwarded_headers`], [`strip_response_headers`]).
 
-#[cfg(feature = "signature")]
+#[cfg(any(feature = "signature", feature = "lockout"))]
 use crate::body::Buffered;
 use crate::body::{Inbound, clean_trailers};
 use crate::response::{Answer, BodyResult, HeaderList, fields, with_body};
@@ -58,7 +58,10 @@ pub type Inspect = Box<dyn FnMut(Option<&[u8]>) -> Result<(), ErrorCode>>;
 /// bytes a layer read (`body`), exactly as received — and its trailers, less
 /// the fields warden strips from headers ([`clean_trailers`]). With
 /// `inspect`, a streamed body is always relayed, each chunk through it.
-#[cfg_attr(not(feature = "signature"), allow(unused_variables))]
+#[cfg_attr(
+    not(any(feature = "signature", feature = "lockout")),
+    allow(unused_variables)
+)]
 pub fn request(
     inbound: Inbound,
     body: Option<Vec<u8>>,
@@ -91,7 +94,7 @@ pub fn request(
             drop(done_tx);
             outgoing
         }
-        #[cfg(feature = "signature")]
+        #[cfg(any(feature = "signature", feature = "lockout"))]
         Inbound::Buffered(Buffered { options, trailers }) => {
             let body = body.unwrap_or_default();
             let (mut contents_tx, contents_rx) = wit_stream::new::<u8>();

@@ -3,6 +3,7 @@
 //! ```text
 //! request id → config → header limits → path + route
 //!   → CORS preflight → IP rate limit → authentication → user rate limit
+//!   → login lockout (a locked address or account refused; the app's answer counted after it)
 //!   → body limits (declared length, media type; then each chunk as it
 //!     streams to the app) → inner app → response headers (security, CORS, rate limit, request id)
 //! ```
@@ -28,6 +29,8 @@ use crate::response::Answer;
 use crate::stages::body;
 #[cfg(feature = "cors")]
 use crate::stages::cors;
+#[cfg(feature = "lockout")]
+use crate::stages::lockout;
 #[cfg(feature = "rate-limit")]
 use crate::stages::rate_limit::{self, Stage};
 use crate::stages::route::{self, Routed};
@@ -103,6 +106,15 @@ async fn run(request: Request) -> Result<Answer, Response> {
         return Ok(Answer::Written(session::revoke(&ctx).await));
     }
 
+    // A login route: a locked address or account is refused here, after
+    // the cheap per-address limit and before the app (the account may be
+    // in the body, read here whole and bounded); the app's answer is
+    // counted in `inner_app`.
+    #[cfg(feature = "lockout")]
+    let (inbound, login) = lockout::check(&mut ctx, inbound).await?;
+    #[cfg(not(feature = "lockout"))]
+    let login = None::<()>;
+
     // Body limits last before the app: a signed route's body, read whole
     // by the signature stage, is judged here; any other is guarded as it
     // streams (docs/hardening.md).
@@ -111,13 +123,17 @@ async fn run(request: Request) -> Result<Answer, Response> {
     #[cfg(not(feature = "body"))]
     let guard = None::<()>;
 
-    inner_app(ctx, inbound, guard, method, path_with_query).await
+    inner_app(ctx, inbound, guard, login, method, path_with_query).await
 }
 
 #[cfg(feature = "body")]
 type Guard = Option<body::Streamed>;
 #[cfg(not(feature = "body"))]
 type Guard = Option<()>;
+#[cfg(feature = "lockout")]
+type LoginAttempt = Option<lockout::Login>;
+#[cfg(not(feature = "lockout"))]
+type LoginAttempt = Option<()>;
 
 /// The last stage: the request goes to the inner app, and its response
 /// comes back with warden's headers. An app that fails, or breaks its own
@@ -126,6 +142,7 @@ async fn inner_app(
     mut ctx: Ctx<'_>,
     inbound: Inbound,
     guard: Guard,
+    login: LoginAttempt,
     method: Method,
     path_with_query: Option<String>,
 ) -> Result<Answer, Response> {
@@ -178,6 +195,13 @@ async fn inner_app(
             return Err(respond::deny(&ctx, Rejection::BadGateway));
         }
     };
+    // A login route counts the app's answer as soon as its status is known.
+    #[cfg(feature = "lockout")]
+    if let Some(login) = &login {
+        lockout::count(&ctx, login, inner.get_status_code()).await;
+    }
+    #[cfg(not(feature = "lockout"))]
+    let _ = login;
     let mut headers = inner.get_headers().copy_all();
     // The one check spin-sdk's response conversion made that the host does
     // not, with its messages (warden calls the import directly; see

@@ -6,7 +6,7 @@ pub fn now_ms() -> u64 {
     (now.seconds.max(0) as u64) * 1000 + u64::from(now.nanoseconds / 1_000_000)
 }
 
-#[cfg(feature = "signature")]
+#[cfg(any(feature = "signature", feature = "lockout"))]
 /// Resolves after `duration` (a host timer; dropping the future cancels it).
 pub async fn sleep(duration: std::time::Duration) {
     spin_sdk::time::sleep(duration).await

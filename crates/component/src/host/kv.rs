@@ -21,7 +21,8 @@ use crate::host::deadline::{Store, guarded};
     feature = "rate-limit",
     feature = "session",
     feature = "signature",
-    feature = "api-key"
+    feature = "api-key",
+    feature = "lockout"
 ))]
 use spin_sdk::experimental::wasi::keyvalue::atomics;
 use warden_core::policy::stores::StoreCalls;
@@ -34,7 +35,7 @@ thread_local! {
     /// under Spin the first that reaches Redis).
     static OPENED: std::cell::OnceCell<std::rc::Rc<spin_sdk::key_value::Store>> =
         const { std::cell::OnceCell::new() };
-    #[cfg(any(feature = "rate-limit", feature = "session", feature = "signature", feature = "api-key"))]
+    #[cfg(any(feature = "rate-limit", feature = "session", feature = "signature", feature = "api-key", feature = "lockout"))]
     static OPENED_SYNC: std::cell::OnceCell<std::rc::Rc<spin_sdk::experimental::wasi::keyvalue::store::Bucket>> =
         const { std::cell::OnceCell::new() };
 }
@@ -59,7 +60,8 @@ async fn open(calls: &StoreCalls) -> Result<std::rc::Rc<spin_sdk::key_value::Sto
     feature = "rate-limit",
     feature = "session",
     feature = "signature",
-    feature = "api-key"
+    feature = "api-key",
+    feature = "lockout"
 ))]
 fn open_sync() -> Result<
     std::rc::Rc<spin_sdk::experimental::wasi::keyvalue::store::Bucket>,
@@ -77,7 +79,8 @@ fn open_sync() -> Result<
     feature = "rate-limit",
     feature = "session",
     feature = "api-key",
-    feature = "jwt"
+    feature = "jwt",
+    feature = "lockout"
 ))]
 pub async fn get(calls: &StoreCalls, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
     let store = open(calls).await?;
@@ -85,14 +88,19 @@ pub async fn get(calls: &StoreCalls, key: &str) -> Result<Option<Vec<u8>>, Store
 }
 
 /// Stores `value` under `key`.
-#[cfg(any(feature = "session", feature = "api-key", feature = "jwt"))]
+#[cfg(any(
+    feature = "session",
+    feature = "api-key",
+    feature = "jwt",
+    feature = "lockout"
+))]
 pub async fn set(calls: &StoreCalls, key: &str, value: &[u8]) -> Result<(), StoreError> {
     let store = open(calls).await?;
     guarded(Store::KeyValue, calls, store.set(key, value)).await
 }
 
 /// Deletes `key`.
-#[cfg(feature = "session")]
+#[cfg(any(feature = "session", feature = "lockout"))]
 pub async fn delete(calls: &StoreCalls, key: &str) -> Result<(), StoreError> {
     let store = open(calls).await?;
     guarded(Store::KeyValue, calls, store.delete(key)).await
@@ -101,7 +109,12 @@ pub async fn delete(calls: &StoreCalls, key: &str) -> Result<(), StoreError> {
 /// Deletes every key `expired` picks (the sweeps), reading the key list one
 /// key at a time, each read and each delete within the deadline. Stops at
 /// the first failure; returns how many keys went.
-#[cfg(any(feature = "rate-limit", feature = "signature", feature = "api-key"))]
+#[cfg(any(
+    feature = "rate-limit",
+    feature = "signature",
+    feature = "api-key",
+    feature = "lockout"
+))]
 pub async fn delete_where(
     calls: &StoreCalls,
     expired: impl Fn(&str) -> bool,
@@ -137,7 +150,12 @@ pub async fn answering(calls: &StoreCalls, key: &str) -> Result<(), StoreError> 
 
 /// Adds `delta` to the counter at `key` (created at 0) and returns the new
 /// value: one atomic increment.
-#[cfg(any(feature = "rate-limit", feature = "signature", feature = "api-key"))]
+#[cfg(any(
+    feature = "rate-limit",
+    feature = "signature",
+    feature = "api-key",
+    feature = "lockout"
+))]
 pub async fn increment(calls: &StoreCalls, key: &str, delta: i64) -> Result<i64, StoreError> {
     answering(calls, key).await?;
     let outcome = open_sync().and_then(|bucket| atomics::increment(&bucket, key, delta));
@@ -208,7 +226,8 @@ pub async fn swap(
     feature = "rate-limit",
     feature = "session",
     feature = "signature",
-    feature = "api-key"
+    feature = "api-key",
+    feature = "lockout"
 ))]
 fn sync_outcome<T, E: std::fmt::Debug>(
     calls: &StoreCalls,

@@ -9,7 +9,8 @@
     feature = "session",
     feature = "signature",
     feature = "api-key",
-    feature = "jwt"
+    feature = "jwt",
+    feature = "lockout"
 ))]
 pub mod clock;
 pub mod deadline;
@@ -19,5 +20,10 @@ pub mod next;
 pub mod random;
 pub mod settings;
 pub mod sql;
-#[cfg(any(feature = "rate-limit", feature = "signature", feature = "api-key"))]
+#[cfg(any(
+    feature = "rate-limit",
+    feature = "signature",
+    feature = "api-key",
+    feature = "lockout"
+))]
 pub mod sweep;

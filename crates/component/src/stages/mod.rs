@@ -20,6 +20,8 @@ pub mod body;
 pub mod cors;
 #[cfg(feature = "jwt")]
 pub mod jwt;
+#[cfg(feature = "lockout")]
+pub mod lockout;
 #[cfg(feature = "rate-limit")]
 pub mod rate_limit;
 pub mod ready;
