@@ -208,7 +208,11 @@ impl TableSection for LockoutConfig {
                 Value::Integer(429) => Some(429),
                 Value::Integer(n) => {
                     let choices = LOCK_STATUSES.join(" or ");
-                    add(problems, f("status"), format!("must be {choices}, found {n}"));
+                    add(
+                        problems,
+                        f("status"),
+                        format!("must be {choices}, found {n}"),
+                    );
                     None
                 }
                 other => {
@@ -250,7 +254,11 @@ fn failure_statuses(
         }
     }
     if items.is_empty() {
-        add(problems, field, "must list at least one status (400 to 599)");
+        add(
+            problems,
+            field,
+            "must list at least one status (400 to 599)",
+        );
     }
     (problems.len() == before).then_some(out)
 }
@@ -276,10 +284,7 @@ fn seconds(value: &Value, field: &str, problems: &mut Vec<ConfigProblem>) -> Opt
 
 /// The settings of a login route: the section with the route's table merged
 /// in; `None` when the route has no `lockout` table.
-pub fn for_route(
-    config: &LockoutConfig,
-    keys: &Option<LockoutOverlay>,
-) -> Option<LockoutConfig> {
+pub fn for_route(config: &LockoutConfig, keys: &Option<LockoutOverlay>) -> Option<LockoutConfig> {
     keys.as_ref().map(|overlay| config.with(overlay))
 }
 

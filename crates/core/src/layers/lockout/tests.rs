@@ -62,21 +62,66 @@ fn the_section_sets_defaults_and_the_route_overrides_them() {
 #[test]
 fn every_invalid_value_is_named_by_field() {
     let cases = [
-        ("max_failures = 0", "routes[0].lockout.max_failures: must be between 1 and 1000"),
-        ("max_failures = \"5\"", "routes[0].lockout.max_failures: must be an integer, found a string"),
-        ("window = \"15\"", "routes[0].lockout.window: missing unit; expected a whole number followed by s, m, h or d, like \"15m\""),
-        ("duration = \"2d\"", "routes[0].lockout.duration: must be at most 1d"),
-        ("duration = 900", "routes[0].lockout.duration: must be a duration like \"15m\", found an integer"),
-        ("status = 403", "routes[0].lockout.status: must be 429 or 423, found 403"),
-        ("failure_statuses = []", "routes[0].lockout.failure_statuses: must list at least one status (400 to 599)"),
-        ("failure_statuses = [200]", "routes[0].lockout.failure_statuses[0]: must be between 400 and 599"),
-        ("failure_statuses = [401, 401]", "routes[0].lockout.failure_statuses[1]: repeats 401"),
-        ("account = \"email\"", "routes[0].lockout.account: \"email\" has no source; expected \"json:FIELD\", \"form:FIELD\" or \"header:NAME\""),
-        ("account = \"xml:email\"", "routes[0].lockout.account: unknown source \"xml\"; expected \"json:FIELD\", \"form:FIELD\" or \"header:NAME\""),
-        ("account = \"json:\"", "routes[0].lockout.account: \"json:\" needs a name of 1 to 128 bytes; expected \"json:FIELD\", \"form:FIELD\" or \"header:NAME\""),
-        ("account = \"header:x y\"", "routes[0].lockout.account: \"x y\" is not a header name"),
-        ("account = 1", "routes[0].lockout.account: must be a string, found an integer"),
-        ("tries = 5", "routes[0].lockout.tries: unknown field; expected one of: account, failure_statuses, max_failures, window, duration, status"),
+        (
+            "max_failures = 0",
+            "routes[0].lockout.max_failures: must be between 1 and 1000",
+        ),
+        (
+            "max_failures = \"5\"",
+            "routes[0].lockout.max_failures: must be an integer, found a string",
+        ),
+        (
+            "window = \"15\"",
+            "routes[0].lockout.window: missing unit; expected a whole number followed by s, m, h or d, like \"15m\"",
+        ),
+        (
+            "duration = \"2d\"",
+            "routes[0].lockout.duration: must be at most 1d",
+        ),
+        (
+            "duration = 900",
+            "routes[0].lockout.duration: must be a duration like \"15m\", found an integer",
+        ),
+        (
+            "status = 403",
+            "routes[0].lockout.status: must be 429 or 423, found 403",
+        ),
+        (
+            "failure_statuses = []",
+            "routes[0].lockout.failure_statuses: must list at least one status (400 to 599)",
+        ),
+        (
+            "failure_statuses = [200]",
+            "routes[0].lockout.failure_statuses[0]: must be between 400 and 599",
+        ),
+        (
+            "failure_statuses = [401, 401]",
+            "routes[0].lockout.failure_statuses[1]: repeats 401",
+        ),
+        (
+            "account = \"email\"",
+            "routes[0].lockout.account: \"email\" has no source; expected \"json:FIELD\", \"form:FIELD\" or \"header:NAME\"",
+        ),
+        (
+            "account = \"xml:email\"",
+            "routes[0].lockout.account: unknown source \"xml\"; expected \"json:FIELD\", \"form:FIELD\" or \"header:NAME\"",
+        ),
+        (
+            "account = \"json:\"",
+            "routes[0].lockout.account: \"json:\" needs a name of 1 to 128 bytes; expected \"json:FIELD\", \"form:FIELD\" or \"header:NAME\"",
+        ),
+        (
+            "account = \"header:x y\"",
+            "routes[0].lockout.account: \"x y\" is not a header name",
+        ),
+        (
+            "account = 1",
+            "routes[0].lockout.account: must be a string, found an integer",
+        ),
+        (
+            "tries = 5",
+            "routes[0].lockout.tries: unknown field; expected one of: account, failure_statuses, max_failures, window, duration, status",
+        ),
     ];
     for (keys, expected) in cases {
         assert_eq!(problems(&route(keys)), [expected], "{keys}");
@@ -86,9 +131,7 @@ fn every_invalid_value_is_named_by_field() {
         ["lockout.max_failures: must be between 1 and 1000"]
     );
     assert_eq!(
-        problems(
-            "[[routes]]\nname = \"login\"\npath = \"/login\"\nlockout = true\n"
-        ),
+        problems("[[routes]]\nname = \"login\"\npath = \"/login\"\nlockout = true\n"),
         ["routes[0].lockout: must be a table, found a boolean"]
     );
 }
@@ -175,7 +218,13 @@ fn form_accounts_are_decoded() {
         [AccountId::from_raw(b"a%zz%4").unwrap()]
     );
     assert_eq!(named(&form, &[], b"email=%ff%00").len(), 1);
-    for body in [&b""[..], b"email", b"email=", b"emails=a", b"{\"email\":\"a\"}"] {
+    for body in [
+        &b""[..],
+        b"email",
+        b"email=",
+        b"emails=a",
+        b"{\"email\":\"a\"}",
+    ] {
         assert_eq!(accounts(&form, &[], body), Accounts::Unnamed, "{body:?}");
     }
 }
@@ -191,7 +240,10 @@ fn header_accounts_and_normalization() {
     assert_eq!(accounts(&header, &[], b""), Accounts::Unnamed);
     assert_eq!(normalize(b" \t\r\nMiXeD\x0c"), Some(b"mixed".to_vec()));
     // Non-ASCII letters are kept as they are.
-    assert_eq!(normalize("  ÉCOLE ".as_bytes()), Some("École".as_bytes().to_vec()));
+    assert_eq!(
+        normalize("  ÉCOLE ".as_bytes()),
+        Some("École".as_bytes().to_vec())
+    );
     assert_eq!(normalize(b" \t "), None);
     let id = AccountId::from_raw(b"alice").unwrap();
     assert_eq!(id.hash().len(), 32);
