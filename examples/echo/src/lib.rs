@@ -69,6 +69,10 @@ async fn handle(req: Request) -> Result<Response<BoxBody>, ErrorCode> {
         })
         .collect();
     let stream = knob("x-echo-stream").and_then(|v| v.parse::<usize>().ok());
+    let status = knob("x-echo-status")
+        .and_then(|v| v.parse::<u16>().ok())
+        .filter(|s| (200..=599).contains(s))
+        .unwrap_or(200);
 
     let headers = field_map(req.headers());
     let method = req.method().as_str().to_owned();
@@ -120,10 +124,6 @@ async fn handle(req: Request) -> Result<Response<BoxBody>, ErrorCode> {
     let length = bytes.len();
     // As frameworks answer HEAD: the length of the body a GET would get, no body.
     let bytes = if omit_body { Bytes::new() } else { bytes };
-    let status = knob("x-echo-status")
-        .and_then(|v| v.parse::<u16>().ok())
-        .filter(|s| (200..=599).contains(s))
-        .unwrap_or(200);
     let mut builder = Response::builder().status(status);
     for (name, value) in &extra_headers {
         builder = builder.header(name.as_str(), value.as_str());
