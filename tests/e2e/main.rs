@@ -13,6 +13,7 @@ mod headers;
 mod hostile;
 mod isolation;
 mod jwt;
+mod lockout;
 mod outage;
 mod outbound;
 mod pipeline;
