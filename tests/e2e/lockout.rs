@@ -474,3 +474,20 @@ async fn a_bad_lockout_setting_is_a_configuration_error_naming_the_field() {
         assert!(log.contains(field), "{field}: {log}");
     }
 }
+
+#[tokio::test]
+async fn the_demo_locks_its_login_route_as_the_readme_says() {
+    let host = TestHost::start(Setup::demo()).await;
+    let body = br#"{"email":"demo@example.com","password":"x"}"#;
+    let headers: [(&str, &[u8]); 2] = [
+        ("x-echo-status", b"401"),
+        ("content-type", b"application/json"),
+    ];
+    for i in 1..=5 {
+        let reply = host.send("POST", "/auth/login", &headers, body).await;
+        assert_eq!(reply.status, 401, "#{i}: {}", text(&reply));
+    }
+    let reply = host.send("POST", "/auth/login", &headers, body).await;
+    let retry = assert_locked(&reply, 429);
+    assert!((899..=900).contains(&retry), "{retry}");
+}
