@@ -91,8 +91,12 @@ fn the_component_matches_its_world() {
 /// feature (the stage, the streaming JSON scanner, the refusal race) adds
 /// 16 426 bytes, 1 037 756 to 1 054 182; the chunk check in the request
 /// relay, in every build, about 1.1 KB. The build before issue 14's adapter
-/// was already 1 036 617 bytes here, over the old ceiling.)
-const SIZE_CEILING: u64 = 1_064_960;
+/// was already 1 036 617 bytes here, over the old ceiling. Raised from
+/// 1 064 960 for issue 14's lockout layer: measured against the same build
+/// without it, the `lockout` feature (the stage with its bounded body read
+/// and store calls, the JSON member walk, the form decoder) adds 18 844
+/// bytes, 1 056 868 to 1 075 712.)
+const SIZE_CEILING: u64 = 1_081_344;
 
 #[test]
 fn the_component_stays_under_its_size_ceiling() {
