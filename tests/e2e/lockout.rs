@@ -103,6 +103,25 @@ fn assert_locked(reply: &Reply, status: u16) -> u64 {
     retry
 }
 
+/// `max_failures` (3) failed logins with `body` and `extra`, each from its
+/// own address (`{net}.1`, `{net}.2`, …), so that only the account counts
+/// up; each is answered by the app (401), whose answers come back.
+async fn fail_three_times(
+    host: &TestHost,
+    path: &str,
+    net: &str,
+    body: &[u8],
+    extra: &[(&str, &[u8])],
+) -> Vec<Reply> {
+    let mut replies = Vec::new();
+    for i in 1..=3 {
+        let reply = attempt(host, path, &format!("{net}.{i}"), body, true, extra).await;
+        assert_eq!(reply.status, 401, "{path} #{i}: {}", text(&reply));
+        replies.push(reply);
+    }
+    replies
+}
+
 /// Were the app called, it would fail: a 502 instead of the refusal.
 const APP_FAILS: (&str, &[u8]) = ("x-echo-fail", b"error");
 
@@ -111,17 +130,7 @@ async fn an_account_is_locked_after_max_failures_from_any_address() {
     for mode in MODES {
         let host = start(mode).await;
         let body = email("Victim@Example.com");
-        for i in 1..=3 {
-            let reply = attempt(
-                &host,
-                "/auth/login",
-                &format!("10.0.0.{i}"),
-                &body,
-                true,
-                &[],
-            )
-            .await;
-            assert_eq!(reply.status, 401, "{mode:?} #{i}: {}", text(&reply));
+        for reply in fail_three_times(&host, "/auth/login", "10.0.0", &body, &[]).await {
             // The buffered body reaches the app byte for byte.
             assert_eq!(
                 reply.json()["body_sha256"],
@@ -254,18 +263,7 @@ async fn a_lock_expires_after_its_duration() {
     for mode in MODES {
         let host = start(mode).await;
         let body = email("dave@example.com");
-        for i in 1..=3 {
-            let reply = attempt(
-                &host,
-                "/quick/login",
-                &format!("10.0.3.{i}"),
-                &body,
-                true,
-                &[],
-            )
-            .await;
-            assert_eq!(reply.status, 401);
-        }
+        fail_three_times(&host, "/quick/login", "10.0.3", &body, &[]).await;
         let reply = attempt(
             &host,
             "/quick/login",
@@ -287,17 +285,8 @@ async fn form_and_header_accounts_and_a_423() {
     for mode in MODES {
         let host = start(mode).await;
         let form = b"username=Bob%40example.com&password=x";
-        for i in 1..=3 {
-            let reply = attempt(
-                &host,
-                "/form/login",
-                &format!("10.0.4.{i}"),
-                form,
-                true,
-                &[("content-type", b"application/x-www-form-urlencoded")],
-            )
-            .await;
-            assert_eq!(reply.status, 401, "{}", text(&reply));
+        let form_type: (&str, &[u8]) = ("content-type", b"application/x-www-form-urlencoded");
+        for reply in fail_three_times(&host, "/form/login", "10.0.4", form, &[form_type]).await {
             assert_eq!(reply.json()["body_len"], form.len());
         }
         let reply = attempt(
@@ -311,18 +300,8 @@ async fn form_and_header_accounts_and_a_423() {
         .await;
         assert_locked(&reply, 423);
 
-        for i in 1..=3 {
-            let reply = attempt(
-                &host,
-                "/header/login",
-                &format!("10.0.5.{i}"),
-                b"",
-                true,
-                &[("x-login-account", b"erin")],
-            )
-            .await;
-            assert_eq!(reply.status, 401);
-        }
+        let erin: (&str, &[u8]) = ("x-login-account", b"erin");
+        fail_three_times(&host, "/header/login", "10.0.5", b"", &[erin]).await;
         let reply = attempt(
             &host,
             "/header/login",
@@ -407,10 +386,7 @@ async fn hostile_login_requests_get_their_documented_answers() {
         assert_eq!(reply.status, 400, "{}", text(&reply));
         // Two accounts in one request: each is charged, each is locked.
         let two = br#"{"email":"gina@example.com","email":"hank@example.com"}"#;
-        for i in 1..=3 {
-            let reply = attempt(&host, "/auth/login", &format!("10.0.7.{i}"), two, true, &[]).await;
-            assert_eq!(reply.status, 401);
-        }
+        fail_three_times(&host, "/auth/login", "10.0.7", two, &[]).await;
         for name in ["gina", "hank"] {
             let reply = attempt(
                 &host,
