@@ -459,11 +459,23 @@ async fn the_demo_locks_its_login_route_as_the_readme_says() {
         ("x-echo-status", b"401"),
         ("content-type", b"application/json"),
     ];
-    for i in 1..=5 {
+    for i in 1..=3 {
         let reply = host.send("POST", "/auth/login", &headers, body).await;
         assert_eq!(reply.status, 401, "#{i}: {}", text(&reply));
+        // Under the `auth` preset's 5 per 15 min, which still applies.
+        assert_eq!(reply.header("x-ratelimit-limit"), Some("5"));
     }
     let reply = host.send("POST", "/auth/login", &headers, body).await;
     let retry = assert_locked(&reply, 429);
     assert!((899..=900).contains(&retry), "{retry}");
+    // The README's rate-limit line uses another `/auth/*` path, so the two
+    // lines do not get in each other's way.
+    for i in 1..=5 {
+        let reply = host.send("POST", "/auth/session", &[], b"").await;
+        assert_eq!(reply.status, 200, "#{i}: {}", text(&reply));
+    }
+    assert_eq!(
+        host.send("POST", "/auth/session", &[], b"").await.status,
+        429
+    );
 }
