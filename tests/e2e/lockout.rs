@@ -33,6 +33,12 @@ rate_limit = "off"
 lockout = { account = "json:email", duration = "2s" }
 
 [[routes]]
+name = "many"
+path = "/many/login"
+rate_limit = "off"
+lockout = { account = "json:email", max_failures = 100 }
+
+[[routes]]
 name = "form"
 path = "/form/login"
 rate_limit = "off"
@@ -478,4 +484,42 @@ async fn the_demo_locks_its_login_route_as_the_readme_says() {
         host.send("POST", "/auth/session", &[], b"").await.status,
         429
     );
+}
+
+#[tokio::test]
+async fn concurrent_failures_are_all_counted() {
+    for mode in MODES {
+        let host = start(mode).await;
+        let body = email("judy@example.com");
+        let ips: Vec<String> = (1..=12).map(|i| format!("10.0.8.{i}")).collect();
+        let replies = futures::future::join_all(
+            ips.iter()
+                .map(|ip| attempt(&host, "/many/login", ip, &body, true, &[])),
+        )
+        .await;
+        assert!(replies.iter().all(|r| r.status == 401));
+        // Atomic increments: the account's twelve failures are counted
+        // 1, 2, …, 12, none lost and none counted twice.
+        let mut counts: Vec<u64> = host
+            .log()
+            .lines()
+            // Lines from concurrent instances may share a line of the
+            // captured log: read every JSON value on it.
+            .flat_map(|line| {
+                serde_json::Deserializer::from_str(line)
+                    .into_iter::<serde_json::Value>()
+                    .map_while(Result::ok)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|event| event["event"] == "login_failed" && event["scope"] == "account")
+            .filter_map(|event| event["failures"].as_u64())
+            .collect();
+        counts.sort();
+        assert_eq!(
+            counts,
+            (1..=12).collect::<Vec<u64>>(),
+            "{mode:?}: {}",
+            host.log()
+        );
+    }
 }
