@@ -10,6 +10,7 @@
 
 use sha2::{Digest, Sha256};
 use std::time::Duration;
+use warden_host::{Fault, Op};
 use warden_tests::*;
 
 const POLICY: &str = r#"
@@ -522,4 +523,47 @@ async fn concurrent_failures_are_all_counted() {
             host.log()
         );
     }
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_be_read_refuses_the_login_and_a_failed_count_keeps_the_answer() {
+    let host = start(Reuse::Spin).await;
+    let body = email("kim@example.com");
+    // The lock cannot be read: 503, the app not called (fails closed).
+    host.host.faults().set(Op::KvRead, Fault::Error);
+    let reply = attempt(&host, "/auth/login", "10.0.9.1", &body, false, &[APP_FAILS]).await;
+    assert_eq!(reply.status, 503, "{}", text(&reply));
+    assert_eq!(reply.json()["error"]["code"], "SERVICE_UNAVAILABLE");
+    host.host.faults().set(Op::KvRead, Fault::None);
+    // The count cannot be written: the app's 401 stands, and it is logged.
+    host.host.faults().set(Op::KvWrite, Fault::Error);
+    let reply = attempt(&host, "/auth/login", "10.0.9.2", &body, true, &[]).await;
+    assert_eq!(reply.status, 401, "{}", text(&reply));
+    host.host.faults().set(Op::KvWrite, Fault::None);
+    let log = host.log();
+    assert!(log.contains("login_lock_check_failed"), "{log}");
+    assert!(log.contains("login_count_failed"), "{log}");
+}
+
+#[tokio::test]
+async fn a_login_body_that_does_not_arrive_in_time_is_a_408() {
+    let host = start(Reuse::Spin).await;
+    // 40 bytes announced, 10 sent, then nothing: refused once the 10 s
+    // read timeout passes, the app never called.
+    let head = "POST /auth/login HTTP/1.1\r\nhost: 127.0.0.1\r\nx-real-ip: 10.0.9.3\r\n\
+                x-echo-fail: error\r\ncontent-type: application/json\r\ncontent-length: 40\r\n\r\n";
+    let started = std::time::Instant::now();
+    let reply = host
+        .send_raw(vec![
+            Piece::now(head.as_bytes().to_vec()),
+            Piece::now(b"{\"email\":".to_vec()),
+        ])
+        .await;
+    assert_eq!(reply.status, 408, "{}", text(&reply));
+    assert_eq!(reply.json()["error"]["code"], "REQUEST_TIMEOUT");
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "{:?}",
+        started.elapsed()
+    );
 }
