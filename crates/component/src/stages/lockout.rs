@@ -39,10 +39,9 @@ use crate::forward;
 use crate::host::kv;
 use crate::respond;
 use spin_sdk::wasip3::http::types::Response;
-use warden_core::base::denial::{Denial, Rejection};
+use warden_core::base::denial::Rejection;
 use warden_core::layers::lockout::{
-    self, AMBIGUOUS_BODY, AccountId, Accounts, BODY_LIMIT, BODY_TIMEOUT_SECS, LockoutConfig,
-    Subject, TIMED_OUT_BODY, TOO_LARGE_BODY,
+    self, AccountId, Accounts, BODY_LIMIT, BODY_TIMEOUT_SECS, LockoutConfig, LoginRefusal, Subject,
 };
 
 /// A login attempt on its way to the app: what [`count`] needs once the
@@ -101,14 +100,7 @@ pub async fn check(
     let accounts = match found {
         Accounts::Unnamed => Vec::new(),
         Accounts::Named(ids) => ids,
-        Accounts::TooMany => {
-            ctx.log("login_refused", &[("reason", "too_many_accounts".into())]);
-            let denial = Denial {
-                status: 400,
-                body: AMBIGUOUS_BODY.into(),
-            };
-            return Err(respond::deny(ctx, denial));
-        }
+        Accounts::TooMany => return Err(refuse(ctx, LoginRefusal::Ambiguous)),
     };
     let login = Login {
         address: failed_attempts::address(ctx).unwrap_or_else(|| "unknown".into()),
@@ -164,22 +156,24 @@ async fn read_body(ctx: &mut Ctx<'_>, inbound: Inbound) -> Result<Inbound, Respo
     };
     let declared = forward::content_length(&ctx.incoming).ok().flatten();
     let timeout = std::time::Duration::from_secs(BODY_TIMEOUT_SECS);
-    let (status, body, reason) =
-        match body::buffer_request(request, declared, BODY_LIMIT, timeout).await {
-            BodyRead::Whole(buffered, bytes) => {
-                ctx.body = Some(bytes);
-                return Ok(Inbound::Buffered(buffered));
-            }
-            BodyRead::TooLarge => (413, TOO_LARGE_BODY, "too_large"),
-            BodyRead::TimedOut => (408, TIMED_OUT_BODY, "timed_out"),
-            BodyRead::Failed(error) => {
-                ctx.log("login_body_failed", &[("error", error.into())]);
-                return Err(respond::deny(ctx, Rejection::BadRequest));
-            }
-        };
-    ctx.log("login_refused", &[("reason", reason.into())]);
-    let body = body.to_owned();
-    Err(respond::deny(ctx, Denial { status, body }))
+    match body::buffer_request(request, declared, BODY_LIMIT, timeout).await {
+        BodyRead::Whole(buffered, bytes) => {
+            ctx.body = Some(bytes);
+            Ok(Inbound::Buffered(buffered))
+        }
+        BodyRead::TooLarge => Err(refuse(ctx, LoginRefusal::TooLarge)),
+        BodyRead::TimedOut => Err(refuse(ctx, LoginRefusal::TimedOut)),
+        BodyRead::Failed(error) => {
+            ctx.log("login_body_failed", &[("error", error.into())]);
+            Err(respond::deny(ctx, Rejection::BadRequest))
+        }
+    }
+}
+
+/// Logs a refusal made while reading the account, and answers it.
+fn refuse(ctx: &Ctx<'_>, refusal: LoginRefusal) -> Response {
+    ctx.log("login_refused", &[("reason", refusal.kind().into())]);
+    respond::deny(ctx, refusal)
 }
 
 /// Counts the app's answer to a login attempt: a failure against the

@@ -67,6 +67,42 @@ pub fn locked_denial(config: &LockoutConfig, retry_after: u64) -> Denial {
     }
 }
 
+/// Why a login request was refused while its account was being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRefusal {
+    /// More than `MAX_ACCOUNTS` distinct accounts: 400.
+    Ambiguous,
+    /// The body is over [`BODY_LIMIT`]: 413.
+    TooLarge,
+    /// The body did not arrive within [`BODY_TIMEOUT_SECS`]: 408.
+    TimedOut,
+}
+
+impl LoginRefusal {
+    /// The log's `reason`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LoginRefusal::Ambiguous => "too_many_accounts",
+            LoginRefusal::TooLarge => "too_large",
+            LoginRefusal::TimedOut => "timed_out",
+        }
+    }
+}
+
+impl From<LoginRefusal> for Denial {
+    fn from(refusal: LoginRefusal) -> Denial {
+        let (status, body) = match refusal {
+            LoginRefusal::Ambiguous => (400, AMBIGUOUS_BODY),
+            LoginRefusal::TooLarge => (413, TOO_LARGE_BODY),
+            LoginRefusal::TimedOut => (408, TIMED_OUT_BODY),
+        };
+        Denial {
+            status,
+            body: body.to_owned(),
+        }
+    }
+}
+
 /// A request naming more than `MAX_ACCOUNTS` distinct accounts (400).
 pub const AMBIGUOUS_BODY: &str =
     r#"{"error":{"code":"AMBIGUOUS_LOGIN","message":"The request names more than one account"}}"#;

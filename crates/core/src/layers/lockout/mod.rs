@@ -47,6 +47,6 @@ mod tests;
 pub use account::{AccountId, Accounts, MAX_ACCOUNTS, accounts, normalize};
 pub use config::{AccountSource, Lockout, LockoutConfig, LockoutOverlay, for_route};
 pub use decision::{
-    AMBIGUOUS_BODY, BODY_LIMIT, BODY_TIMEOUT_SECS, Subject, TIMED_OUT_BODY, TOO_LARGE_BODY,
-    is_success, lock_remaining, lock_value, locked_body, locked_denial,
+    AMBIGUOUS_BODY, BODY_LIMIT, BODY_TIMEOUT_SECS, LoginRefusal, Subject, TIMED_OUT_BODY,
+    TOO_LARGE_BODY, is_success, lock_remaining, lock_value, locked_body, locked_denial,
 };

@@ -317,7 +317,13 @@ fn answers() {
         denial.body,
         r#"{"error":{"code":"LOGIN_LOCKED","message":"Too many failed login attempts. Try again in 7 seconds.","retryAfter":7}}"#
     );
-    for body in [AMBIGUOUS_BODY, TOO_LARGE_BODY, TIMED_OUT_BODY] {
+    for (refusal, status, body) in [
+        (LoginRefusal::Ambiguous, 400, AMBIGUOUS_BODY),
+        (LoginRefusal::TooLarge, 413, TOO_LARGE_BODY),
+        (LoginRefusal::TimedOut, 408, TIMED_OUT_BODY),
+    ] {
+        let denial = crate::base::denial::Denial::from(refusal);
+        assert_eq!((denial.status, denial.body.as_str()), (status, body));
         let v: serde_json::Value = serde_json::from_str(body).unwrap();
         assert!(v["error"]["code"].is_string() && v["error"]["message"].is_string());
     }
