@@ -79,7 +79,8 @@ pub struct Ctx<'a> {
     pub(crate) spare_random: Vec<u8>,
     /// Who the auth layer established the caller to be, if anyone.
     pub identity: Option<Identity>,
-    /// The request body, when a layer read it whole (worker signatures), for
+    /// The request body, when a layer read it whole (worker signatures, a
+    /// login route's account), for
     /// warden's own endpoints (session revocation). Read it here, never from
     /// the rebuilt request: a component reading a stream it wrote itself
     /// traps (intra-component streams, wasmtime #12117).
