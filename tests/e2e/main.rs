@@ -15,6 +15,7 @@ mod hostile;
 mod idempotency;
 mod isolation;
 mod jwt;
+mod lockout;
 mod outage;
 mod outbound;
 mod pipeline;

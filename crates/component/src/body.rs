@@ -1,6 +1,6 @@
 //! The request body, read once, whole, when a stage needs its bytes (the
-//! signature layer; warden's own endpoints behind it read them from
-//! `Ctx::body`). Otherwise the body is never read: [`Inbound::Streaming`]
+//! signature layer; the lockout layer, for an account in the body;
+//! warden's own endpoints behind them read them from `Ctx::body`). Otherwise the body is never read: [`Inbound::Streaming`]
 //! hands the client's stream on to [`crate::forward`].
 
 use crate::response::{HeaderList, fields};

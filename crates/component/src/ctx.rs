@@ -11,7 +11,8 @@
     feature = "signature",
     feature = "api-key",
     feature = "jwt",
-    feature = "idempotency"
+    feature = "idempotency",
+    feature = "lockout"
 ))]
 use crate::host::clock;
 use crate::host::random;
@@ -67,7 +68,8 @@ pub struct Ctx<'a> {
             feature = "signature",
             feature = "api-key",
             feature = "jwt",
-            feature = "idempotency"
+            feature = "idempotency",
+            feature = "lockout"
         )),
         allow(dead_code)
     )]
@@ -79,7 +81,8 @@ pub struct Ctx<'a> {
     pub(crate) spare_random: Vec<u8>,
     /// Who the auth layer established the caller to be, if anyone.
     pub identity: Option<Identity>,
-    /// The request body, when a layer read it whole (worker signatures), for
+    /// The request body, when a layer read it whole (worker signatures, a
+    /// login route's account), for
     /// warden's own endpoints (session revocation). Read it here, never from
     /// the rebuilt request: a component reading a stream it wrote itself
     /// traps (intra-component streams, wasmtime #12117).
@@ -95,7 +98,8 @@ impl Ctx<'_> {
         feature = "signature",
         feature = "api-key",
         feature = "jwt",
-        feature = "idempotency"
+        feature = "idempotency",
+        feature = "lockout"
     ))]
     pub fn now_ms(&self) -> u64 {
         if let Some(now) = self.now_ms.get() {

@@ -1,5 +1,6 @@
 //! The failed-credential throttle over the key-value store, for every
-//! credential stage (`api_key`, `jwt`): one counter per client address,
+//! credential stage (`api_key`, `jwt`; the `lockout` stage shares its
+//! address and its sweep): one counter per client address,
 //! whichever layer refused the credential, so that an address gets one
 //! budget of guesses, not one per layer.
 //!
@@ -15,23 +16,30 @@
 //! Host ports: `host::kv`, `host::sweep`, the clock (through `Ctx`).
 
 use crate::ctx::Ctx;
+#[cfg(any(feature = "api-key", feature = "jwt"))]
 use crate::host::kv::{self, StoreError};
 use crate::host::sweep::Sweep;
 use std::cell::Cell;
-use warden_core::base::failed_attempts::{Throttle, counter_keys, is_expired};
-use warden_core::layers::rate_limit::{client_address, decode_counter};
+#[cfg(any(feature = "api-key", feature = "jwt"))]
+use warden_core::base::failed_attempts::counter_keys;
+use warden_core::base::failed_attempts::{Throttle, is_expired};
+use warden_core::layers::rate_limit::client_address;
+#[cfg(any(feature = "api-key", feature = "jwt"))]
+use warden_core::layers::rate_limit::decode_counter;
 
 thread_local! {
     /// When this instance last considered sweeping failure counters.
     static LAST_SWEEP: Cell<u64> = const { Cell::new(0) };
 }
 
-/// The client's address, as the rate limiter resolves it.
-fn address(ctx: &Ctx<'_>) -> Option<String> {
+/// The client's address, as the rate limiter resolves it (also the
+/// lockout stage's address).
+pub fn address(ctx: &Ctx<'_>) -> Option<String> {
     let rate = &ctx.config.policy.sections.rate_limit;
     client_address(&rate.client_ip, rate.ipv6_prefix, &ctx.incoming).address
 }
 
+#[cfg(any(feature = "api-key", feature = "jwt"))]
 /// Whether the client's address has used up `throttle`'s failures in the
 /// current window (logged as `event`, with the count). `Ok(false)` when the
 /// throttle is off. A store that cannot be read is the caller's to answer
@@ -55,6 +63,7 @@ pub async fn throttled(ctx: &Ctx<'_>, throttle: Throttle, event: &str) -> Result
     Ok(throttled)
 }
 
+#[cfg(any(feature = "api-key", feature = "jwt"))]
 /// Counts one refused credential against the client's address, in every
 /// window a credential layer that some route uses counts in. A failed
 /// increment is logged as `event`; the refusal stands, only the count is
@@ -70,6 +79,7 @@ pub async fn count_failure(ctx: &Ctx<'_>, event: &str) {
 }
 
 /// The throttles of the credential layers some route uses.
+#[cfg(any(feature = "api-key", feature = "jwt"))]
 fn throttles(ctx: &Ctx<'_>) -> Vec<Throttle> {
     let policy = &ctx.config.policy;
     let used = |mode: &str| policy.routes.iter().any(|r| r.auth.as_str() == mode);
@@ -85,9 +95,10 @@ fn throttles(ctx: &Ctx<'_>) -> Vec<Throttle> {
     out
 }
 
-/// Deletes failure counters of finished windows, once per window per
+/// Deletes failure counters of finished windows (the lockout stage's
+/// counters and locks too: they share the key shape), once per window per
 /// instance and by one instance only, after the response.
-fn sweep(ctx: &Ctx<'_>, throttle: Throttle, now_ms: u64) {
+pub fn sweep(ctx: &Ctx<'_>, throttle: Throttle, now_ms: u64) {
     let now_secs = now_ms / 1000;
     Sweep {
         last: &LAST_SWEEP,

@@ -23,7 +23,7 @@
 
 mod body;
 mod ctx;
-#[cfg(any(feature = "api-key", feature = "jwt"))]
+#[cfg(any(feature = "api-key", feature = "jwt", feature = "lockout"))]
 mod failed_attempts;
 mod forward;
 mod host;

@@ -4,7 +4,8 @@
 //! request id → config → header limits → path + route
 //!   → CORS preflight → CSRF (cookie-authenticated routes) → IP rate limit
 //!   → declared body length → authentication → user rate limit
-//!   → idempotency key (a keyed request's body read whole)
+//!   → login lockout (a locked address or account refused; the app's
+//!     answer counted after it) → idempotency key (a keyed body read whole)
 //!   → body limits (declared length, media type; then each chunk as it
 //!     streams to the app) → idempotency claim (or a replay)
 //!   → inner app, within the route's timeout (→ idempotency record)
@@ -36,6 +37,8 @@ use crate::stages::cors;
 use crate::stages::csrf;
 #[cfg(feature = "idempotency")]
 use crate::stages::idempotency;
+#[cfg(feature = "lockout")]
+use crate::stages::lockout;
 #[cfg(feature = "rate-limit")]
 use crate::stages::rate_limit::{self, Stage};
 use crate::stages::route::{self, Routed};
@@ -113,6 +116,16 @@ async fn run(request: Request) -> Result<Answer, Response> {
         return Ok(Answer::Written(session::revoke(&ctx).await));
     }
 
+    // A login route: a locked address or account is refused here, after
+    // the cheap per-address limit and before the app (the account may be
+    // in the body, read here whole and bounded), and before an
+    // idempotency key is claimed; the app's answer is
+    // counted in `inner_app`.
+    #[cfg(feature = "lockout")]
+    let (inbound, login) = lockout::check(&mut ctx, inbound).await?;
+    #[cfg(not(feature = "lockout"))]
+    let login = None::<()>;
+
     // An idempotency key is read before the body: a missing or invalid
     // one is refused before any byte is read. A keyed request's body is
     // read whole, since the fingerprint covers it (docs/idempotency.md).
@@ -142,7 +155,7 @@ async fn run(request: Request) -> Result<Answer, Response> {
     #[cfg(not(feature = "idempotency"))]
     let held = None::<()>;
 
-    inner_app(ctx, inbound, guard, held, method, path_with_query).await
+    inner_app(ctx, inbound, guard, held, login, method, path_with_query).await
 }
 
 #[cfg(feature = "idempotency")]
@@ -154,6 +167,10 @@ type Held = Option<()>;
 type Guard = Option<body::Streamed>;
 #[cfg(not(feature = "body"))]
 type Guard = Option<()>;
+#[cfg(feature = "lockout")]
+type LoginAttempt = Option<lockout::Login>;
+#[cfg(not(feature = "lockout"))]
+type LoginAttempt = Option<()>;
 
 /// The last stage: the request goes to the inner app, and its response
 /// comes back with warden's headers. An app that fails, or breaks its own
@@ -163,6 +180,7 @@ async fn inner_app(
     inbound: Inbound,
     guard: Guard,
     held: Held,
+    login: LoginAttempt,
     method: Method,
     path_with_query: Option<String>,
 ) -> Result<Answer, Response> {
@@ -225,6 +243,13 @@ async fn inner_app(
             return Err(respond::deny(&ctx, Rejection::BadGateway));
         }
     };
+    // A login route counts the app's answer as soon as its status is known.
+    #[cfg(feature = "lockout")]
+    if let Some(login) = &login {
+        lockout::count(&ctx, login, inner.get_status_code()).await;
+    }
+    #[cfg(not(feature = "lockout"))]
+    let _ = login;
     let mut headers = inner.get_headers().copy_all();
     // The one check spin-sdk's response conversion made that the host does
     // not, with its messages (warden calls the import directly; see

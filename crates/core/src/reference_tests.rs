@@ -9,6 +9,7 @@ use crate::layers::cors;
 use crate::layers::csrf::config as csrf;
 use crate::layers::idempotency::config as idempotency;
 use crate::layers::jwt::config as jwt;
+use crate::layers::lockout::config as lockout;
 use crate::layers::rate_limit::parse as rate_limit_parse;
 use crate::layers::security_headers::{HeaderKey, parse as headers};
 use crate::layers::session::config as session;
@@ -89,6 +90,7 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>)> {
         ("### `body.json` as a table", body::JSON_FIELDS.to_vec()),
         ("## `[idempotency]`", idempotency::FIELDS.to_vec()),
         ("### A route's `csrf` as a table", csrf::FIELDS.to_vec()),
+        ("## `[lockout]`", lockout::FIELDS.to_vec()),
     ]
 }
 

@@ -21,6 +21,9 @@
 //!   body, as frameworks answer `HEAD`.
 //! - `x-echo-header: Name: value` (repeatable) adds that header to the JSON
 //!   answer, as an app setting its own `Server` or CSP would.
+//! - `x-echo-status: NNN` answers the JSON with status NNN (200 to 599)
+//!   instead of 200, as a login that failed answers 401; any other value is
+//!   ignored.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
@@ -71,6 +74,10 @@ async fn handle(req: Request) -> Result<Response<BoxBody>, ErrorCode> {
     let pause_ns = knob("x-echo-stream-pause-ms")
         .and_then(|v| v.parse::<u64>().ok())
         .map_or(0, |ms| ms.min(MAX_DELAY_MS) * 1_000_000);
+    let status = knob("x-echo-status")
+        .and_then(|v| v.parse::<u16>().ok())
+        .filter(|s| (200..=599).contains(s))
+        .unwrap_or(200);
 
     let headers = field_map(req.headers());
     let method = req.method().as_str().to_owned();
@@ -131,7 +138,7 @@ async fn handle(req: Request) -> Result<Response<BoxBody>, ErrorCode> {
     let length = bytes.len();
     // As frameworks answer HEAD: the length of the body a GET would get, no body.
     let bytes = if omit_body { Bytes::new() } else { bytes };
-    let mut builder = Response::builder().status(200);
+    let mut builder = Response::builder().status(status);
     for (name, value) in &extra_headers {
         builder = builder.header(name.as_str(), value.as_str());
     }

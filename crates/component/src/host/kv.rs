@@ -22,7 +22,8 @@ use crate::host::deadline::{Store, guarded};
     feature = "session",
     feature = "signature",
     feature = "api-key",
-    feature = "idempotency"
+    feature = "idempotency",
+    feature = "lockout"
 ))]
 use spin_sdk::experimental::wasi::keyvalue::atomics;
 use warden_core::policy::stores::StoreCalls;
@@ -35,7 +36,7 @@ thread_local! {
     /// under Spin the first that reaches Redis).
     static OPENED: std::cell::OnceCell<std::rc::Rc<spin_sdk::key_value::Store>> =
         const { std::cell::OnceCell::new() };
-    #[cfg(any(feature = "rate-limit", feature = "session", feature = "signature", feature = "api-key", feature = "idempotency"))]
+    #[cfg(any(feature = "rate-limit", feature = "session", feature = "signature", feature = "api-key", feature = "idempotency", feature = "lockout"))]
     static OPENED_SYNC: std::cell::OnceCell<std::rc::Rc<spin_sdk::experimental::wasi::keyvalue::store::Bucket>> =
         const { std::cell::OnceCell::new() };
 }
@@ -61,7 +62,8 @@ async fn open(calls: &StoreCalls) -> Result<std::rc::Rc<spin_sdk::key_value::Sto
     feature = "session",
     feature = "signature",
     feature = "api-key",
-    feature = "idempotency"
+    feature = "idempotency",
+    feature = "lockout"
 ))]
 fn open_sync() -> Result<
     std::rc::Rc<spin_sdk::experimental::wasi::keyvalue::store::Bucket>,
@@ -80,7 +82,8 @@ fn open_sync() -> Result<
     feature = "session",
     feature = "api-key",
     feature = "jwt",
-    feature = "idempotency"
+    feature = "idempotency",
+    feature = "lockout"
 ))]
 pub async fn get(calls: &StoreCalls, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
     let store = open(calls).await?;
@@ -88,14 +91,19 @@ pub async fn get(calls: &StoreCalls, key: &str) -> Result<Option<Vec<u8>>, Store
 }
 
 /// Stores `value` under `key`.
-#[cfg(any(feature = "session", feature = "api-key", feature = "jwt"))]
+#[cfg(any(
+    feature = "session",
+    feature = "api-key",
+    feature = "jwt",
+    feature = "lockout"
+))]
 pub async fn set(calls: &StoreCalls, key: &str, value: &[u8]) -> Result<(), StoreError> {
     let store = open(calls).await?;
     guarded(Store::KeyValue, calls, store.set(key, value)).await
 }
 
 /// Deletes `key`.
-#[cfg(feature = "session")]
+#[cfg(any(feature = "session", feature = "lockout"))]
 pub async fn delete(calls: &StoreCalls, key: &str) -> Result<(), StoreError> {
     let store = open(calls).await?;
     guarded(Store::KeyValue, calls, store.delete(key)).await
@@ -108,7 +116,8 @@ pub async fn delete(calls: &StoreCalls, key: &str) -> Result<(), StoreError> {
     feature = "rate-limit",
     feature = "signature",
     feature = "api-key",
-    feature = "idempotency"
+    feature = "idempotency",
+    feature = "lockout"
 ))]
 pub async fn delete_where(
     calls: &StoreCalls,
@@ -149,7 +158,8 @@ pub async fn answering(calls: &StoreCalls, key: &str) -> Result<(), StoreError> 
     feature = "rate-limit",
     feature = "signature",
     feature = "api-key",
-    feature = "idempotency"
+    feature = "idempotency",
+    feature = "lockout"
 ))]
 pub async fn increment(calls: &StoreCalls, key: &str, delta: i64) -> Result<i64, StoreError> {
     answering(calls, key).await?;
@@ -222,7 +232,8 @@ pub async fn swap(
     feature = "session",
     feature = "signature",
     feature = "api-key",
-    feature = "idempotency"
+    feature = "idempotency",
+    feature = "lockout"
 ))]
 fn sync_outcome<T, E: std::fmt::Debug>(
     calls: &StoreCalls,

@@ -10,7 +10,8 @@
     feature = "signature",
     feature = "api-key",
     feature = "jwt",
-    feature = "idempotency"
+    feature = "idempotency",
+    feature = "lockout"
 ))]
 pub mod clock;
 pub mod deadline;
@@ -24,6 +25,7 @@ pub mod sql;
     feature = "rate-limit",
     feature = "signature",
     feature = "api-key",
-    feature = "idempotency"
+    feature = "idempotency",
+    feature = "lockout"
 ))]
 pub mod sweep;

@@ -24,6 +24,8 @@ pub mod csrf;
 pub mod idempotency;
 #[cfg(feature = "jwt")]
 pub mod jwt;
+#[cfg(feature = "lockout")]
+pub mod lockout;
 #[cfg(feature = "rate-limit")]
 pub mod rate_limit;
 pub mod ready;

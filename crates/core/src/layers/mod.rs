@@ -22,6 +22,7 @@
 //! | [`idempotency`] | `[idempotency]`, a route's `idempotency` | key-value compare-and-swap, sweep; random bytes |
 //! | [`body`] | `[body]`, a route's `body` | none |
 //! | [`csrf`] | a route's `csrf` | none |
+//! | [`lockout`] | `[lockout]`, a route's `lockout` | key-value get, set, increment, delete; sweep |
 //!
 //! ```
 //! use warden_core::policy::parse_policy;
@@ -50,6 +51,7 @@ pub mod cors;
 pub mod csrf;
 pub mod idempotency;
 pub mod jwt;
+pub mod lockout;
 pub mod rate_limit;
 pub mod security_headers;
 pub mod session;
@@ -283,6 +285,8 @@ registry! {
     idempotency: idempotency::Idempotency,
     /// CSRF on cookie-authenticated routes: a route's `csrf`.
     csrf: csrf::Csrf,
+    /// Failed-login lockout: `[lockout]` and a route's `lockout`.
+    lockout: lockout::Lockout,
 }
 
 #[cfg(test)]
