@@ -12,7 +12,7 @@ use crate::layers::rate_limit::parse as rate_limit_parse;
 use crate::layers::security_headers::{HeaderKey, parse as headers};
 use crate::layers::session::config as session;
 use crate::layers::signature::config as worker;
-use crate::policy::{parse, ready, stores};
+use crate::policy::{parse, ready, security_events, stores};
 
 const REFERENCE: &str = include_str!("../../../docs/reference.md");
 
@@ -87,6 +87,7 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>)> {
         ("## `[body]`", body::FIELDS.to_vec()),
         ("### `body.json` as a table", body::JSON_FIELDS.to_vec()),
         ("## `[idempotency]`", idempotency::FIELDS.to_vec()),
+        ("## `[security_events]`", security_events::FIELDS.to_vec()),
     ]
 }
 
