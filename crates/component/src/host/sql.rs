@@ -5,7 +5,7 @@
 //! its deadline is abandoned.
 
 pub use crate::host::deadline::StoreError;
-use crate::host::deadline::{Store, guarded};
+use crate::host::deadline::{Store, guarded, with_deadline};
 #[cfg(any(feature = "session", feature = "api-key", feature = "jwt"))]
 pub use spin_sdk::sqlite::Value;
 use warden_core::policy::stores::StoreCalls;
@@ -45,4 +45,32 @@ pub async fn query(
         db.execute(statement, params).await?.collect().await
     })
     .await
+}
+
+/// Runs one write of text (or NULL) parameters within the database's
+/// deadline but *not* through its breaker: the security-event table's
+/// batches are written after the response, by no request's decision, and
+/// a missing or failing `security_events` table must not open the breaker
+/// that session and API-key lookups depend on.
+pub async fn append(
+    calls: &StoreCalls,
+    statement: &str,
+    params: Vec<Option<String>>,
+) -> Result<(), StoreError> {
+    let params: Vec<spin_sdk::sqlite::Value> = params
+        .into_iter()
+        .map(|p| match p {
+            Some(text) => spin_sdk::sqlite::Value::Text(text),
+            None => spin_sdk::sqlite::Value::Null,
+        })
+        .collect();
+    let call = async {
+        let db = spin_sdk::sqlite::Connection::open_default().await?;
+        db.execute(statement, params).await?.collect().await
+    };
+    match with_deadline(calls.deadline_ms, call).await {
+        Some(Ok(_)) => Ok(()),
+        Some(Err(e)) => Err(StoreError::Failed(format!("{e:?}"))),
+        None => Err(StoreError::Deadline),
+    }
 }
