@@ -22,7 +22,7 @@
 use toml::Value;
 
 use crate::base::event_sampling::SamplingSettings;
-use crate::base::fields::{Problems, parse_duration};
+use crate::base::fields::Problems;
 use crate::base::security_event::MAX_BATCH_ROWS;
 
 pub(crate) const FIELDS: &[&str] = &[
@@ -89,7 +89,9 @@ pub(crate) fn parse_security_events(
     {
         settings.sampling.per_window = u32::try_from(n).unwrap_or(1);
     }
-    if let Some(secs) = seconds(table.get("window"), "security_events.window", problems) {
+    if let Some(v) = table.get("window")
+        && let Some(secs) = problems.duration("security_events.window", v, 1, MAX_INTERVAL_SECS)
+    {
         settings.sampling.window_ms = secs * 1000;
     }
     let mut batching = TableSettings::default();
@@ -99,11 +101,10 @@ pub(crate) fn parse_security_events(
     {
         batching.batch_size = usize::try_from(n).unwrap_or(1);
     }
-    if let Some(secs) = seconds(
-        table.get("flush_interval"),
-        "security_events.flush_interval",
-        problems,
-    ) {
+    if let Some(v) = table.get("flush_interval")
+        && let Some(secs) =
+            problems.duration("security_events.flush_interval", v, 1, MAX_INTERVAL_SECS)
+    {
         batching.flush_interval_ms = secs * 1000;
     }
     let on = match table.get("table") {
@@ -116,38 +117,15 @@ pub(crate) fn parse_security_events(
     };
     if on {
         settings.table = Some(batching);
-    } else {
+    } else if !matches!(table.get("table"), Some(v) if !v.is_bool()) {
         // A batching key without the table is a typo or a forgotten switch.
         for key in ["batch_size", "flush_interval"] {
-            if table.contains_key(key)
-                && matches!(table.get("table"), None | Some(Value::Boolean(false)))
-            {
+            if table.contains_key(key) {
                 problems.add(format!("security_events.{key}"), "only with table = true");
             }
         }
     }
     settings
-}
-
-/// A duration like `"30s"` of 1 s to 1 h.
-fn seconds(value: Option<&Value>, field: &str, problems: &mut Problems) -> Option<u64> {
-    match value? {
-        Value::String(s) => match parse_duration(s) {
-            Ok(secs) if secs <= MAX_INTERVAL_SECS => Some(secs),
-            Ok(_) => {
-                problems.add(field, "must be at most 1h");
-                None
-            }
-            Err(message) => {
-                problems.add(field, message);
-                None
-            }
-        },
-        other => {
-            problems.wrong_type(field, "a duration such as \"1m\"", other);
-            None
-        }
-    }
 }
 
 #[cfg(test)]
