@@ -53,19 +53,15 @@ async fn refused(host: &TestHost, key: &str) -> Reply {
 
 /// The guest log's security events of `kind`, parsed.
 fn events(host: &TestHost, kind: &str) -> Vec<serde_json::Value> {
-    host.log()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|event| event["event"] == kind && event["security"] == true)
-        .collect()
+    let mut events = host.log_events(kind);
+    events.retain(|event| event["security"] == true);
+    events
 }
 
 /// The log's `security_events_written` lines, as row counts.
 fn batches_written(host: &TestHost) -> Vec<u64> {
-    host.log()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|event| event["event"] == "security_events_written")
+    host.log_events("security_events_written")
+        .iter()
         .filter_map(|event| event["rows"].as_u64())
         .collect()
 }
@@ -298,20 +294,7 @@ async fn a_bad_security_events_value_names_its_field() {
         let host = TestHost::start(Setup::default().policy(&policy(section))).await;
         let reply = host.get("/open").await;
         assert_eq!(reply.status, 500, "{section}");
-        let problems: Vec<String> = host
-            .log()
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|event| event["event"] == "config_invalid")
-            .flat_map(|event| {
-                event["problems"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|p| p.as_str().map(str::to_owned))
-            })
-            .collect();
+        let problems = host.config_problems();
         assert!(
             problems.iter().any(|p| p.starts_with(&format!("{field}:"))),
             "{section}: {problems:?}"
@@ -319,4 +302,44 @@ async fn a_bad_security_events_value_names_its_field() {
         // The body says nothing about the configuration.
         assert!(!String::from_utf8_lossy(&reply.body).contains("security_events"));
     }
+}
+
+/// The benchmark's security-event cases (`auth-refused*` in bench/bench.py):
+/// the demo policy with every event written and the table on, and a Better
+/// Auth session cookie signed with the wrong secret, refused on its
+/// signature before any store call: a 401, a `session_auth_failed` event
+/// with the cookie's fingerprint, and its row.
+#[tokio::test]
+async fn the_benchmark_case_is_a_refused_forged_cookie_with_its_row() {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let demo = Setup::demo();
+    let policy = format!(
+        "{}\n[security_events]\nsample_per_window = 10000\nwindow = \"1s\"\ntable = true\nbatch_size = 1\n",
+        demo.variables["policy"]
+    );
+    let host = TestHost::start(demo.policy(&policy)).await;
+    let token = "BenchSessionToken0123456789abcd";
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"not the session secret").unwrap();
+    mac.update(token.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let value = format!("{token}.{signature}")
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+    let cookie = format!("better-auth.session_token={value}");
+    for _ in 0..2 {
+        let reply = host
+            .get_with("/api/protected/me", &[("cookie", &cookie)])
+            .await;
+        assert_eq!(reply.status, 401);
+    }
+    settle(&host).await;
+    let found = events(&host, "session_auth_failed");
+    assert_eq!(found.len(), 2, "{}", host.log());
+    assert_eq!(found[0]["credential_fp"], found[1]["credential_fp"]);
+    assert_eq!(found[0]["credential_fp"].as_str().map(str::len), Some(12));
+    assert!(!host.log().contains(token));
+    assert_eq!(batches_written(&host), vec![1, 1]);
+    assert_eq!(table_rows(&host).len(), 2);
 }
