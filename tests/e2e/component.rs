@@ -91,8 +91,13 @@ fn the_component_matches_its_world() {
 /// feature (the stage, the streaming JSON scanner, the refusal race) adds
 /// 16 426 bytes, 1 037 756 to 1 054 182; the chunk check in the request
 /// relay, in every build, about 1.1 KB. The build before issue 14's adapter
-/// was already 1 036 617 bytes here, over the old ceiling.)
-const SIZE_CEILING: u64 = 1_064_960;
+/// was already 1 036 617 bytes here, over the old ceiling. Raised from
+/// 1 064 960 for issue 14's security events: measured against the same build
+/// without them, 1 054 532 to 1 071 155 bytes (16 623): the sampling table,
+/// the event head and the table's batched INSERT about 12 KB, the
+/// `[security_events]` parser, the credential fingerprints and the client
+/// address read once per request the rest.)
+const SIZE_CEILING: u64 = 1_081_344;
 
 #[test]
 fn the_component_stays_under_its_size_ceiling() {
