@@ -66,16 +66,18 @@ fn batches_written(host: &TestHost) -> Vec<u64> {
         .collect()
 }
 
-fn table_rows(
-    host: &TestHost,
-) -> Vec<(
+/// One row of `security_events`: id, type, ip_address, user_agent, details,
+/// created_at.
+type TableRow = (
     String,
     String,
     Option<String>,
     Option<String>,
     String,
     String,
-)> {
+);
+
+fn table_rows(host: &TestHost) -> Vec<TableRow> {
     let db = rusqlite::Connection::open(host.state_dir().join("sqlite_db.db")).expect("db file");
     let mut stmt = db
         .prepare(
