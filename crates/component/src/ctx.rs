@@ -156,8 +156,10 @@ impl Ctx<'_> {
     /// ([`security_events`]): marked, with the client's address prefix, and
     /// sampled.
     pub fn log(&self, kind: &str, fields: &[(&str, serde_json::Value)]) {
+        let security = is_security_event(kind);
         let mut all = Vec::with_capacity(fields.len() + 3);
-        if !is_security_event(kind) {
+        if !security {
+            // A security event's head has these (and more) already.
             all.push((
                 "request_id",
                 serde_json::Value::from(self.request_id.as_str()),
@@ -170,23 +172,24 @@ impl Ctx<'_> {
             all.push(("auth", serde_json::Value::from(identity.method.as_str())));
         }
         all.extend(fields.iter().cloned());
-        if is_security_event(kind) {
-            let user_agent = self
-                .incoming
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
-                .and_then(|(_, v)| std::str::from_utf8(v).ok());
-            let origin = Origin {
-                request_id: Some(&self.request_id),
-                route: self.route_name(),
-                client: self.client_prefix(),
-                user_agent,
-                user_id: self.identity.as_ref().map(|i| i.user_id.as_str()),
-            };
-            security_events::emit(kind, origin, &all);
+        if !security {
+            eprintln!("{}", log::event(kind, &all));
             return;
         }
-        eprintln!("{}", log::event(kind, &all));
+        let user_agent = self
+            .incoming
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
+            .and_then(|(_, v)| std::str::from_utf8(v).ok());
+        let origin = Origin {
+            request_id: Some(&self.request_id),
+            route: self.route_name(),
+            client: self.client_prefix(),
+            user_agent,
+            // For the table's `user_id` column only, never the line.
+            user_id: self.identity.as_ref().map(|i| i.user_id.as_str()),
+        };
+        security_events::emit(kind, origin, &all);
     }
 
     /// The client's address prefix, as security events name it.
