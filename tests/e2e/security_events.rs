@@ -195,7 +195,9 @@ async fn a_flood_of_identical_refusals_writes_a_few_lines_and_a_summary() {
     // Never more than happened; an instance retired with a window still
     // open loses that window's count (per-instance sampling), never more.
     assert!(written + suppressed <= FLOOD, "{written} + {suppressed}");
-    assert!(suppressed >= 100, "{suppressed} suppressed: {}", host.log());
+    // At least the last instance's count (about 500 - 3 x 128 requests,
+    // less its 5 lines) comes out; retired instances' counts may not.
+    assert!(suppressed >= 50, "{suppressed} suppressed: {}", host.log());
 }
 
 #[tokio::test]
