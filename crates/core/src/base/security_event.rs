@@ -39,7 +39,7 @@ pub const SUPPRESSED: &str = "suppressed";
 /// fires (a test checks it lists every one), so a new kind is a name here
 /// and a row there; the descriptions stay out of `warden.wasm`.
 ///
-/// The last seven come from the layers of issue 14 (login lockout, CSRF,
+/// The last eight come from the layers of issue 14 (login lockout, CSRF,
 /// idempotency, timeouts): their stages log them with `ctx.log` like any
 /// other line, and being listed here is what gives them the shape and the
 /// sampling.
@@ -59,6 +59,7 @@ pub const CATALOGUE: &[&str] = &[
     "login_failed",
     "login_locked",
     "login_lock_refused",
+    "login_refused",
     "csrf_refused",
     "idempotency_conflict",
     "idempotency_mismatch",
