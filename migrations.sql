@@ -33,3 +33,10 @@ CREATE TABLE IF NOT EXISTS "api_keys" ("id" text not null primary key, "key_hash
   "prefix" text not null, "owner" text not null, "name" text not null, "roles" text, "permissions" text, "tier" text,
   "created_at" date not null, "expires_at" date, "revoked_at" date, "last_used_at" date);
 CREATE INDEX IF NOT EXISTS "api_keys_owner_idx" on "api_keys" ("owner");
+-- Warden's security events (`[security_events] table = true`,
+-- docs/security-events.md), in seed 001's shape: `ip_address` holds the
+-- client's address prefix (/24, /48), never the address; `details` the JSON
+-- log line; `created_at` ISO-8601 text like Better Auth's dates.
+CREATE TABLE IF NOT EXISTS "security_events" ("id" text not null primary key, "type" text not null,
+  "user_id" text, "ip_address" text, "user_agent" text, "details" text, "created_at" date not null);
+CREATE INDEX IF NOT EXISTS "security_events_created_at_idx" on "security_events" ("created_at");

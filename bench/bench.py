@@ -21,6 +21,14 @@ warden's `api_keys` table, cached in key-value after the first request;
 `api-key-miss` the same key with `[api_keys] cache = false`, so that every
 request reads the table.
 
+Security events (issue 14), on the full policy: `auth-refused` is a session
+cookie with a forged signature, refused before any store call, so each
+request is one `session_auth_failed` event and little else, with sampling
+opened up (10000 per 1 s window: every event is a line); `auth-refused-table`
+the same with `[security_events] table = true` (batches of 50), so the two
+differ by the table's cost alone; `auth-refused-sampled` the same request
+under the default sampling (10 lines per minute, the rest counted).
+
 Run through `bench/run`, which builds everything first. Results go to
 bench/results/<date>.md and .json, and the plot to bench/results/<date>.svg
 (and latest.svg, which the README shows).
@@ -112,12 +120,18 @@ def bench_policy(cache=True, jwt_keys="table"):
     return policy + "\n[worker]\nreplay = false\n"
 
 
+# Every security event written as a line (issue 14's cases): the sampling
+# opened up, so that the table case writes a row for every request.
+EVERY_EVENT = '\n[security_events]\nsample_per_window = 10000\nwindow = "1s"\n'
+
 # The policy of each group of cases on the full-policy configurations (the
 # others serve every case with the variables they have).
 POLICY_GROUPS = {
     "default": lambda: bench_policy(),
     "no-cache": lambda: bench_policy(cache=False),
     "jwt-variable": lambda: bench_policy(jwt_keys="variable"),
+    "events-log": lambda: bench_policy() + EVERY_EVENT,
+    "events-table": lambda: bench_policy() + EVERY_EVENT + "table = true\n",
 }
 
 
@@ -355,10 +369,16 @@ def seed_database(path):
     db.close()
 
 
-def session_cookie():
-    sig = base64.b64encode(hmac.new(DEMO_VARS["session_secret"].encode(), TOKEN.encode(), hashlib.sha256).digest())
+def session_cookie(secret=None):
+    secret = DEMO_VARS["session_secret"] if secret is None else secret
+    sig = base64.b64encode(hmac.new(secret.encode(), TOKEN.encode(), hashlib.sha256).digest())
     value = urllib.parse.quote(f"{TOKEN}.{sig.decode()}", safe="")
     return f"better-auth.session_token={value}"
+
+
+# Signed with the wrong secret: refused on its signature, before any store
+# call (the security-event cases).
+FORGED_SESSION_COOKIE = session_cookie(secret="not the session secret, forged by a bench client")
 
 
 def worker_headers(body):
@@ -468,6 +488,13 @@ CASES = [
     {"name": "orders-idempotent-replay", "path": "/api/orders", "method": "POST", "body": ORDER,
      "headers": {"Content-Type": "application/json", "Idempotency-Key": f'"replay-{os.urandom(6).hex()}"'},
      "latency": True},
+    # Issue 14's security events: a refused session cookie on the demo's
+    # `/api/protected/*` (auth = "required"), 401 every time.
+    {"name": "auth-refused", "path": "/api/protected/me", "headers": {"Cookie": FORGED_SESSION_COOKIE},
+     "policy": "events-log", "latency": True},
+    {"name": "auth-refused-table", "path": "/api/protected/me", "headers": {"Cookie": FORGED_SESSION_COOKIE},
+     "policy": "events-table", "latency": True},
+    {"name": "auth-refused-sampled", "path": "/api/protected/me", "headers": {"Cookie": FORGED_SESSION_COOKIE}},
 ]
 
 

@@ -101,7 +101,17 @@ fn the_component_matches_its_world() {
 /// without it, the `lockout` feature (the stage with its bounded body read
 /// and store calls, the JSON member walk, the form decoder) adds 18 733
 /// bytes, 1 056 868 to 1 075 601.)
-const SIZE_CEILING: u64 = 1_081_344;
+/// 1 064 960 for issue 14's security events: measured against the same build
+/// without them, 1 054 532 to 1 071 159 bytes (16 627): the sampling table,
+/// the event head and the table's batched INSERT about 12 KB, the
+/// `[security_events]` parser, the credential fingerprints and the client
+/// address read once per request the rest.)
+/// Then, with all of issue 14 merged (body, idempotency, CSRF and
+/// timeouts, lockout, security events): 1 159 921 bytes, raised to
+/// 1 167 360. The `idempotency` feature alone is 49 348 of them (1 110 573
+/// without it): the stage's compare-and-swap rounds, the response capture,
+/// the versioned slot encoding (serde, base64) and the problem documents.
+const SIZE_CEILING: u64 = 1_167_360;
 
 #[test]
 fn the_component_stays_under_its_size_ceiling() {

@@ -48,23 +48,6 @@ fn all(reply: &Reply, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// The problems the instance logged for an invalid configuration.
-fn logged_problems(host: &TestHost) -> Vec<String> {
-    host.log()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|event| event["event"] == "config_invalid")
-        .flat_map(|event| {
-            event["problems"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|p| p.as_str().map(str::to_owned))
-        })
-        .collect()
-}
-
 fn no_cors_headers(reply: &Reply) {
     let names: Vec<&str> = reply
         .headers
@@ -384,7 +367,7 @@ async fn wildcard_outside_production() {
     assert_eq!(reply.status, 500);
     assert_eq!(reply.json()["error"]["code"], "CONFIGURATION_ERROR");
     assert_eq!(
-        logged_problems(&host),
+        host.config_problems(),
         [
             "cors.origins[0]: \"*\" is allowed only outside production (environment = production); list the origins"
         ]
@@ -430,7 +413,7 @@ async fn configuration_errors_name_the_field() {
             let reply = host.get("/b").await;
             assert_eq!(reply.status, 500);
             assert_eq!(reply.json()["error"]["code"], "CONFIGURATION_ERROR");
-            let mut problems = logged_problems(&host);
+            let mut problems = host.config_problems();
             problems.sort();
             let mut expected: Vec<&str> = common.to_vec();
             if env == "production" {

@@ -40,23 +40,6 @@ fn one(reply: &Reply, name: &str, value: &str) {
     assert_eq!(all(reply, name), [value], "{name}: {:?}", reply.headers);
 }
 
-/// The problems the instance logged for an invalid configuration.
-fn logged_problems(host: &TestHost) -> Vec<String> {
-    host.log()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|event| event["event"] == "config_invalid")
-        .flat_map(|event| {
-            event["problems"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|p| p.as_str().map(str::to_owned))
-        })
-        .collect()
-}
-
 fn route(extra: &str) -> String {
     format!(
         r#"
@@ -514,7 +497,7 @@ async fn configuration_errors_name_the_field() {
             reply.json(),
             serde_json::json!({"error": {"code": "CONFIGURATION_ERROR", "message": "Service is misconfigured"}})
         );
-        let problems = logged_problems(&host);
+        let problems = host.config_problems();
         let expected = [
             "headers.content_security_policy.directives.connect-src[0]: keywords need single quotes: write \"'self'\" (without them, self means a host named self)",
             "headers.content_security_policy.directives.font-src[0]: \"\\\"self\\\"\" must not contain a double quote",

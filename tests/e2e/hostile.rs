@@ -10,29 +10,6 @@ fn text(reply: &Reply) -> String {
     String::from_utf8_lossy(&reply.body).into_owned()
 }
 
-/// The log's events of one kind, parsed.
-fn events(host: &TestHost, kind: &str) -> Vec<Value> {
-    host.log()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|event| event["event"] == kind)
-        .collect()
-}
-
-fn logged_problems(host: &TestHost) -> Vec<String> {
-    events(host, "config_invalid")
-        .iter()
-        .flat_map(|event| {
-            event["problems"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|p| p.as_str().map(str::to_owned))
-        })
-        .collect()
-}
-
 /// A header-keyed limit used to cut the value with `String::truncate(256)`:
 /// a two-byte character across byte 256 panicked, and with `panic = abort`
 /// the whole instance died (500 for this request and every one in flight).
@@ -139,7 +116,7 @@ async fn an_untrustworthy_single_value_header_falls_back_to_the_peer() {
             statuses.push(reply.status);
         }
         assert_eq!(statuses, [200, 200, 429], "{mode:?}: counted by the peer");
-        let fallbacks = events(&host, "client_address_fallback");
+        let fallbacks = host.log_events("client_address_fallback");
         assert_eq!(fallbacks.len(), 3, "{mode:?}: {}", host.log());
         assert_eq!(
             fallbacks[0]["reason"],
@@ -159,7 +136,7 @@ async fn an_untrustworthy_single_value_header_falls_back_to_the_peer() {
             reply.status, 429,
             "{mode:?}: the same peer, the same bucket"
         );
-        let last = events(&host, "client_address_fallback").pop().unwrap();
+        let last = host.log_events("client_address_fallback").pop().unwrap();
         assert_eq!(last["reason"], "header not UTF-8", "{mode:?}");
     }
 }
@@ -271,7 +248,8 @@ async fn matrix_parameters_and_double_encoding_are_refused_on_the_demo() {
         ] {
             is_bad_request(&host.get(path).await, &format!("{mode:?} {path}"));
         }
-        let reasons: Vec<Value> = events(&host, "path_rejected")
+        let reasons: Vec<Value> = host
+            .log_events("path_rejected")
             .iter()
             .map(|e| e["reason"].clone())
             .collect();
@@ -330,7 +308,7 @@ async fn path_spellings_are_configurable_and_validated() {
         assert_eq!(reply.status, 500);
         assert_eq!(reply.json()["error"]["code"], "CONFIGURATION_ERROR");
         assert_eq!(
-            logged_problems(&host),
+            host.config_problems(),
             [
                 "settings.path_semicolons: must be \"refuse\" or \"allow\"",
                 "settings.path_double_encoding: must be a string, found an integer",
@@ -375,7 +353,7 @@ async fn unmatched_requests_are_denied_when_configured() {
             assert_eq!(reply.header("x-frame-options"), Some("DENY"));
             assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
         }
-        assert_eq!(events(&host, "unmatched_denied").len(), 3);
+        assert_eq!(host.log_events("unmatched_denied").len(), 3);
         let reply = host.get("/api/x").await;
         assert_eq!(reply.status, 200);
         assert_eq!(reply.echoed_headers()["x-warden-route"], "api");
@@ -409,7 +387,7 @@ async fn production_refuses_the_demo_secrets() {
             );
         }
         // Logged once per instance (each request may have its own).
-        let mut problems = logged_problems(&host);
+        let mut problems = host.config_problems();
         problems.sort();
         problems.dedup();
         let fields: Vec<&str> = problems
@@ -462,7 +440,7 @@ async fn a_top_level_wildcard_in_the_worker_allowlist_is_refused() {
         assert_eq!(reply.status, 500, "{mode:?}");
         assert_eq!(reply.json()["error"]["code"], "CONFIGURATION_ERROR");
         assert_eq!(
-            logged_problems(&host),
+            host.config_problems(),
             [
                 "worker.allowed_origins[0]: *.com would match every site under a top-level domain; name a domain with at least two labels"
             ]

@@ -17,6 +17,11 @@ const INVALID: &str = r#"Bearer realm="warden", error="invalid_token""#;
 const HS256_SECRET: &str = "interop-hs256-secret-0123456789abcdef";
 
 const POLICY: &str = r#"
+# Every refusal a line: these tests read each one's reason, more than the
+# default 10 identical security events a window (docs/security-events.md).
+[security_events]
+sample_per_window = 1000
+
 [jwt]
 issuer = "http://localhost:3000"
 audience = "http://localhost:3000"

@@ -17,6 +17,11 @@ const POLICY: &str = r#"
 [rate_limit]
 client_ip = "x-real-ip"
 
+# The tests count every login_failed line; sampling would cap them at 10
+# per client prefix and window.
+[security_events]
+sample_per_window = 1000
+
 [lockout]
 max_failures = 3
 window = "1m"

@@ -21,6 +21,7 @@ mod outbound;
 mod pipeline;
 mod rate_limit;
 mod redis_store;
+mod security_events;
 mod session;
 mod signatures;
 mod stall;

@@ -233,6 +233,30 @@ impl TestHost {
         self.host.guest_log().contents()
     }
 
+    /// The guest log's JSON lines whose `event` is `kind`, parsed.
+    pub fn log_events(&self, kind: &str) -> Vec<serde_json::Value> {
+        self.log()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|event| event["event"] == kind)
+            .collect()
+    }
+
+    /// The problems the instance logged for an invalid configuration.
+    pub fn config_problems(&self) -> Vec<String> {
+        self.log_events("config_invalid")
+            .iter()
+            .flat_map(|event| {
+                event["problems"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| p.as_str().map(str::to_owned))
+            })
+            .collect()
+    }
+
     pub fn counts(&self) -> OpCounts {
         self.host.faults().counts()
     }

@@ -16,10 +16,13 @@
 ))]
 use crate::host::clock;
 use crate::host::random;
+use crate::security_events::{self, Origin};
 use spin_sdk::wasip3::http::types::Scheme;
 use std::cell::Cell;
+use std::net::IpAddr;
 use warden_core::base::identity::Identity;
 use warden_core::base::log;
+use warden_core::base::security_event::{address_prefix, is_security_event};
 use warden_core::config::{RouteSettings, WardenConfig};
 use warden_core::http::hop_by_hop::REQUEST_ID_HEADER;
 use warden_core::http::path::MatchPath;
@@ -55,6 +58,10 @@ pub struct Ctx<'a> {
     pub route_settings: Option<&'a RouteSettings>,
     /// The client's headers as received (names as sent).
     pub incoming: Vec<(String, Vec<u8>)>,
+    /// The client's address as the policy resolves it (`[rate_limit]
+    /// client_ip`), read once at the start: security events name its prefix,
+    /// also after the headers have gone on to the app.
+    pub client_ip: Option<IpAddr>,
     /// `x-warden-*` headers the layers want the inner app to receive.
     pub to_app: Vec<(String, Vec<u8>)>,
     /// Headers the layers want on the response, whatever its status.
@@ -151,22 +158,50 @@ impl Ctx<'_> {
             .and_then(|(_, v)| std::str::from_utf8(v).ok())
     }
 
-    /// A structured log line carrying this request's id and route.
+    /// A structured log line carrying this request's id and route. A kind
+    /// in the core's security-event catalogue becomes a security event
+    /// ([`security_events`]): marked, with the client's address prefix, and
+    /// sampled.
     pub fn log(&self, kind: &str, fields: &[(&str, serde_json::Value)]) {
-        let mut all = vec![
-            (
+        let security = is_security_event(kind);
+        let mut all = Vec::with_capacity(fields.len() + 3);
+        if !security {
+            // A security event's head has these (and more) already.
+            all.push((
                 "request_id",
                 serde_json::Value::from(self.request_id.as_str()),
-            ),
-            ("route", serde_json::Value::from(self.route_name())),
-        ];
+            ));
+            all.push(("route", serde_json::Value::from(self.route_name())));
+        }
         // Who was authenticated, by which method: an audit trail without
         // the user id itself (that is the app's to log).
         if let Some(identity) = &self.identity {
             all.push(("auth", serde_json::Value::from(identity.method.as_str())));
         }
         all.extend(fields.iter().cloned());
-        eprintln!("{}", log::event(kind, &all));
+        if !security {
+            eprintln!("{}", log::event(kind, &all));
+            return;
+        }
+        let user_agent = self
+            .incoming
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
+            .and_then(|(_, v)| std::str::from_utf8(v).ok());
+        let origin = Origin {
+            request_id: Some(&self.request_id),
+            route: self.route_name(),
+            client: self.client_prefix(),
+            user_agent,
+            // For the table's `user_id` column only, never the line.
+            user_id: self.identity.as_ref().map(|i| i.user_id.as_str()),
+        };
+        security_events::emit(kind, origin, &all);
+    }
+
+    /// The client's address prefix, as security events name it.
+    pub fn client_prefix(&self) -> Option<String> {
+        self.client_ip.map(address_prefix)
     }
 }
 
@@ -189,8 +224,27 @@ pub fn request_id(headers: &[(String, Vec<u8>)]) -> (String, Vec<u8>) {
     (format_request_id(random), spare)
 }
 
-/// A log line for a request refused before its context exists.
+/// A log line for a request refused before its context exists, or logged
+/// after it is gone. A security event takes its route and client prefix
+/// from the fields `route` and `client`, when given.
 pub fn log_early(kind: &str, request_id: &str, fields: &[(&str, serde_json::Value)]) {
+    if is_security_event(kind) {
+        let field = |name: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, v)| v.as_str())
+        };
+        let origin = Origin {
+            request_id: Some(request_id),
+            route: field("route").unwrap_or(IMPLICIT_ROUTE),
+            client: field("client").map(str::to_owned),
+            user_agent: None,
+            user_id: None,
+        };
+        security_events::emit(kind, origin, fields);
+        return;
+    }
     let mut all = vec![("request_id", serde_json::Value::from(request_id))];
     all.extend(fields.iter().cloned());
     eprintln!("{}", log::event(kind, &all));

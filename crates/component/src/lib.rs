@@ -15,7 +15,8 @@
 //!   decision to host calls (some behind cargo features; see Cargo.toml);
 //! - below every layer: the request's context ([`ctx`]), warden's own
 //!   answers ([`respond`]), the failed-credential throttle the credential
-//!   stages share ([`failed_attempts`]), the request body read once ([`body`]), moving
+//!   stages share ([`failed_attempts`]), security events with their sampling
+//!   and table ([`security_events`]), the request body read once ([`body`]), moving
 //!   requests and responses between the client and the inner app
 //!   ([`forward`]), the response builders both use ([`response`]);
 //! - [`host`]: the only modules that touch Spin's host interfaces (the
@@ -30,6 +31,7 @@ mod host;
 mod pipeline;
 mod respond;
 mod response;
+mod security_events;
 mod stages;
 
 use spin_sdk::wasip3::http::types::{ErrorCode, Request, Response};

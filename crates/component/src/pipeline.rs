@@ -29,6 +29,7 @@ use crate::forward::{self, BrokenFraming};
 use crate::host::{next, settings};
 use crate::respond;
 use crate::response::Answer;
+use crate::security_events;
 #[cfg(feature = "body")]
 use crate::stages::body;
 #[cfg(feature = "cors")]
@@ -55,10 +56,15 @@ use warden_core::policy::Unmatched;
 const ROUTE_HEADER: &str = "x-warden-route";
 
 pub async fn handle(request: Request) -> Answer {
-    match run(request).await {
+    let answer = match run(request).await {
         Ok(answer) => answer,
         Err(response) => Answer::Written(response),
-    }
+    };
+    // A due batch of security events goes to their table now, in the
+    // request, rather than in a task the host could drop with the instance
+    // (nothing happens when none is due).
+    security_events::write_due().await;
+    answer
 }
 
 async fn run(request: Request) -> Result<Answer, Response> {
@@ -69,6 +75,10 @@ async fn run(request: Request) -> Result<Answer, Response> {
     let Ok(config) = loaded.as_ref() else {
         return Err(respond::early_deny(Rejection::ConfigInvalid, &request_id));
     };
+    // Security-event summaries whose window is over are written, and a
+    // table batch that has waited long enough becomes due (nothing is read
+    // when nothing waits).
+    security_events::tick();
 
     let Routed {
         mut ctx,

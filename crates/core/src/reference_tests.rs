@@ -14,7 +14,7 @@ use crate::layers::rate_limit::parse as rate_limit_parse;
 use crate::layers::security_headers::{HeaderKey, parse as headers};
 use crate::layers::session::config as session;
 use crate::layers::signature::config as worker;
-use crate::policy::{parse, ready, stores};
+use crate::policy::{parse, ready, security_events, stores};
 
 const REFERENCE: &str = include_str!("../../../docs/reference.md");
 
@@ -91,6 +91,7 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>)> {
         ("## `[idempotency]`", idempotency::FIELDS.to_vec()),
         ("### A route's `csrf` as a table", csrf::FIELDS.to_vec()),
         ("## `[lockout]`", lockout::FIELDS.to_vec()),
+        ("## `[security_events]`", security_events::FIELDS.to_vec()),
     ]
 }
 

@@ -129,11 +129,20 @@ pub async fn guarded<T, E: std::fmt::Debug>(
     if !permitted(store, calls) {
         return Err(StoreError::BreakerOpen);
     }
-    let outcome = match with_deadline(calls.deadline_ms, call).await {
+    let outcome = within_deadline(calls, call).await;
+    record(store, calls, outcome.is_ok());
+    outcome
+}
+
+/// One async call abandoned past the store's deadline, without its
+/// breaker: for writes no request's answer depends on.
+pub async fn within_deadline<T, E: std::fmt::Debug>(
+    calls: &StoreCalls,
+    call: impl Future<Output = Result<T, E>>,
+) -> Result<T, StoreError> {
+    match with_deadline(calls.deadline_ms, call).await {
         Some(Ok(value)) => Ok(value),
         Some(Err(e)) => Err(StoreError::Failed(format!("{e:?}"))),
         None => Err(StoreError::Deadline),
-    };
-    record(store, calls, outcome.is_ok());
-    outcome
+    }
 }

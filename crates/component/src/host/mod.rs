@@ -4,15 +4,6 @@
 //! Everything above goes through these, so a port to another host, or a
 //! test double, replaces this directory and nothing else.
 
-#[cfg(any(
-    feature = "rate-limit",
-    feature = "session",
-    feature = "signature",
-    feature = "api-key",
-    feature = "jwt",
-    feature = "idempotency",
-    feature = "lockout"
-))]
 pub mod clock;
 pub mod deadline;
 pub mod http_client;

@@ -48,6 +48,12 @@ pub async fn get() -> Loaded {
     CONFIG.get_or_init(|| loaded).clone()
 }
 
+/// The configuration if this instance has loaded it already, for code that
+/// runs without a request's context (a log line from a body inspector).
+pub fn loaded() -> Option<Loaded> {
+    CONFIG.get().cloned()
+}
+
 async fn load() -> Result<WardenConfig, ConfigErrors> {
     let mut problems = Vec::new();
     let policy_file = match std::fs::read_to_string(POLICY_FILE) {

@@ -5,7 +5,7 @@
 //! its deadline is abandoned.
 
 pub use crate::host::deadline::StoreError;
-use crate::host::deadline::{Store, guarded};
+use crate::host::deadline::{Store, guarded, within_deadline};
 #[cfg(any(feature = "session", feature = "api-key", feature = "jwt"))]
 pub use spin_sdk::sqlite::Value;
 use warden_core::policy::stores::StoreCalls;
@@ -40,9 +40,36 @@ pub async fn query(
     statement: &str,
     params: Vec<spin_sdk::sqlite::Value>,
 ) -> Result<Vec<spin_sdk::sqlite::RowResult>, StoreError> {
-    guarded(Store::Sqlite, calls, async {
-        let db = spin_sdk::sqlite::Connection::open_default().await?;
-        db.execute(statement, params).await?.collect().await
-    })
-    .await
+    guarded(Store::Sqlite, calls, execute(statement, params)).await
+}
+
+/// Runs one write of text (or NULL) parameters within the database's
+/// deadline but *not* through its breaker: the security-event table's
+/// batches are no request's decision, and a missing or failing
+/// `security_events` table must not open the breaker that session and
+/// API-key lookups depend on.
+pub async fn append(
+    calls: &StoreCalls,
+    statement: &str,
+    params: Vec<Option<String>>,
+) -> Result<(), StoreError> {
+    let params = params
+        .into_iter()
+        .map(|p| match p {
+            Some(text) => spin_sdk::sqlite::Value::Text(text),
+            None => spin_sdk::sqlite::Value::Null,
+        })
+        .collect();
+    within_deadline(calls, execute(statement, params))
+        .await
+        .map(drop)
+}
+
+/// The one statement runner both share (one copy of its async code).
+async fn execute(
+    statement: &str,
+    params: Vec<spin_sdk::sqlite::Value>,
+) -> Result<Vec<spin_sdk::sqlite::RowResult>, spin_sdk::sqlite::Error> {
+    let db = spin_sdk::sqlite::Connection::open_default().await?;
+    db.execute(statement, params).await?.collect().await
 }

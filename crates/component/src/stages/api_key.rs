@@ -44,6 +44,7 @@ use crate::respond;
 use serde_json::Value;
 use spin_sdk::wasip3::http::types::{Request, Response};
 use warden_core::base::denial::{Denial, Rejection};
+use warden_core::base::security_event::CREDENTIAL_FP;
 use warden_core::base::time::format_iso8601_ms;
 use warden_core::layers::api_key::cache::{CacheEntry, cache_key, touch_due};
 use warden_core::layers::api_key::config::ApiKeyConfig;
@@ -143,6 +144,7 @@ async fn authenticate(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> 
                 ("reason", "missing_role".into()),
                 ("prefix", presented.display_prefix().into()),
                 ("fingerprint", presented.fingerprint().into()),
+                (CREDENTIAL_FP, presented.credential_fp().into()),
                 ("source", source.as_str().into()),
             ],
         );
@@ -308,6 +310,7 @@ async fn refuse(
     if let Some(presented) = presented {
         fields.push(("prefix", presented.display_prefix().into()));
         fields.push(("fingerprint", presented.fingerprint().into()));
+        fields.push((CREDENTIAL_FP, presented.credential_fp().into()));
         fields.push((
             "from",
             match presented.from {

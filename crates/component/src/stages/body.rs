@@ -149,6 +149,7 @@ pub fn inspector(ctx: &Ctx<'_>, streamed: Streamed) -> (Inspect, Watch) {
     let shared = state.clone();
     let request_id = ctx.request_id.clone();
     let route = ctx.route_name().to_owned();
+    let client = ctx.client_prefix();
     let inspect: Inspect = Box::new(move |chunk: Option<&[u8]>| {
         let verdict = match chunk {
             Some(_) if unsupported => Err(BodyRefusal::UnsupportedMediaType),
@@ -167,6 +168,7 @@ pub fn inspector(ctx: &Ctx<'_>, streamed: Streamed) -> (Inspect, Watch) {
                 &request_id,
                 &[
                     ("route", route.as_str().into()),
+                    ("client", client.clone().into()),
                     ("kind", refusal.kind().into()),
                     ("bytes", seen.into()),
                     ("app_answered", true.into()),

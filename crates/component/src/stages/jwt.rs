@@ -61,6 +61,7 @@ use std::cell::RefCell;
 use warden_core::base::denial::Rejection;
 use warden_core::base::failed_attempts::throttled_denial;
 use warden_core::base::identity::{AuthMethod, Identity};
+use warden_core::base::security_event::{CREDENTIAL_FP, credential_fingerprint};
 use warden_core::http::url::HttpUrl;
 use warden_core::layers::jwt::{
     self, CLAIMS_HEADER, JwksOrigin, JwtSettings, Key, KeyProblem, Keyring, Loaded, Reason,
@@ -135,7 +136,7 @@ async fn authenticate(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> 
     }
     let Some(token) = token else {
         // No token is not a failed attempt.
-        return Err(refuse(ctx, &settings, Reason::Missing, None));
+        return Err(refuse(ctx, &settings, Reason::Missing, None, None));
     };
     let now_ms = ctx.now_ms();
     let now = (now_ms / 1000) as i64;
@@ -144,7 +145,7 @@ async fn authenticate(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> 
         Ok(verified) => admit(ctx, route, &settings, verified),
         Err(Failure::Refused(reason, kid)) => {
             failed_attempts::count_failure(ctx, "jwt_throttle_error").await;
-            Err(refuse(ctx, &settings, reason, kid))
+            Err(refuse(ctx, &settings, reason, kid, Some(&token)))
         }
         Err(Failure::KeysUnavailable(error)) => {
             ctx.log("jwt_keys_unavailable", &[("error", error.into())]);
@@ -715,10 +716,17 @@ fn refuse(
     settings: &JwtSettings,
     reason: Reason,
     kid: Option<String>,
+    token: Option<&str>,
 ) -> Response {
     let mut fields: Vec<(&str, Value)> = vec![("reason", reason.kind().into())];
     if let Some(kid) = kid {
         fields.push(("kid", kid.into()));
+    }
+    if let Some(token) = token {
+        fields.push((
+            CREDENTIAL_FP,
+            credential_fingerprint("jwt", token.as_bytes()).into(),
+        ));
     }
     ctx.log("jwt_auth_failed", &fields);
     ctx.to_client.push((

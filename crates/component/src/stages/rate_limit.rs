@@ -179,7 +179,9 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
     ctx.log(
         "rate_limited",
         &[
-            ("client", fingerprint(&client).into()),
+            // The limit's own key (address, user or header parts), as a
+            // fingerprint; `client` is the security event's address prefix.
+            ("limit_key_fp", fingerprint(&client).into()),
             ("retry_after", retry_after.into()),
         ],
     );

@@ -16,6 +16,7 @@ use std::cell::Cell;
 use warden_core::base::denial::Rejection;
 use warden_core::config::WardenConfig;
 use warden_core::http::path::normalize_path_with;
+use warden_core::layers::rate_limit::client_ip;
 
 /// A request ready for the layers.
 pub struct Routed<'a> {
@@ -99,6 +100,8 @@ pub fn begin<'a>(
         // Only with `unmatched = "deny"`: the global headers for the 404.
         None => config.unmatched_settings.as_ref(),
     };
+    let rate = &policy.sections.rate_limit;
+    let (client_ip, _) = client_ip(&rate.client_ip, &incoming);
     let ctx = Ctx {
         config,
         request_id,
@@ -110,6 +113,7 @@ pub fn begin<'a>(
         route,
         route_settings,
         incoming,
+        client_ip,
         to_app: Vec::new(),
         to_client: Vec::new(),
         now_ms: Cell::new(None),

@@ -26,6 +26,7 @@ use crate::respond;
 use serde_json::Value;
 use spin_sdk::wasip3::http::types::Scheme;
 use spin_sdk::wasip3::http::types::{Request, Response};
+use warden_core::base::security_event::{CREDENTIAL_FP, credential_fingerprint};
 use warden_core::config::Environment;
 use warden_core::layers::session::config::SessionSource;
 use warden_core::layers::session::flow::{self, Attempt, Decision, Failure, Outcome, SessionPort};
@@ -129,6 +130,12 @@ async fn authenticate(ctx: &mut Ctx<'_>, route: &Route) -> Result<(), Response> 
         if !fields.is_empty() {
             if let Some(fp) = &fingerprint {
                 fields.push(("fingerprint", fp.as_str().into()));
+                // The session layer keeps only this fingerprint of a
+                // refused credential; the event's is derived from it.
+                fields.push((
+                    CREDENTIAL_FP,
+                    credential_fingerprint("session", fp.as_bytes()).into(),
+                ));
             }
             if let Some(carrier) = &carrier {
                 fields.push(("from", carrier.kind().into()));

@@ -39,6 +39,7 @@ use spin_sdk::wasip3::http::types::{Request, Response, Scheme as HttpScheme};
 use std::cell::Cell;
 use warden_core::base::denial::Rejection;
 use warden_core::base::identity::{AuthMethod, Identity};
+use warden_core::base::security_event::{CREDENTIAL_FP, credential_fingerprint};
 use warden_core::layers::signature::replay::{ReplayId, is_expired, replay_keys, sweep_claim_key};
 use warden_core::layers::signature::{self, Failure, KeySlot, Keys, RequestView, SignatureRule};
 use warden_core::policy::Route;
@@ -246,6 +247,10 @@ fn deny(ctx: &Ctx<'_>, rule: &SignatureRule, failure: Failure) -> Response {
         .find(|(n, _)| n.eq_ignore_ascii_case(signature_header))
     {
         fields.push(("sig_fp", signature::fingerprint(&value.1).into()));
+        fields.push((
+            CREDENTIAL_FP,
+            credential_fingerprint("worker", &value.1).into(),
+        ));
     }
     if let Failure::InvalidSignatureInput { reason } = &failure {
         fields.push(("detail", reason.as_str().into()));

@@ -199,6 +199,33 @@ impl Problems {
         found
     }
 
+    /// A duration string such as `"15m"` ([`parse_duration`]) within
+    /// `min..=max` seconds, or a problem. (Some older sections also take
+    /// plain integer seconds, with their own readers.)
+    pub(crate) fn duration(
+        &mut self,
+        field: &str,
+        value: &Value,
+        min: u64,
+        max: u64,
+    ) -> Option<u64> {
+        let Some(text) = value.as_str() else {
+            self.wrong_type(field, "a duration such as \"15m\"", value);
+            return None;
+        };
+        match parse_duration(text) {
+            Ok(secs) if (min..=max).contains(&secs) => Some(secs),
+            Ok(_) => {
+                self.add(field, format!("must be between {min}s and {max}s"));
+                None
+            }
+            Err(message) => {
+                self.add(field, message);
+                None
+            }
+        }
+    }
+
     /// A list of strings, each checked by `check`; problems name the element.
     pub(crate) fn strings<T>(
         &mut self,

@@ -14,7 +14,9 @@
 //! - [`overlay`]: how a route's table overrides a section, for every layer;
 //! - [`digest`], [`text`], [`log`]: hashing and hex, byte-safe text, log lines;
 //! - [`time`]: Better Auth's dates (sessions, API keys);
-//! - [`cell`]: one SQLite value, as the layers that read tables parse rows.
+//! - [`cell`]: one SQLite value, as the layers that read tables parse rows;
+//! - [`security_event`], [`event_sampling`]: which log lines are security
+//!   events, their shape and table row, and the sampling of repeats.
 
 pub mod auth_mode;
 pub mod breaker;
@@ -22,6 +24,7 @@ pub mod cell;
 pub mod denial;
 pub mod digest;
 pub mod environment;
+pub mod event_sampling;
 pub mod fail_mode;
 pub mod failed_attempts;
 pub mod fields;
@@ -30,5 +33,6 @@ pub mod layer;
 pub mod log;
 pub mod overlay;
 pub mod problem;
+pub mod security_event;
 pub mod text;
 pub mod time;

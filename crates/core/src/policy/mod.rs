@@ -32,6 +32,7 @@ mod document;
 pub(crate) mod parse;
 mod pattern;
 pub mod ready;
+pub mod security_events;
 pub mod stores;
 
 pub(crate) use checks::route_views;
@@ -90,6 +91,8 @@ pub struct Policy {
     pub sections: Sections,
     /// Deadlines and breakers of the host's stores (`[stores]`).
     pub stores: stores::StoreSettings,
+    /// Sampling of security events and their table (`[security_events]`).
+    pub security_events: security_events::SecurityEventSettings,
     /// The readiness endpoint (`[settings] ready`); `None` when turned off.
     pub ready: Option<ready::ReadyEndpoint>,
 }
@@ -111,6 +114,7 @@ impl Policy {
             settings: Settings::default(),
             sections: Sections::default(),
             stores: stores::StoreSettings::default(),
+            security_events: security_events::SecurityEventSettings::default(),
             ready: Some(ready::ReadyEndpoint::default_endpoint()),
             routes: vec![Route {
                 name: "default".to_string(),

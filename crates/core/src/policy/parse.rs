@@ -19,7 +19,7 @@ use crate::layers::{RouteKeys, Sections};
 
 /// The top-level keys the policy itself reads; each layer adds its own
 /// sections ([`top_fields`]).
-const POLICY_TOP_FIELDS: &[&str] = &["settings", "routes", "stores"];
+const POLICY_TOP_FIELDS: &[&str] = &["settings", "routes", "stores", "security_events"];
 pub(crate) const SETTINGS_FIELDS: &[&str] = &[
     "response_buffer_limit",
     "max_header_bytes",
@@ -140,6 +140,8 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
 
     let sections = Sections::parse(&table, &mut problems);
     let stores = super::stores::parse_stores(table.get("stores"), &mut problems);
+    let security_events =
+        super::security_events::parse_security_events(table.get("security_events"), &mut problems);
 
     let mut routes: Vec<(usize, Route)> = Vec::new();
     match table.get("routes") {
@@ -173,6 +175,7 @@ pub(crate) fn parse_partial(doc: &str) -> Partial {
             settings,
             sections,
             stores,
+            security_events,
             ready,
             ..Policy::empty()
         },

@@ -95,6 +95,12 @@ impl Presented {
         crate::base::digest::fingerprint(self.key.as_bytes())
     }
 
+    /// The key's fingerprint in security events: domain-separated, so it
+    /// matches no prefix of the key's stored hash.
+    pub fn credential_fp(&self) -> String {
+        crate::base::security_event::credential_fingerprint("api_key", self.key.as_bytes())
+    }
+
     /// Warden's stored hash of this key.
     pub fn sha256_hex(&self) -> String {
         warden_hash(&self.key)

@@ -144,18 +144,27 @@ pub fn client_address(
     ipv6_prefix: u8,
     headers: &[(String, Vec<u8>)],
 ) -> ClientAddress {
+    let (ip, fallback) = client_ip(source, headers);
+    ClientAddress {
+        address: ip.map(|ip| counted_address(ip, ipv6_prefix)),
+        fallback,
+    }
+}
+
+/// The client's IP address as [`client_address`] resolves it, uncut (for
+/// security events, which name its own, shorter prefix), and why the
+/// configured source was passed over, if it was.
+pub fn client_ip(
+    source: &ClientIpSource,
+    headers: &[(String, Vec<u8>)],
+) -> (Option<IpAddr>, Option<AddressFallback>) {
     let from_header = match source {
         ClientIpSource::Peer => None,
         ClientIpSource::Header(name) => Some(single_value_address(headers, name)),
         ClientIpSource::ForwardedFor(n) => Some(forwarded_for_address(headers, *n)),
     };
     let fallback = match from_header {
-        Some(Ok(ip)) => {
-            return ClientAddress {
-                address: Some(counted_address(ip, ipv6_prefix)),
-                fallback: None,
-            };
-        }
+        Some(Ok(ip)) => return (Some(ip), None),
         Some(Err(why)) => Some(why),
         None => None,
     };
@@ -165,10 +174,7 @@ pub fn client_address(
             .and_then(|v| parse_ip(v.trim())),
         _ => None,
     };
-    ClientAddress {
-        address: peer.map(|ip| counted_address(ip, ipv6_prefix)),
-        fallback,
-    }
+    (peer, fallback)
 }
 
 /// A header that carries one address: exactly one line, UTF-8, an address.
