@@ -266,13 +266,19 @@ async fn an_app_that_failed_releases_the_key_and_every_status_it_answered_is_kep
         "/api/orders",
         "answered",
         "{}",
-        &[("x-echo-header", b"x-app-said: kept")],
+        &[
+            ("x-echo-header", b"x-app-said: kept"),
+            ("x-echo-status", b"418"),
+        ],
     )
     .await;
+    assert_eq!(teapot.status, 418);
     assert_eq!(teapot.header("x-app-said"), Some("kept"));
     let replay = post(&host, "/api/orders", "answered", "{}", &[]).await;
+    assert_eq!(replay.status, 418);
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
     assert_eq!(replay.header("x-app-said"), Some("kept"));
+    assert_eq!(replay.body, teapot.body);
 }
 
 #[tokio::test]

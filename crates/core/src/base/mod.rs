@@ -25,6 +25,7 @@ pub mod denial;
 pub mod digest;
 pub mod environment;
 pub mod event_sampling;
+pub mod expiring_key;
 pub mod fail_mode;
 pub mod failed_attempts;
 pub mod fields;

@@ -170,25 +170,18 @@ pub fn takeover_neighbour(id: &OperationId, now: u64, ttl: u64, index: usize) ->
 /// The counter whose first increment elects the instance that sweeps the
 /// expired slots of the current bucket: one sweep per `period` fleet-wide.
 pub fn sweep_claim_key(now: u64, period: u64) -> String {
-    let period = period.max(1);
-    let expiry = (now / period).saturating_add(1).saturating_mul(period);
-    format!("{IDEMPOTENCY_PREFIX}{expiry}:sweep")
+    crate::base::expiring_key::sweep_claim_key(IDEMPOTENCY_PREFIX, now, period)
 }
 
 /// The unix second from which an idempotency key may be deleted; `None`
 /// for keys that are not idempotency keys.
 pub fn key_expiry(key: &str) -> Option<u64> {
-    let rest = key.strip_prefix(IDEMPOTENCY_PREFIX)?;
-    let (expiry, _) = rest.split_once(':')?;
-    if expiry.is_empty() || expiry.len() > 20 || !expiry.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    expiry.parse().ok()
+    crate::base::expiring_key::key_expiry(IDEMPOTENCY_PREFIX, key)
 }
 
 /// Whether an idempotency key has expired at `now`.
 pub fn is_expired(key: &str, now: u64) -> bool {
-    key_expiry(key).is_some_and(|expiry| expiry <= now)
+    crate::base::expiring_key::is_expired(IDEMPOTENCY_PREFIX, key, now)
 }
 
 /// A request's hold on an operation while the app runs.

@@ -78,25 +78,18 @@ pub fn replay_keys(id: &ReplayId, now: u64, window: u64) -> [String; 2] {
 /// The key whose first increment elects the instance that sweeps expired
 /// replay keys for the current bucket: one sweep per `window` fleet-wide.
 pub fn sweep_claim_key(now: u64, window: u64) -> String {
-    let window = window.max(1);
-    let expiry = (now / window).saturating_add(1).saturating_mul(window);
-    format!("{REPLAY_PREFIX}{expiry}:sweep")
+    crate::base::expiring_key::sweep_claim_key(REPLAY_PREFIX, now, window)
 }
 
 /// The unix second from which a replay-cache key may be deleted; `None` for
 /// keys that are not replay-cache keys.
 pub fn key_expiry(key: &str) -> Option<u64> {
-    let rest = key.strip_prefix(REPLAY_PREFIX)?;
-    let (expiry, _) = rest.split_once(':')?;
-    if expiry.is_empty() || expiry.len() > 20 || !expiry.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    expiry.parse().ok()
+    crate::base::expiring_key::key_expiry(REPLAY_PREFIX, key)
 }
 
 /// Whether a replay-cache key has expired at `now`.
 pub fn is_expired(key: &str, now: u64) -> bool {
-    key_expiry(key).is_some_and(|expiry| expiry <= now)
+    crate::base::expiring_key::is_expired(REPLAY_PREFIX, key, now)
 }
 
 pub(crate) use crate::base::digest::hex;
