@@ -270,6 +270,48 @@ async fn a_success_resets_the_account_count() {
     }
 }
 
+/// Attack: an attacker guessing a victim's password from many addresses
+/// resets the victim's count between guesses with a login that names the
+/// victim as a decoy beside the attacker's own account (the app, taking
+/// the last member, logs the attacker in: a 2xx). A success clears an
+/// account's count only when the request names that account alone.
+#[tokio::test]
+async fn a_success_naming_a_decoy_account_does_not_reset_its_count() {
+    for mode in MODES {
+        let host = start(mode).await;
+        let victim = email("victim@example.com");
+        for i in 1..=2 {
+            let reply = attempt(
+                &host,
+                "/auth/login",
+                &format!("10.0.9.{i}"),
+                &victim,
+                true,
+                &[],
+            )
+            .await;
+            assert_eq!(reply.status, 401, "{mode:?}: {}", text(&reply));
+        }
+        let decoy =
+            br#"{"email":"victim@example.com","email":"mallory@example.com","password":"mine"}"#;
+        let reply = attempt(&host, "/auth/login", "10.0.9.3", decoy, false, &[]).await;
+        assert_eq!(reply.status, 200, "{mode:?}: {}", text(&reply));
+        let reply = attempt(&host, "/auth/login", "10.0.9.4", &victim, true, &[]).await;
+        assert_eq!(reply.status, 401, "{mode:?}: {}", text(&reply));
+        // The third failure locked the victim: the decoy reset nothing.
+        let reply = attempt(
+            &host,
+            "/auth/login",
+            "10.0.9.5",
+            &victim,
+            false,
+            &[APP_FAILS],
+        )
+        .await;
+        assert_locked(&reply, 429);
+    }
+}
+
 #[tokio::test]
 async fn a_lock_expires_after_its_duration() {
     for mode in MODES {

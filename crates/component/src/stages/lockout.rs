@@ -21,7 +21,7 @@
 //! body is passed on): a failure status increments the address's and each
 //! account's counter (the store's atomic `increment`), and those at
 //! `max_failures` are locked (`set` of the lock's two buckets); a 2xx
-//! deletes the accounts' counters. A store failure here is logged and the
+//! naming one account deletes its counter. A store failure here is logged and the
 //! app's answer stands.
 //!
 //! Events: `login_failed` (a counted failure), `login_locked` (a lock set),
@@ -183,11 +183,16 @@ pub async fn count(ctx: &Ctx<'_>, login: &Login, status: u16) {
     let calls = ctx.config.policy.stores.key_value;
     let now_ms = ctx.now_ms();
     if lockout::is_success(status) {
-        for account in &login.accounts {
-            let key = Subject::Account(account.hash()).counter_key(&login.config, now_ms);
-            if let Err(error) = kv::delete(&calls, &key).await {
-                ctx.log("login_count_failed", &[("error", error.to_string().into())]);
-            }
+        // Only a success naming one account clears its count: with two,
+        // warden cannot tell which one the app logged in, and an attacker
+        // would add a victim beside their own account to reset the
+        // victim's count between guesses.
+        let [account] = login.accounts.as_slice() else {
+            return;
+        };
+        let key = Subject::Account(account.hash()).counter_key(&login.config, now_ms);
+        if let Err(error) = kv::delete(&calls, &key).await {
+            ctx.log("login_count_failed", &[("error", error.to_string().into())]);
         }
         return;
     }

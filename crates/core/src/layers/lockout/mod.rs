@@ -27,7 +27,7 @@
 //! the accounts ([`accounts`]), and refuse if the address or any account
 //! holds a lock ([`lock_remaining`]); after the app, a status in
 //! `failure_statuses` increments each subject's counter and locks those
-//! that reach `max_failures`; a 2xx deletes the accounts' counters.
+//! that reach `max_failures`; a 2xx naming one account deletes its counter.
 //! docs/hardening.md has the whole behaviour and its bounds.
 //!
 //! - **Owns:** `[lockout]` and a route's `lockout` ([`Lockout`]).
