@@ -10,7 +10,8 @@
 //!    stream), kept in `Ctx::body` and forwarded byte for byte; a body a
 //!    signed route already read is used as it is;
 //! 2. the accounts it names are found (none is fine: the address still
-//!    counts; more than four distinct is a 400);
+//!    counts; more than four distinct is a 400, and so is a `json:` body
+//!    that is not one readable JSON object);
 //! 3. the lock of the address and of each account is read, one `get` each;
 //!    any lock still on refuses the request (429 or 423, `Retry-After` the
 //!    longest of them) and the app is not called. A store that cannot be
@@ -101,6 +102,7 @@ pub async fn check(
         Accounts::Unnamed => Vec::new(),
         Accounts::Named(ids) => ids,
         Accounts::TooMany => return Err(refuse(ctx, LoginRefusal::Ambiguous)),
+        Accounts::Unreadable => return Err(refuse(ctx, LoginRefusal::Unreadable)),
     };
     let login = Login {
         address: failed_attempts::address(ctx).unwrap_or_else(|| "unknown".into()),

@@ -34,7 +34,7 @@
 //! - **Ports:** key-value `get`, `set`, `increment`, `delete`; the sweep
 //!   of `base::failed_attempts`.
 //! - **Answers:** 429 (or 423) `LOGIN_LOCKED` with `Retry-After`
-//!   ([`locked_denial`]); 400 `AMBIGUOUS_LOGIN`, 413 `PAYLOAD_TOO_LARGE`,
+//!   ([`locked_denial`]); 400 `AMBIGUOUS_LOGIN`, 400 `UNREADABLE_LOGIN`, 413 `PAYLOAD_TOO_LARGE`,
 //!   408 `REQUEST_TIMEOUT` while reading the account.
 
 pub mod account;
@@ -48,5 +48,6 @@ pub use account::{AccountId, Accounts, MAX_ACCOUNTS, accounts, normalize};
 pub use config::{AccountSource, Lockout, LockoutConfig, LockoutOverlay, for_route};
 pub use decision::{
     AMBIGUOUS_BODY, BODY_LIMIT, BODY_TIMEOUT_SECS, LoginRefusal, Subject, TIMED_OUT_BODY,
-    TOO_LARGE_BODY, is_success, lock_remaining, lock_value, locked_body, locked_denial,
+    TOO_LARGE_BODY, UNREADABLE_BODY, is_success, lock_remaining, lock_value, locked_body,
+    locked_denial,
 };
