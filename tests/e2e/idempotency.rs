@@ -25,6 +25,13 @@ path = "/opt/*"
 idempotency = {}
 
 [[routes]]
+name = "uploads"
+path = "/uploads"
+methods = ["POST"]
+idempotency = {}
+body = { limit = "1GiB" }
+
+[[routes]]
 name = "rest"
 path = "/*"
 "#;
@@ -396,5 +403,40 @@ idempotency = { scope = "user", ttl = "1s", methods = ["GET"], header = "bad hea
         "routes[0].idempotency.header",
     ] {
         assert!(log.contains(field), "{field} not named in: {log}");
+    }
+}
+
+/// Attack: keyed requests that declare a body near the route's limit
+/// (`content-length: 1000000000` under `body.limit = "1GiB"`) and send
+/// one byte. Warden reserved the declared length before a byte arrived,
+/// so a handful of such heads, costing the client nothing, ran the shared
+/// instance out of its 4 GiB of memory: an allocation failure is a trap,
+/// which fails every request in flight on the instance. The reservation
+/// is now bounded; the memory grows only with bytes actually received.
+#[tokio::test]
+async fn declared_lengths_do_not_reserve_memory_before_the_bytes_arrive() {
+    let host = Arc::new(start(Reuse::Spin).await);
+    let mut pending = Vec::new();
+    for i in 0..6 {
+        let head = format!(
+            "POST /uploads HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 1000000000\r\n\
+             idempotency-key: \"upload-{i}\"\r\ncontent-type: application/octet-stream\r\n\r\nx"
+        );
+        let host = Arc::clone(&host);
+        pending.push(tokio::spawn(async move {
+            host.send_raw(vec![Piece::now(head.into_bytes())]).await
+        }));
+        // Each lands on the instance already waiting on the earlier ones.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Still waiting for their bodies: none was failed by a trap.
+    for task in &pending {
+        assert!(!task.is_finished(), "{}", host.log());
+    }
+    let reply = host.get("/health").await;
+    assert!(reply.status < 500, "{}", host.log());
+    for task in pending {
+        task.abort();
     }
 }

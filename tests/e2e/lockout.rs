@@ -270,6 +270,77 @@ async fn a_success_resets_the_account_count() {
     }
 }
 
+/// Attack: an attacker guessing a victim's password from many addresses
+/// resets the victim's count between guesses with a login that names the
+/// victim as a decoy beside the attacker's own account (the app, taking
+/// the last member, logs the attacker in: a 2xx). A success clears an
+/// account's count only when the request names that account alone.
+#[tokio::test]
+async fn a_success_naming_a_decoy_account_does_not_reset_its_count() {
+    for mode in MODES {
+        let host = start(mode).await;
+        let victim = email("victim@example.com");
+        for i in 1..=2 {
+            let reply = attempt(
+                &host,
+                "/auth/login",
+                &format!("10.0.9.{i}"),
+                &victim,
+                true,
+                &[],
+            )
+            .await;
+            assert_eq!(reply.status, 401, "{mode:?}: {}", text(&reply));
+        }
+        let decoy =
+            br#"{"email":"victim@example.com","email":"mallory@example.com","password":"mine"}"#;
+        let reply = attempt(&host, "/auth/login", "10.0.9.3", decoy, false, &[]).await;
+        assert_eq!(reply.status, 200, "{mode:?}: {}", text(&reply));
+        let reply = attempt(&host, "/auth/login", "10.0.9.4", &victim, true, &[]).await;
+        assert_eq!(reply.status, 401, "{mode:?}: {}", text(&reply));
+        // The third failure locked the victim: the decoy reset nothing.
+        let reply = attempt(
+            &host,
+            "/auth/login",
+            "10.0.9.5",
+            &victim,
+            false,
+            &[APP_FAILS],
+        )
+        .await;
+        assert_locked(&reply, 429);
+    }
+}
+
+/// Attack: a password guess for a victim in a body the app's parser reads
+/// but serde_json does not (a lone surrogate or a non-UTF-8 byte in another
+/// member's name, a form on a JSON route) named no account, so it counted
+/// against the address only and a run spread over many addresses never
+/// locked the victim. Such a body is refused before the app.
+#[tokio::test]
+async fn a_login_body_warden_cannot_read_is_refused_not_counted_by_address() {
+    for mode in MODES {
+        let host = start(mode).await;
+        let form = &b"email=victim%40example.com&password=guess"[..];
+        let surrogate = &br#"{"\ud800":1,"email":"victim@example.com","password":"guess"}"#[..];
+        let latin1 = &b"{\"\xe9\":1,\"email\":\"victim@example.com\",\"password\":\"guess\"}"[..];
+        for (i, body) in [form, surrogate, latin1].into_iter().enumerate() {
+            let reply = attempt(
+                &host,
+                "/auth/login",
+                &format!("10.0.10.{i}"),
+                body,
+                true,
+                &[APP_FAILS],
+            )
+            .await;
+            assert_eq!(reply.status, 400, "{mode:?} #{i}: {}", text(&reply));
+            assert_eq!(reply.json()["error"]["code"], "UNREADABLE_LOGIN");
+        }
+        assert!(host.log().contains(r#""reason":"unreadable_body""#));
+    }
+}
+
 #[tokio::test]
 async fn a_lock_expires_after_its_duration() {
     for mode in MODES {
@@ -341,8 +412,8 @@ async fn form_and_header_accounts_and_a_423() {
 async fn hostile_login_requests_get_their_documented_answers() {
     for mode in MODES {
         let host = start(mode).await;
-        // Malformed or non-UTF-8 JSON names no account: the app answers,
-        // and the failure counts by address only.
+        // Malformed or non-UTF-8 JSON: 400 before the app, which might
+        // have read an account from it that warden could not.
         for (i, body) in [
             &b"{\"email\":"[..],
             b"{\"email\":\"\xff\xfe\"}",
@@ -357,12 +428,25 @@ async fn hostile_login_requests_get_their_documented_answers() {
                 "/auth/login",
                 &format!("10.0.6.{i}"),
                 body,
-                true,
-                &[],
+                false,
+                &[APP_FAILS],
             )
             .await;
-            assert_eq!(reply.status, 401, "{mode:?} {body:?}: {}", text(&reply));
+            assert_eq!(reply.status, 400, "{mode:?} {body:?}: {}", text(&reply));
+            assert_eq!(reply.json()["error"]["code"], "UNREADABLE_LOGIN");
         }
+        // A JSON object without the member names no account: the app
+        // answers, and the failure counts by address only.
+        let reply = attempt(
+            &host,
+            "/auth/login",
+            "10.0.6.9",
+            br#"{"email":7}"#,
+            true,
+            &[],
+        )
+        .await;
+        assert_eq!(reply.status, 401, "{mode:?}: {}", text(&reply));
         assert!(
             !host.log().contains(r#""scope":"account""#),
             "{}",

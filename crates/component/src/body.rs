@@ -75,11 +75,19 @@ async fn read_body(incoming: Request, declared: Option<u64>, limit: u64) -> Body
     let (done_tx, done_rx) = wit_future::new::<Result<(), ErrorCode>>(|| Ok(()));
     let (mut contents, trailers) = Request::consume_body(incoming, done_rx);
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let mut body = Vec::with_capacity(declared.map_or(0, |l| l as usize).min(limit));
+    // The declared length is the client's word, not bytes received: reserve
+    // at most one read's worth up front. Reserving all of it (up to a
+    // route's 1 GiB `body.limit`) let a few heads with a large
+    // `content-length` and no body exhaust the instance's memory, and an
+    // allocation failure traps the instance with every request on it.
+    let reserve = declared.map_or(0, |l| usize::try_from(l).unwrap_or(usize::MAX));
+    let mut body = Vec::with_capacity(reserve.min(limit).min(64 * 1024));
     loop {
         let room = (limit + 1).saturating_sub(body.len()).clamp(1, 64 * 1024);
         let (result, chunk) = contents.read(Vec::with_capacity(room)).await;
-        if body.len() + chunk.len() > limit {
+        // Growing may still fail when concurrent bodies have the memory:
+        // refuse this one rather than trap the instance.
+        if body.len() + chunk.len() > limit || body.try_reserve(chunk.len()).is_err() {
             return BodyRead::TooLarge;
         }
         body.extend_from_slice(&chunk);

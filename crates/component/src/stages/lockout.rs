@@ -10,7 +10,8 @@
 //!    stream), kept in `Ctx::body` and forwarded byte for byte; a body a
 //!    signed route already read is used as it is;
 //! 2. the accounts it names are found (none is fine: the address still
-//!    counts; more than four distinct is a 400);
+//!    counts; more than four distinct is a 400, and so is a `json:` body
+//!    that is not one readable JSON object);
 //! 3. the lock of the address and of each account is read, one `get` each;
 //!    any lock still on refuses the request (429 or 423, `Retry-After` the
 //!    longest of them) and the app is not called. A store that cannot be
@@ -21,7 +22,7 @@
 //! body is passed on): a failure status increments the address's and each
 //! account's counter (the store's atomic `increment`), and those at
 //! `max_failures` are locked (`set` of the lock's two buckets); a 2xx
-//! deletes the accounts' counters. A store failure here is logged and the
+//! naming one account deletes its counter. A store failure here is logged and the
 //! app's answer stands.
 //!
 //! Events: `login_failed` (a counted failure), `login_locked` (a lock set),
@@ -101,6 +102,7 @@ pub async fn check(
         Accounts::Unnamed => Vec::new(),
         Accounts::Named(ids) => ids,
         Accounts::TooMany => return Err(refuse(ctx, LoginRefusal::Ambiguous)),
+        Accounts::Unreadable => return Err(refuse(ctx, LoginRefusal::Unreadable)),
     };
     let login = Login {
         address: failed_attempts::address(ctx).unwrap_or_else(|| "unknown".into()),
@@ -183,11 +185,16 @@ pub async fn count(ctx: &Ctx<'_>, login: &Login, status: u16) {
     let calls = ctx.config.policy.stores.key_value;
     let now_ms = ctx.now_ms();
     if lockout::is_success(status) {
-        for account in &login.accounts {
-            let key = Subject::Account(account.hash()).counter_key(&login.config, now_ms);
-            if let Err(error) = kv::delete(&calls, &key).await {
-                ctx.log("login_count_failed", &[("error", error.to_string().into())]);
-            }
+        // Only a success naming one account clears its count: with two,
+        // warden cannot tell which one the app logged in, and an attacker
+        // would add a victim beside their own account to reset the
+        // victim's count between guesses.
+        let [account] = login.accounts.as_slice() else {
+            return;
+        };
+        let key = Subject::Account(account.hash()).counter_key(&login.config, now_ms);
+        if let Err(error) = kv::delete(&calls, &key).await {
+            ctx.log("login_count_failed", &[("error", error.to_string().into())]);
         }
         return;
     }

@@ -12,8 +12,11 @@
 //! assert_eq!(again, Accounts::Named(ids.clone()));
 //! assert_eq!(ids[0].hash().len(), 32);
 //! assert!(!ids[0].hash().contains("alice"));
-//! // Malformed JSON names no account: the failure counts by address only.
-//! assert_eq!(accounts(&json, &[], b"{\"email\":"), Accounts::Unnamed);
+//! // No body names no account: the failure counts by address only.
+//! assert_eq!(accounts(&json, &[], b""), Accounts::Unnamed);
+//! // A body that is not one readable object is refused (400): the app's
+//! // parser might find an account in it that warden would not count.
+//! assert_eq!(accounts(&json, &[], b"{\"email\":"), Accounts::Unreadable);
 //! ```
 //!
 //! **Normalization**, on bytes (no UTF-8 needed, so no value is lost to an
@@ -31,9 +34,14 @@
 //! **Where the account comes from** (`account` in the policy):
 //! - `json:FIELD`: every top-level member named FIELD of a JSON object body
 //!   (names compare after JSON unescaping), when its value is a string. A
-//!   leading UTF-8 byte-order mark is skipped. A body that is not one
-//!   well-formed JSON object (malformed, truncated, not UTF-8, nested deeper
-//!   than serde_json's 128 levels, an array at the top) names no account.
+//!   leading UTF-8 byte-order mark is skipped. An empty (or all
+//!   whitespace) body names no account. A body that is not one well-formed
+//!   JSON object (malformed, truncated, not UTF-8, an array at the top, a
+//!   form) is [`Accounts::Unreadable`], which the component refuses (400):
+//!   a lenient app parser (`JSON.parse` takes lone surrogates, Node decodes
+//!   bad UTF-8 leniently, Express takes a form too) could read an account
+//!   from it, and warden would then count the guess against the address
+//!   only.
 //! - `form:FIELD`: every `FIELD=value` pair of an
 //!   `application/x-www-form-urlencoded` body (split on `&` and the first
 //!   `=`, `+` as space, `%XX` decoded; an invalid escape is kept as it is,
@@ -106,6 +114,9 @@ pub enum Accounts {
     Named(Vec<AccountId>),
     /// More distinct accounts than [`MAX_ACCOUNTS`].
     TooMany,
+    /// A `json:` source and a non-empty body that is not one JSON object
+    /// serde_json reads.
+    Unreadable,
 }
 
 /// The accounts `source` finds in the request's `headers` or `body`. Never
@@ -116,7 +127,10 @@ pub fn accounts(source: &AccountSource, headers: &[(String, Vec<u8>)], body: &[u
             .into_iter()
             .map(<[u8]>::to_vec)
             .collect(),
-        AccountSource::Json(field) => json_members(body, field),
+        AccountSource::Json(field) => match json_members(body, field) {
+            Some(found) => found,
+            None => return Accounts::Unreadable,
+        },
         AccountSource::Form(field) => form_fields(body, field.as_bytes()),
     };
     let mut ids: Vec<AccountId> = Vec::new();
@@ -137,14 +151,18 @@ pub fn accounts(source: &AccountSource, headers: &[(String, Vec<u8>)], body: &[u
 }
 
 /// The string values of every top-level member `field` of a JSON object;
-/// empty unless `body` is exactly one well-formed object.
-fn json_members(body: &[u8], field: &str) -> Vec<Vec<u8>> {
+/// empty for an empty body, `None` unless `body` is exactly one well-formed
+/// object.
+fn json_members(body: &[u8], field: &str) -> Option<Vec<Vec<u8>>> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    if body.trim_ascii().is_empty() {
+        return Some(Vec::new());
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let seed = TopLevel { field };
     seed.deserialize(&mut deserializer)
         .and_then(|found| deserializer.end().map(|()| found))
-        .unwrap_or_default()
+        .ok()
 }
 
 /// Walks one JSON object's members, keeping the string values of `field`

@@ -72,6 +72,8 @@ pub fn locked_denial(config: &LockoutConfig, retry_after: u64) -> Denial {
 pub enum LoginRefusal {
     /// More than `MAX_ACCOUNTS` distinct accounts: 400.
     Ambiguous,
+    /// A `json:` route's body that is not one readable JSON object: 400.
+    Unreadable,
     /// The body is over [`BODY_LIMIT`]: 413.
     TooLarge,
     /// The body did not arrive within [`BODY_TIMEOUT_SECS`]: 408.
@@ -83,6 +85,7 @@ impl LoginRefusal {
     pub fn kind(&self) -> &'static str {
         match self {
             LoginRefusal::Ambiguous => "too_many_accounts",
+            LoginRefusal::Unreadable => "unreadable_body",
             LoginRefusal::TooLarge => "too_large",
             LoginRefusal::TimedOut => "timed_out",
         }
@@ -93,6 +96,7 @@ impl From<LoginRefusal> for Denial {
     fn from(refusal: LoginRefusal) -> Denial {
         let (status, body) = match refusal {
             LoginRefusal::Ambiguous => (400, AMBIGUOUS_BODY),
+            LoginRefusal::Unreadable => (400, UNREADABLE_BODY),
             LoginRefusal::TooLarge => (413, TOO_LARGE_BODY),
             LoginRefusal::TimedOut => (408, TIMED_OUT_BODY),
         };
@@ -106,6 +110,9 @@ impl From<LoginRefusal> for Denial {
 /// A request naming more than `MAX_ACCOUNTS` distinct accounts (400).
 pub const AMBIGUOUS_BODY: &str =
     r#"{"error":{"code":"AMBIGUOUS_LOGIN","message":"The request names more than one account"}}"#;
+/// A `json:` login body that is not one JSON object warden can read (400).
+pub const UNREADABLE_BODY: &str =
+    r#"{"error":{"code":"UNREADABLE_LOGIN","message":"The login body is not a JSON object"}}"#;
 /// A login body over the account-reading limit (413), in the body layer's
 /// words.
 pub const TOO_LARGE_BODY: &str =

@@ -27,14 +27,14 @@
 //! the accounts ([`accounts`]), and refuse if the address or any account
 //! holds a lock ([`lock_remaining`]); after the app, a status in
 //! `failure_statuses` increments each subject's counter and locks those
-//! that reach `max_failures`; a 2xx deletes the accounts' counters.
+//! that reach `max_failures`; a 2xx naming one account deletes its counter.
 //! docs/hardening.md has the whole behaviour and its bounds.
 //!
 //! - **Owns:** `[lockout]` and a route's `lockout` ([`Lockout`]).
 //! - **Ports:** key-value `get`, `set`, `increment`, `delete`; the sweep
 //!   of `base::failed_attempts`.
 //! - **Answers:** 429 (or 423) `LOGIN_LOCKED` with `Retry-After`
-//!   ([`locked_denial`]); 400 `AMBIGUOUS_LOGIN`, 413 `PAYLOAD_TOO_LARGE`,
+//!   ([`locked_denial`]); 400 `AMBIGUOUS_LOGIN`, 400 `UNREADABLE_LOGIN`, 413 `PAYLOAD_TOO_LARGE`,
 //!   408 `REQUEST_TIMEOUT` while reading the account.
 
 pub mod account;
@@ -48,5 +48,6 @@ pub use account::{AccountId, Accounts, MAX_ACCOUNTS, accounts, normalize};
 pub use config::{AccountSource, Lockout, LockoutConfig, LockoutOverlay, for_route};
 pub use decision::{
     AMBIGUOUS_BODY, BODY_LIMIT, BODY_TIMEOUT_SECS, LoginRefusal, Subject, TIMED_OUT_BODY,
-    TOO_LARGE_BODY, is_success, lock_remaining, lock_value, locked_body, locked_denial,
+    TOO_LARGE_BODY, UNREADABLE_BODY, is_success, lock_remaining, lock_value, locked_body,
+    locked_denial,
 };

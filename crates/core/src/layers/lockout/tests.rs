@@ -153,10 +153,23 @@ fn json_accounts_are_found_defensively() {
             "{body:?}"
         );
     }
-    // Nothing usable: failures count by address only.
+    // An object without a usable member, or no body: failures count by
+    // address only.
     for body in [
         &b""[..],
-        b"{",
+        b" \r\n",
+        b"{\"email\":1}",
+        b"{\"email\":null}",
+        b"{\"email\":[\"a\"]}",
+        b"{\"email\":\"   \"}",
+        b"{\"user\":{\"email\":\"a\"}}",
+    ] {
+        assert_eq!(accounts(&json, &[], body), Accounts::Unnamed, "{body:?}");
+    }
+    // A body warden cannot read as one object is refused, not counted by
+    // address only: the app's parser may well read an account from it.
+    for body in [
+        &b"{"[..],
         b"{\"email\":",
         b"[{\"email\":\"a\"}]",
         b"\"alice\"",
@@ -164,18 +177,42 @@ fn json_accounts_are_found_defensively() {
         b"{\"email\":\"a\"}{\"email\":\"b\"}",
         b"{\"email\":\"\\ud800\"}",
         b"{\"email\":\"\xff\xfe\"}",
-        b"{\"email\":1}",
-        b"{\"email\":null}",
-        b"{\"email\":[\"a\"]}",
-        b"{\"email\":\"   \"}",
-        b"{\"user\":{\"email\":\"a\"}}",
         b"email=alice",
     ] {
-        assert_eq!(accounts(&json, &[], body), Accounts::Unnamed, "{body:?}");
+        assert_eq!(accounts(&json, &[], body), Accounts::Unreadable, "{body:?}");
     }
     // Deep nesting is refused by serde_json's recursion limit, not the stack.
     let deep = format!("{{\"x\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
     assert_eq!(accounts(&json, &[], deep.as_bytes()), Accounts::Unnamed);
+    // A skipped member nested past 128 levels is still read past: the
+    // account is found.
+    let deep = format!(
+        r#"{{"email":"alice@example.com","x":{}{}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    assert_eq!(
+        named(&json, &[], deep.as_bytes()),
+        std::slice::from_ref(&alice)
+    );
+}
+
+/// Attack: a body the app's JSON parser reads but serde_json does not (a
+/// lone surrogate or a byte that is not UTF-8 in another member's name,
+/// which `JSON.parse` and Node's lenient decoding take; a form body on a
+/// JSON route whose app takes forms too) used to name no account, so a
+/// password guess for a named victim was counted against the address only
+/// and a run spread over many addresses never locked the account.
+#[test]
+fn a_body_the_app_may_read_but_warden_cannot_is_unreadable_not_unnamed() {
+    let json = AccountSource::Json("email".into());
+    for body in [
+        &br#"{"\ud800":1,"email":"victim@example.com","password":"guess"}"#[..],
+        b"{\"\xff\":1,\"email\":\"victim@example.com\",\"password\":\"guess\"}",
+        b"email=victim%40example.com&password=guess",
+    ] {
+        assert_eq!(accounts(&json, &[], body), Accounts::Unreadable, "{body:?}");
+    }
 }
 
 #[test]
