@@ -373,10 +373,17 @@ fn parse_route<'a>(
         && !roles.is_empty()
         && !auth.identifies_users()
     {
+        // The modes come from the registry, so a new credential layer is
+        // named here without editing this message.
+        let modes: Vec<String> = crate::layers::auth_modes()
+            .filter(AuthMode::identifies_users)
+            .map(|m| format!("\"{}\"", m.as_str()))
+            .collect();
         problems.add(
             field("roles"),
             format!(
-                "roles need auth = \"optional\" or \"required\" (this route has auth = \"{}\")",
+                "roles need an auth mode that identifies users ({}); this route has auth = \"{}\"",
+                modes.join(", "),
                 auth.as_str()
             ),
         );
@@ -1049,6 +1056,11 @@ mod tests {
             ))),
             ["routes[0].roles[0]"]
         );
+        // The message names every mode that can carry roles, token ones too.
+        let message = problems(&route("auth = \"worker\"\nroles = [\"admin\"]"))[0].to_string();
+        for mode in ["\"optional\"", "\"required\"", "\"jwt\"", "\"api_key\""] {
+            assert!(message.contains(mode), "{mode} missing: {message}");
+        }
         // Empty roles are fine anywhere; they ask for nothing.
         only_route("roles = []");
         // Skipping auth on a route without auth is redundant but harmless.
