@@ -140,10 +140,6 @@ fn echoed(reply: &Reply, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn text(reply: &Reply) -> String {
-    String::from_utf8_lossy(&reply.body).into_owned()
-}
-
 fn assert_unauthorized(reply: &Reply, what: &str) {
     assert_eq!(reply.status, 401, "{what}: {}", text(reply));
     assert_eq!(reply.body, UNAUTHORIZED, "{what}");

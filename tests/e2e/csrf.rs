@@ -106,10 +106,6 @@ async fn post(host: &TestHost, path: &str, headers: &[(&str, &str)]) -> Reply {
     host.send("POST", path, &headers, b"{}").await
 }
 
-fn text(reply: &Reply) -> String {
-    String::from_utf8_lossy(&reply.body).into_owned()
-}
-
 fn assert_refused(reply: &Reply, context: &str) {
     assert_eq!(reply.status, 403, "{context}: {}", text(reply));
     assert_eq!(text(reply), REFUSED, "{context}");

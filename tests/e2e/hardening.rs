@@ -34,10 +34,6 @@ async fn start(mode: Reuse) -> TestHost {
     TestHost::start(Setup::default().policy(POLICY).reuse(mode)).await
 }
 
-fn text(reply: &Reply) -> String {
-    String::from_utf8_lossy(&reply.body).into_owned()
-}
-
 /// A request head only: the body it announces is never sent.
 fn head_only(method: &str, path: &str, headers: &str) -> Vec<u8> {
     format!("{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\n{headers}\r\n").into_bytes()

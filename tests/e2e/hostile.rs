@@ -6,10 +6,6 @@ use serde_json::Value;
 use warden_core::layers::signature::{sign_request_nonce, sign_worker};
 use warden_tests::*;
 
-fn text(reply: &Reply) -> String {
-    String::from_utf8_lossy(&reply.body).into_owned()
-}
-
 /// A header-keyed limit used to cut the value with `String::truncate(256)`:
 /// a two-byte character across byte 256 panicked, and with `panic = abort`
 /// the whole instance died (500 for this request and every one in flight).

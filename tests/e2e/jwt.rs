@@ -110,10 +110,6 @@ async fn bearer(host: &TestHost, path: &str, token: &str) -> Reply {
     get(host, path, &[("authorization", &format!("Bearer {token}"))]).await
 }
 
-fn text(reply: &Reply) -> String {
-    String::from_utf8_lossy(&reply.body).into_owned()
-}
-
 fn assert_admitted(reply: &Reply, user: &str, role: &str, what: &str) {
     assert_eq!(reply.status, 200, "{what}: {}", text(reply));
     let seen = reply.echoed_headers();

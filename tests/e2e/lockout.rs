@@ -66,10 +66,6 @@ async fn start(mode: Reuse) -> TestHost {
     TestHost::start(Setup::default().policy(POLICY).reuse(mode)).await
 }
 
-fn text(reply: &Reply) -> String {
-    String::from_utf8_lossy(&reply.body).into_owned()
-}
-
 /// A login attempt from `ip`; `fail` makes the app answer 401, and
 /// `extra` adds headers.
 async fn attempt(

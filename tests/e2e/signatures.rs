@@ -95,10 +95,6 @@ fn worker_signed(secret: &str, ts: u64, body: &[u8]) -> Headers {
     ])
 }
 
-fn text(reply: &Reply) -> String {
-    String::from_utf8_lossy(&reply.body).into_owned()
-}
-
 /// A refusal by warden: exact status and body, JSON, with a request id, and
 /// never the echo app's answer.
 fn assert_refused(reply: &Reply, status: u16, body: &str, what: &str) {

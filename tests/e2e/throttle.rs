@@ -95,10 +95,6 @@ async fn with_key(host: &TestHost, key: &str, ip: &str) -> Reply {
         .await
 }
 
-fn text(reply: &Reply) -> String {
-    String::from_utf8_lossy(&reply.body).into_owned()
-}
-
 fn assert_status(reply: &Reply, status: u16, what: &str) {
     assert_eq!(reply.status, status, "{what}: {}", text(reply));
 }

@@ -58,10 +58,6 @@ async fn start(mode: Reuse) -> TestHost {
     TestHost::start(Setup::default().policy(POLICY).reuse(mode)).await
 }
 
-fn text(reply: &Reply) -> String {
-    String::from_utf8_lossy(&reply.body).into_owned()
-}
-
 async fn get_timed(host: &TestHost, path: &str, headers: &[(&str, &str)]) -> (Reply, Duration) {
     let start = Instant::now();
     let reply = host.get_with(path, headers).await;

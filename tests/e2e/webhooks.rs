@@ -377,10 +377,6 @@ async fn send_signed(host: &TestHost, provider: Provider, d: &Delivery) -> Reply
     deliver(host, provider, &provider.signed(d), &d.body).await
 }
 
-fn text(reply: &Reply) -> String {
-    String::from_utf8_lossy(&reply.body).into_owned()
-}
-
 /// A refusal by warden: exact status and body, JSON, with a request id.
 fn assert_refused(reply: &Reply, status: u16, body: &str, what: &str) {
     assert_eq!(reply.status, status, "{what}: {}", text(reply));

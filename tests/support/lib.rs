@@ -325,6 +325,12 @@ pub async fn send(
     }
 }
 
+/// A reply's body as text (lossy: a test's message shows what came back,
+/// whatever it is).
+pub fn text(reply: &Reply) -> String {
+    String::from_utf8_lossy(&reply.body).into_owned()
+}
+
 /// A response as the client saw it.
 #[derive(Debug)]
 pub struct Reply {
