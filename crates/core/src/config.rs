@@ -91,6 +91,7 @@ pub struct RawSettings {
     /// variable that [`RawSettings::policy_variables`] lists and the host
     /// has set (webhook secrets, `[jwt]`'s HMAC secret and JWK Set).
     pub policy_secrets: Vec<(String, String)>,
+    pub flavour: crate::base::host_profile::HostFlavour,
 }
 
 impl RawSettings {

@@ -21,6 +21,7 @@
 pub mod auth_mode;
 pub mod breaker;
 pub mod cell;
+pub mod host_profile;
 pub mod denial;
 pub mod digest;
 pub mod environment;
