@@ -29,14 +29,18 @@ pub mod faults;
 pub mod guest_log;
 pub mod manifest;
 pub mod outbound;
+pub mod profiles;
 mod redis_kv;
 pub mod server;
 pub mod spin;
 pub mod storage;
 pub mod variables;
+pub mod wasi_config;
+pub mod wasi_keyvalue;
 
 pub use faults::{Fault, Faults, Op, OpCounts};
 pub use guest_log::GuestLog;
+pub use profiles::Profile;
 pub use server::Host;
 
 use std::collections::HashMap;
@@ -90,6 +94,9 @@ pub struct HostOptions {
     /// outbound request, as Spin does for a middleware without the grant
     /// ([`outbound`] lists the differences from Spin).
     pub allowed_outbound_hosts: Vec<String>,
+    /// Which host's interfaces to link ([`Profile`]): a component importing
+    /// one the profile lacks fails to start.
+    pub profile: Profile,
 }
 
 impl Default for HostOptions {
@@ -109,6 +116,7 @@ impl Default for HostOptions {
             key_value_redis: None,
             stats_endpoint: false,
             allowed_outbound_hosts: Vec::new(),
+            profile: Profile::Spin,
         }
     }
 }
@@ -134,7 +142,12 @@ pub fn component_interfaces(bytes: &[u8]) -> anyhow::Result<(Vec<String>, Vec<St
 
 /// Compile and instantiate costs of `app` behind `middleware`: the time to
 /// compile the composed component (no cache) in milliseconds, and the mean
-/// time to instantiate it in a fresh store, in microseconds.
-pub async fn measure(app: &std::path::Path, middleware: &[PathBuf]) -> anyhow::Result<(f64, f64)> {
-    server::measure(app, middleware).await
+/// time to instantiate it in a fresh store, in microseconds, on a host with
+/// `profile`'s interfaces.
+pub async fn measure(
+    app: &std::path::Path,
+    middleware: &[PathBuf],
+    profile: Profile,
+) -> anyhow::Result<(f64, f64)> {
+    server::measure(app, middleware, profile).await
 }
