@@ -34,6 +34,8 @@ mod redis_kv;
 pub mod server;
 pub mod spin;
 pub mod storage;
+#[cfg(test)]
+mod test_env;
 pub mod variables;
 pub mod wasi_config;
 pub mod wasi_keyvalue;

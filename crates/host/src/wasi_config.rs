@@ -42,3 +42,73 @@ mod rc_impl {
     use rc::store::Error;
     config_store!(rc::store::Host);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_env::TestEnv;
+
+    #[tokio::test]
+    async fn both_versions_read_the_spin_variables() {
+        let mut t = TestEnv::new(&[("policy", "[[routes]]"), ("api_key", "k1")]);
+        let mut v = t.view();
+        assert_eq!(
+            draft::store::Host::get(&mut v, "policy".into())
+                .await
+                .unwrap()
+                .unwrap(),
+            Some("[[routes]]".to_string())
+        );
+        assert_eq!(
+            rc::store::Host::get(&mut v, "api_key".into())
+                .await
+                .unwrap()
+                .unwrap(),
+            Some("k1".to_string())
+        );
+        let all = vec![
+            ("api_key".to_string(), "k1".to_string()),
+            ("policy".to_string(), "[[routes]]".to_string()),
+        ];
+        assert_eq!(
+            draft::store::Host::get_all(&mut v).await.unwrap().unwrap(),
+            all
+        );
+        assert_eq!(
+            rc::store::Host::get_all(&mut v).await.unwrap().unwrap(),
+            all
+        );
+    }
+
+    /// Undefined and invalid names (hostile input included) are `none`, as
+    /// Spin answers them, never an error or a trap.
+    #[tokio::test]
+    async fn unknown_and_invalid_names_are_none() {
+        let mut t = TestEnv::new(&[("policy", "p")]);
+        let mut v = t.view();
+        for key in [
+            "missing",
+            "Policy",
+            "",
+            "a\0b",
+            "../policy",
+            &"x".repeat(100_000),
+        ] {
+            assert_eq!(
+                draft::store::Host::get(&mut v, key.into())
+                    .await
+                    .unwrap()
+                    .unwrap(),
+                None,
+                "{key:.20}"
+            );
+            assert_eq!(
+                rc::store::Host::get(&mut v, key.into())
+                    .await
+                    .unwrap()
+                    .unwrap(),
+                None
+            );
+        }
+    }
+}
