@@ -30,6 +30,46 @@ pub enum Profile {
 impl Profile {
     pub const ALL: [Profile; 3] = [Profile::Spin, Profile::Wasmcloud, Profile::Minimal];
 
+    /// The interfaces beyond WASI and `wasi:http` this profile links (what
+    /// [`add_to_linker`] adds, listed for error messages).
+    pub fn offers(self) -> &'static [&'static str] {
+        match self {
+            Profile::Spin => &[
+                "spin:key-value/key-value@3.0.0",
+                "spin:sqlite/sqlite@3.1.0",
+                "spin:variables/variables@3.0.0",
+                "wasi:keyvalue/store@0.2.0-draft2",
+                "wasi:keyvalue/atomics@0.2.0-draft2",
+                "wasi:keyvalue/batch@0.2.0-draft2",
+                "wasi:config/store@0.2.0-draft-2024-09-27",
+            ],
+            Profile::Wasmcloud => &[
+                "wasi:keyvalue/store@0.2.0-draft",
+                "wasi:keyvalue/atomics@0.2.0-draft",
+                "wasi:keyvalue/batch@0.2.0-draft",
+                "wasi:config/store@0.2.0-rc.1",
+            ],
+            Profile::Minimal => &[
+                "wasi:keyvalue/store@0.2.0-draft2",
+                "wasi:keyvalue/batch@0.2.0-draft2",
+                "wasi:config/store@0.2.0-draft-2024-09-27",
+            ],
+        }
+    }
+
+    /// Which of `imports` are interfaces another profile offers and this one
+    /// does not: wasmtime names only the first import it cannot satisfy,
+    /// this names them all (e.g. every `spin:*` a Spin build imports).
+    pub fn lacks<'a>(self, imports: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+        imports
+            .into_iter()
+            .filter(|name| {
+                Profile::ALL.iter().any(|p| p.offers().contains(name))
+                    && !self.offers().contains(name)
+            })
+            .collect()
+    }
+
     /// The name `--profile` takes.
     pub fn name(self) -> &'static str {
         match self {
@@ -92,4 +132,45 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_profile_lacks_what_only_the_others_offer() {
+        let imports = [
+            "wasi:http/handler@0.3.0",
+            "spin:sqlite/sqlite@3.1.0",
+            "wasi:keyvalue/atomics@0.2.0-draft2",
+            "wasi:keyvalue/atomics@0.2.0-draft",
+            "wasi:config/store@0.2.0-rc.1",
+            "wasi:config/store@0.2.0-draft-2024-09-27",
+        ];
+        assert_eq!(
+            Profile::Spin.lacks(imports),
+            [
+                "wasi:keyvalue/atomics@0.2.0-draft",
+                "wasi:config/store@0.2.0-rc.1"
+            ]
+        );
+        assert_eq!(
+            Profile::Wasmcloud.lacks(imports),
+            [
+                "spin:sqlite/sqlite@3.1.0",
+                "wasi:keyvalue/atomics@0.2.0-draft2",
+                "wasi:config/store@0.2.0-draft-2024-09-27"
+            ]
+        );
+        assert_eq!(
+            Profile::Minimal.lacks(imports),
+            [
+                "spin:sqlite/sqlite@3.1.0",
+                "wasi:keyvalue/atomics@0.2.0-draft2",
+                "wasi:keyvalue/atomics@0.2.0-draft",
+                "wasi:config/store@0.2.0-rc.1"
+            ]
+        );
+    }
 }

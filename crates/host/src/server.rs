@@ -84,12 +84,8 @@ impl Host {
         let engine = engine()?;
         let component = load_composed(&engine, &options)?;
         let linker = linker(&engine, options.profile)?;
-        let pre = ah(linker.instantiate_pre(&component)).with_context(|| {
-            format!(
-                "the composed component imports something the {} profile does not provide",
-                options.profile
-            )
-        })?;
+        let pre = ah(linker.instantiate_pre(&component))
+            .with_context(|| unprovided(&engine, &component, options.profile))?;
         let pre =
             ah(ServicePre::new(pre)).context("the app does not export wasi:http/handler@0.3.0")?;
 
@@ -334,6 +330,27 @@ fn linker(engine: &Engine, profile: Profile) -> Result<Linker<HostState>> {
     ))
     .with_context(|| format!("linking the {profile} profile"))?;
     Ok(linker)
+}
+
+/// Why a component does not link: every import the profile lacks that
+/// another profile offers, by name (wasmtime's own error, which follows,
+/// names only the first import it could not satisfy).
+fn unprovided(
+    engine: &Engine,
+    component: &wasmtime::component::Component,
+    profile: Profile,
+) -> String {
+    let ty = component.component_type();
+    let imports: Vec<&str> = ty.imports(engine).map(|(name, _)| name).collect();
+    let lacking = profile.lacks(imports);
+    if lacking.is_empty() {
+        format!("the composed component imports something the {profile} profile does not provide")
+    } else {
+        format!(
+            "the composed component imports {}, which the {profile} profile does not provide",
+            lacking.join(", ")
+        )
+    }
 }
 
 /// wasmtime has its own error type; the host reports with anyhow.
