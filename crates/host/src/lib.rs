@@ -20,7 +20,16 @@
 //! `increment` counters as 8 little-endian bytes; variables from
 //! `SPIN_VARIABLE_*`; the `spin-client-addr` header; outbound HTTP only to
 //! the inherited `allowed_outbound_hosts`, denied otherwise with Spin's
-//! `HttpRequestDenied` ([`outbound`]). The README lists where it differs.
+//! `HttpRequestDenied` ([`outbound`]). CONTRIBUTING.md lists where it differs.
+//!
+//! A [`Profile`] picks which host it stands in for, and links only that
+//! host's interfaces beyond WASI and `wasi:http`: `Spin` (the Spin
+//! interfaces and `wasi:config@0.2.0-draft-2024-09-27`), `Wasmcloud`
+//! (`wasi:keyvalue@0.2.0-draft`, `wasi:config@0.2.0-rc.1`) or `Minimal`
+//! (`wasi:keyvalue@0.2.0-draft2` store and batch, `wasi:config` 2024-09-27).
+//! All reach one `default` key-value store (the draft also opens it as `""`,
+//! as `wasmtime serve` names it) and `wasi:config` reads the same variables
+//! as `spin:variables` ([`wasi_keyvalue`], [`wasi_config`]).
 
 pub mod cache;
 pub mod command;
