@@ -29,9 +29,9 @@ pub(crate) mod bindings {
     });
 }
 
-pub(crate) use bindings::spin::key_value::key_value as kv;
-pub(crate) use bindings::spin::sqlite::sqlite as sql;
-pub(crate) use bindings::spin::variables::variables as vars;
+use bindings::spin::key_value::key_value as kv;
+use bindings::spin::sqlite::sqlite as sql;
+use bindings::spin::variables::variables as vars;
 pub use bindings::spin::variables::variables::Error as VariablesError;
 pub(crate) use bindings::wasi::keyvalue0_2_0_draft2::{atomics, batch, store as wkv};
 
