@@ -20,7 +20,6 @@ mod lockout;
 mod outage;
 mod outbound;
 mod pipeline;
-mod profiles;
 mod rate_limit;
 mod redis_store;
 mod security_events;
