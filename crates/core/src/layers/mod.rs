@@ -226,6 +226,21 @@ macro_rules! registry {
                 used
             }
 
+            /// What the layers need of their host with these routes.
+            pub(crate) fn host_needs(
+                &self,
+                routes: &[RouteView<'_, RouteKeys>],
+                needs: &mut Vec<crate::base::host_profile::HostNeed>,
+            ) {
+                $(if <$layer as PolicyLayer>::BUILT {
+                    <$layer as PolicyLayer>::host_needs(
+                        &self.$field,
+                        &views(routes, |k| &k.$field),
+                        needs,
+                    );
+                })*
+            }
+
             /// Every layer's checks for the environment.
             pub(crate) fn check_environment(
                 &self,
