@@ -25,6 +25,7 @@
 //! [`too_many_requests_body`] (or the route's `deny`), 503 when the store
 //! fails and the limit fails closed.
 
+pub mod approximate;
 mod config;
 mod decision;
 pub(crate) mod parse;
