@@ -89,6 +89,7 @@ async fn load() -> Result<WardenConfig, ConfigErrors> {
         session_secret: var("session_secret").await,
         policy_file,
         policy_secrets: Vec::new(),
+        flavour: crate::host::FLAVOUR,
     };
     // The policy names its secret variables (webhook secrets, [jwt]'s
     // secret and JWK Set): read those too.
