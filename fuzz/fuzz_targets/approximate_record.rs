@@ -27,8 +27,11 @@ fuzz_target!(|data: &[u8]| {
 
     // Merged by an instance: a read, then a sync; the record it writes is
     // bounded and holds its own count.
-    let mut counters =
-        ApproximateCounters::new(InstanceId::from_bytes(data), ApproximateSettings::default(), 0);
+    let mut counters = ApproximateCounters::new(
+        InstanceId::from_bytes(data),
+        ApproximateSettings::default(),
+        0,
+    );
     let read = counters.count("k", 60, Plan::Read, Some(data), 0);
     assert!(read.write.is_none());
     let plan = counters.plan("k", 100, 1_000);
