@@ -12,7 +12,7 @@
 //!
 //! | layer | sections it owns | ports it asks through the component |
 //! |---|---|---|
-//! | [`rate_limit`] | `[rate_limit]`, a route's `rate_limit` | key-value increment, sweep |
+//! | [`rate_limit`] | `[rate_limit]`, a route's `rate_limit` | key-value increment (get and set on the minimal flavour), sweep |
 //! | [`session`] | `[session]`; `auth = "optional"` and `"required"` | key-value, SQLite |
 //! | [`security_headers`] | `[headers]`, a route's `headers` | random bytes (CSP nonce) |
 //! | [`cors`] | `[cors]`, a route's `cors` | none |
