@@ -390,6 +390,7 @@ pub fn check(contents: &str, environment: Option<String>, variables: &Variables)
         worker_secret_previous: variables.worker_secret_previous.clone(),
         session_secret: variables.session_secret.clone(),
         policy_secrets: Vec::new(),
+        flavour: Default::default(),
     };
     // As the component does: the policy names its secret variables
     // (webhook secrets, [jwt]'s), which are read once the policy is known.

@@ -8,7 +8,6 @@
 //! 500 that carries no detail, and the problems are logged once per instance.
 
 use std::sync::{Arc, OnceLock};
-use warden_core::base::host_profile::HostFlavour;
 use warden_core::config::{ConfigErrors, ConfigProblem, RawSettings, WardenConfig};
 
 /// Where a mounted policy file is looked for.
@@ -91,7 +90,7 @@ async fn load() -> Result<WardenConfig, ConfigErrors> {
         session_secret: var("session_secret").await,
         policy_file,
         policy_secrets: Vec::new(),
-        flavour: FLAVOUR,
+        flavour: crate::host::FLAVOUR,
     };
     // The policy names its secret variables (webhook secrets, [jwt]'s
     // secret and JWK Set): read those too.
@@ -114,15 +113,6 @@ async fn load() -> Result<WardenConfig, ConfigErrors> {
         }
     }
 }
-
-/// The flavour this component was built as (its cargo feature), so the
-/// policy can refuse what its host cannot do.
-#[cfg(not(any(feature = "flavour-wasmcloud", feature = "flavour-minimal")))]
-const FLAVOUR: HostFlavour = HostFlavour::Spin;
-#[cfg(feature = "flavour-wasmcloud")]
-const FLAVOUR: HostFlavour = HostFlavour::Wasmcloud;
-#[cfg(feature = "flavour-minimal")]
-const FLAVOUR: HostFlavour = HostFlavour::Minimal;
 
 /// One variable from Spin's `spin:variables`: `None` when undefined, else
 /// why it could not be read (never its value: it may be a secret).

@@ -175,6 +175,50 @@ impl Policy {
         used
     }
 
+    /// What this policy needs of its host (SQLite, atomic key-value
+    /// operations), each under the field that asks for it: every layer's
+    /// needs, `[session]`'s JWT cookie cache verified with `[jwt]`'s
+    /// `jwks_table`, and `[security_events] table`. A flavour that lacks
+    /// one refuses the policy (`WardenConfig::build`).
+    ///
+    /// ```
+    /// use warden_core::base::host_profile::Capability;
+    /// use warden_core::policy::parse_policy;
+    ///
+    /// let policy = parse_policy("[[routes]]\nname = \"pay\"\npath = \"/pay\"\nidempotency = {}\n").unwrap();
+    /// let needs = policy.host_needs();
+    /// assert_eq!(needs[0].field, "routes[0].idempotency");
+    /// assert_eq!(needs[0].capability, Capability::KeyValueCompareAndSwap);
+    /// ```
+    pub fn host_needs(&self) -> Vec<crate::base::host_profile::HostNeed> {
+        use crate::base::host_profile::{Capability, HostNeed};
+        let routes: Vec<RouteView<'_, RouteKeys>> = self
+            .routes
+            .iter()
+            .enumerate()
+            .map(|(index, route)| RouteView {
+                index,
+                auth: route.auth,
+                also: &route.also,
+                skip: &route.skip,
+                keys: &route.keys,
+            })
+            .collect();
+        let mut needs = Vec::new();
+        self.sections.host_needs(&routes, &mut needs);
+        if self.sections.session.jwt_cookie_cache
+            && self.sections.jwt.jwks_table
+            && crate::layers::session::config::uses_sessions(&routes)
+            && !needs.iter().any(|n| n.field == "jwt.jwks_table")
+        {
+            needs.push(HostNeed::new("jwt.jwks_table", Capability::Sqlite));
+        }
+        if self.security_events.table.is_some() {
+            needs.push(HostNeed::new("security_events.table", Capability::Sqlite));
+        }
+        needs
+    }
+
     /// Routes that are valid but probably not what was meant, for
     /// `warden policy check`: a method-restricted `required` or `worker`
     /// route followed by a weaker route (`none` or `optional`) for the same
