@@ -43,7 +43,11 @@ fn each_flavour_matches_its_world() {
     ] {
         let bytes = std::fs::read(wasm(file)).unwrap();
         let (imports, exports) = warden_host::component_interfaces(&bytes).unwrap();
-        assert_eq!(exports, vec!["wasi:http/handler@0.3.0".to_string()], "{file}");
+        assert_eq!(
+            exports,
+            vec!["wasi:http/handler@0.3.0".to_string()],
+            "{file}"
+        );
         assert!(
             imports.contains(&"wasi:http/handler@0.3.0".to_string()),
             "{file}: {imports:?}"
@@ -75,7 +79,10 @@ fn the_flavours_import_their_hosts_interfaces() {
         "spin:variables/variables@3.0.0",
         "wasi:keyvalue/atomics@0.2.0-draft2",
     ] {
-        assert!(spin.iter().any(|i| i == needed), "warden.wasm lacks {needed}");
+        assert!(
+            spin.iter().any(|i| i == needed),
+            "warden.wasm lacks {needed}"
+        );
     }
     let wasmcloud = imports("warden-wasmcloud");
     for needed in [
@@ -83,21 +90,32 @@ fn the_flavours_import_their_hosts_interfaces() {
         "wasi:keyvalue/atomics@0.2.0-draft",
         "wasi:config/store@0.2.0-rc.1",
     ] {
-        assert!(wasmcloud.iter().any(|i| i == needed), "warden-wasmcloud.wasm lacks {needed}");
+        assert!(
+            wasmcloud.iter().any(|i| i == needed),
+            "warden-wasmcloud.wasm lacks {needed}"
+        );
     }
     let minimal = imports("warden-minimal");
     for needed in [
         "wasi:keyvalue/store@0.2.0-draft2",
         "wasi:config/store@0.2.0-draft-2024-09-27",
     ] {
-        assert!(minimal.iter().any(|i| i == needed), "warden-minimal.wasm lacks {needed}");
+        assert!(
+            minimal.iter().any(|i| i == needed),
+            "warden-minimal.wasm lacks {needed}"
+        );
     }
-    for (file, list) in [("warden-wasmcloud", &wasmcloud), ("warden-minimal", &minimal)] {
+    for (file, list) in [
+        ("warden-wasmcloud", &wasmcloud),
+        ("warden-minimal", &minimal),
+    ] {
         let spin_only: Vec<&String> = list.iter().filter(|i| i.starts_with("spin:")).collect();
         assert!(spin_only.is_empty(), "{file}.wasm imports {spin_only:?}");
     }
     assert!(
-        !minimal.iter().any(|i| i.starts_with("wasi:keyvalue/atomics")),
+        !minimal
+            .iter()
+            .any(|i| i.starts_with("wasi:keyvalue/atomics")),
         "warden-minimal.wasm must not import atomics: {minimal:?}"
     );
 }
@@ -162,16 +180,28 @@ fn the_flavours_import_their_hosts_interfaces() {
 /// 1 167 360. The `idempotency` feature alone is 49 348 of them (1 110 573
 /// without it): the stage's compare-and-swap rounds, the response capture,
 /// the versioned slot encoding (serde, base64) and the problem documents.
-const SIZE_CEILING: u64 = 1_167_360;
+/// Raised from 1 167 360 for issue 15's flavours: 1 159 921 to 1 170 049
+/// bytes. The key-value adapter split and the `wasi:config`-ready settings
+/// loader are about 1.5 KB; the rest is in every flavour's core: each
+/// layer's host needs and their refusals by flavour, the `[rate_limit]
+/// approximate` settings (the approximate counters themselves are only in
+/// the minimal flavour) and dropping `spin-*` headers off Spin. The other
+/// flavours are smaller (no SQLite, no async key-value): 1 108 779 bytes
+/// for wasmcloud, 1 125 562 for minimal.
+const SIZE_CEILING: u64 = 1_171_456;
 
+/// Every flavour stays under the ceiling (the other two are smaller, having
+/// fewer host interfaces to bind).
 #[test]
 fn the_component_stays_under_its_size_ceiling() {
-    let size = std::fs::metadata(wasm("warden")).unwrap().len();
-    assert!(
-        size <= SIZE_CEILING,
-        "warden.wasm is {size} bytes, over its ceiling of {SIZE_CEILING} (target: 512 KiB); \
-         see where the bytes went with `twiggy top` on a build without `strip`"
-    );
+    for flavour in ["warden", "warden-wasmcloud", "warden-minimal"] {
+        let size = std::fs::metadata(wasm(flavour)).unwrap().len();
+        assert!(
+            size <= SIZE_CEILING,
+            "{flavour}.wasm is {size} bytes, over its ceiling of {SIZE_CEILING} (target: 512 KiB); \
+             see where the bytes went with `twiggy top` on a build without `strip`"
+        );
+    }
 }
 
 #[tokio::test]

@@ -20,7 +20,9 @@ fn hs256(sub: &str) -> String {
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let now = unix_now();
     let head = b64(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let claims = b64(json!({"sub": sub, "iat": now, "exp": now + 600}).to_string().as_bytes());
+    let claims = b64(json!({"sub": sub, "iat": now, "exp": now + 600})
+        .to_string()
+        .as_bytes());
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(JWT_SECRET.as_bytes()).unwrap();
     mac.update(format!("{head}.{claims}").as_bytes());
     format!("{head}.{claims}.{}", b64(&mac.finalize().into_bytes()))
@@ -77,8 +79,13 @@ fn flavour(file: &'static str, profile: Profile, policy: &str) -> Setup {
     setup
 }
 
+/// wasmCloud and `wasmtime serve` pass no client address, so the policy
+/// names the header a proxy in front sets (the tests play that proxy).
+const PROXY: &str = "[rate_limit]\nclient_ip = \"x-real-ip\"\n";
+
 async fn wasmcloud(policy: &str) -> TestHost {
-    TestHost::start(flavour("warden-wasmcloud", Profile::Wasmcloud, policy)).await
+    let policy = format!("{PROXY}{policy}");
+    TestHost::start(flavour("warden-wasmcloud", Profile::Wasmcloud, &policy)).await
 }
 
 async fn minimal(policy: &str) -> TestHost {
@@ -121,13 +128,20 @@ async fn signed_post(host: &TestHost, body: &str, ts: u64) -> Reply {
 async fn assert_common_layers(host: &TestHost, name: &str) {
     let plain = host.get("/anything").await;
     assert_eq!(plain.status, 200, "{name}: {}", text(&plain));
-    assert_eq!(plain.header("x-content-type-options"), Some("nosniff"), "{name}");
+    assert_eq!(
+        plain.header("x-content-type-options"),
+        Some("nosniff"),
+        "{name}"
+    );
     assert!(plain.header("content-security-policy").is_some(), "{name}");
 
     let t = store_session(host, &format!("user-{name}"));
     let me = get_as(host, "/me/profile", &cookie(&t)).await;
     assert_eq!(me.status, 200, "{name}: {}", text(&me));
-    assert_eq!(identity_of(&me).as_deref(), Some(format!("user-{name}").as_str()));
+    assert_eq!(
+        identity_of(&me).as_deref(),
+        Some(format!("user-{name}").as_str())
+    );
     let anonymous = host.get("/me/profile").await;
     assert_eq!(anonymous.status, 401, "{name}: {}", text(&anonymous));
 
@@ -135,17 +149,21 @@ async fn assert_common_layers(host: &TestHost, name: &str) {
     let bearer = format!("Bearer {}", hs256(&format!("jwt-{name}")));
     let jwt = host.get_with("/jwt/x", &[("authorization", &bearer)]).await;
     assert_eq!(jwt.status, 200, "{name}: {}", text(&jwt));
-    assert_eq!(identity_of(&jwt).as_deref(), Some(format!("jwt-{name}").as_str()));
+    assert_eq!(
+        identity_of(&jwt).as_deref(),
+        Some(format!("jwt-{name}").as_str())
+    );
     let forged = host
         .get_with("/jwt/x", &[("authorization", "Bearer e30.e30.AAAA")])
         .await;
     assert_eq!(forged.status, 401, "{name}: {}", text(&forged));
 }
 
-/// Requests to the limited route until the first 429: how many were admitted.
-async fn admitted_before_429(host: &TestHost, most: usize) -> usize {
+/// Requests from `client` to the limited route until the first 429: how
+/// many were admitted.
+async fn admitted_before_429(host: &TestHost, client: &str, most: usize) -> usize {
     for n in 0..most {
-        let reply = host.get("/limited/x").await;
+        let reply = host.get_with("/limited/x", &[("x-real-ip", client)]).await;
         match reply.status {
             200 => continue,
             429 => {
@@ -164,20 +182,36 @@ async fn the_wasmcloud_flavour_serves_its_layers_on_its_hosts_interfaces() {
     let host = wasmcloud(POLICY).await;
     assert_common_layers(&host, "wasmcloud").await;
 
-    // Exact limits: atomic increments on the shared store.
-    assert_eq!(admitted_before_429(&host, 10).await, 3);
+    // Exact limits: atomic increments on the shared store, one bucket per
+    // client address as the proxy's header says.
+    assert_eq!(admitted_before_429(&host, "198.51.100.7", 10).await, 3);
+    assert_eq!(admitted_before_429(&host, "198.51.100.8", 10).await, 3);
+
+    // Only Spin sets spin-* headers: here one came from the client, so it
+    // neither picks a bucket nor reaches the app.
+    let forged = host
+        .get_with("/anything", &[("spin-client-addr", "203.0.113.9:1")])
+        .await;
+    assert_eq!(forged.status, 200, "{}", text(&forged));
+    assert!(!forged.echoed_headers().contains_key("spin-client-addr"));
 
     // Signatures with the replay cache (its increment).
     let ts = unix_now();
     let first = signed_post(&host, r#"{"n":1}"#, ts).await;
     assert_eq!(first.status, 200, "{}", text(&first));
     let again = signed_post(&host, r#"{"n":1}"#, ts).await;
-    assert_eq!((again.status, text(&again).as_str()), (401, r#"{"error":"Request replayed"}"#));
+    assert_eq!(
+        (again.status, text(&again).as_str()),
+        (401, r#"{"error":"Request replayed"}"#)
+    );
     let forged = host
         .send(
             "POST",
             "/hook",
-            &[("x-worker-timestamp", ts.to_string().as_bytes()), ("x-worker-signature", b"AAAA")],
+            &[
+                ("x-worker-timestamp", ts.to_string().as_bytes()),
+                ("x-worker-signature", b"AAAA"),
+            ],
             b"{}",
         )
         .await;
@@ -186,14 +220,20 @@ async fn the_wasmcloud_flavour_serves_its_layers_on_its_hosts_interfaces() {
 
 #[tokio::test]
 async fn the_minimal_flavour_serves_its_layers_without_atomics() {
-    let policy = format!("{POLICY}\n[worker]\nreplay = false\n");
+    // No atomic increment: no replay cache and no failed-token throttle,
+    // each said in the policy (the flavour refuses them otherwise).
+    let policy = format!("{POLICY}\n[worker]\nreplay = false\n").replace(
+        "hmac_secret_variable = \"jwt_secret\"\n",
+        "hmac_secret_variable = \"jwt_secret\"\nfailure_limit = 0\n",
+    );
     let host = minimal(&policy).await;
     assert_common_layers(&host, "minimal").await;
 
     // One instance (reuse on, one request at a time) counts exactly in
     // memory; across instances the count is approximate (the bound is
     // measured in redis_store.rs).
-    assert_eq!(admitted_before_429(&host, 10).await, 3);
+    // (Spin sets the peer address here: the x-real-ip header is not read.)
+    assert_eq!(admitted_before_429(&host, "198.51.100.7", 10).await, 3);
 
     // Signatures without a replay cache: the same signed request is
     // accepted twice (within its timestamp window), as `replay = false` says.
@@ -223,12 +263,18 @@ async fn assert_refused(host: &TestHost, wanted: &[(&str, &str)]) {
 #[tokio::test]
 async fn each_flavour_refuses_what_its_host_cannot_back_naming_field_and_flavour() {
     let sqlite_session = "[session]\nsource = \"sqlite\"\n[[routes]]\nname = \"me\"\npath = \"/*\"\nauth = \"required\"\n";
-    let idempotent = "[[routes]]\nname = \"orders\"\npath = \"/*\"\nidempotency = { required = true }\n";
-    let lockout = "[[routes]]\nname = \"login\"\npath = \"/*\"\nlockout = { account = \"json:email\" }\n";
+    let idempotent =
+        "[[routes]]\nname = \"orders\"\npath = \"/*\"\nidempotency = { required = true }\n";
+    let lockout =
+        "[[routes]]\nname = \"login\"\npath = \"/*\"\nlockout = { account = \"json:email\" }\n";
     let signed = "[[routes]]\nname = \"hook\"\npath = \"/*\"\nauth = \"worker\"\n";
 
     let host = wasmcloud(sqlite_session).await;
     assert_refused(&host, &[("session", "wasmcloud")]).await;
+    // Counting by address with no address from the host: one bucket for
+    // every client, so refused unless the policy names a proxy's header.
+    let by_address = TestHost::start(flavour("warden-wasmcloud", Profile::Wasmcloud, POLICY)).await;
+    assert_refused(&by_address, &[("rate_limit.client_ip", "wasmcloud")]).await;
     let host = wasmcloud(idempotent).await;
     assert_refused(&host, &[("routes[0].idempotency", "wasmcloud")]).await;
 
@@ -263,7 +309,11 @@ async fn a_flavour_cannot_start_on_a_host_that_lacks_its_imports() {
         ("warden", Profile::Wasmcloud, "spin:"),
         ("warden", Profile::Minimal, "spin:"),
         ("warden-wasmcloud", Profile::Minimal, "@0.2.0-draft"),
-        ("warden-wasmcloud", Profile::Spin, "wasi:config/store@0.2.0-rc.1"),
+        (
+            "warden-wasmcloud",
+            Profile::Spin,
+            "wasi:config/store@0.2.0-rc.1",
+        ),
         ("warden-minimal", Profile::Wasmcloud, "draft"),
     ] {
         let mut setup = Setup::default().profile(profile);

@@ -1002,7 +1002,9 @@ mod tests {
         for (policy, field, capability) in NEEDS {
             for flavour in HostFlavour::ALL {
                 let raw = RawSettings {
-                    policy: Some((*policy).into()),
+                    // A proxy's header: the wasmcloud flavour's hosts give
+                    // no client address (that need has its own test).
+                    policy: Some(format!("[rate_limit]\nclient_ip = \"x-real-ip\"\n{policy}")),
                     worker_secret: Some(SECRET.into()),
                     flavour,
                     ..RawSettings::default()
@@ -1048,7 +1050,7 @@ mod tests {
     #[test]
     fn sessions_from_sqlite_with_their_cache_need_both_sqlite_and_compare_and_swap() {
         let raw = RawSettings {
-            policy: Some("[[routes]]\nname = \"me\"\npath = \"/me\"\nauth = \"required\"\n".into()),
+            policy: Some("[rate_limit]\nclient_ip = \"x-real-ip\"\n[[routes]]\nname = \"me\"\npath = \"/me\"\nauth = \"required\"\n".into()),
             flavour: HostFlavour::Wasmcloud,
             ..RawSettings::default()
         };
@@ -1068,7 +1070,7 @@ mod tests {
     fn policies_of_plain_key_value_run_on_every_flavour() {
         // Fixed-window limits (approximate on minimal), secondary-storage
         // sessions without revocation, headers, CORS.
-        let policy = "[session]\nsource = \"secondary-storage\"\n[rate_limit]\napproximate = { sync_interval = \"500ms\", writes_per_second = 2 }\n[[routes]]\nname = \"me\"\npath = \"/me\"\nauth = \"required\"\nrate_limit = \"auth\"\n[[routes]]\nname = \"rest\"\npath = \"/*\"\n";
+        let policy = "[session]\nsource = \"secondary-storage\"\n[rate_limit]\nclient_ip = \"x-real-ip\"\napproximate = { sync_interval = \"500ms\", writes_per_second = 2 }\n[[routes]]\nname = \"me\"\npath = \"/me\"\nauth = \"required\"\nrate_limit = \"auth\"\n[[routes]]\nname = \"rest\"\npath = \"/*\"\n";
         for flavour in HostFlavour::ALL {
             let config = build(RawSettings {
                 policy: Some(policy.into()),
@@ -1079,13 +1081,52 @@ mod tests {
             // Without SQLite needs, the readiness probe never runs SQL.
             assert!(!config.policy.stores_used().sqlite);
         }
-        // The built-in policy too.
-        for flavour in HostFlavour::ALL {
+        // The built-in policy too, where the host says who the client is.
+        for flavour in [HostFlavour::Spin, HostFlavour::Minimal] {
             build(RawSettings {
                 flavour,
                 ..RawSettings::default()
             });
         }
+    }
+
+    /// Only Spin sets `spin-client-addr`: on the wasmcloud flavour anything
+    /// counted by address must read it from a proxy's header, or every
+    /// client would share one bucket.
+    #[test]
+    fn counting_by_address_on_the_wasmcloud_flavour_needs_a_proxy_header() {
+        let refused = |policy: Option<&str>| match WardenConfig::build(RawSettings {
+            policy: policy.map(str::to_owned),
+            worker_secret: Some("w".repeat(40)),
+            flavour: HostFlavour::Wasmcloud,
+            ..RawSettings::default()
+        }) {
+            Ok(_) => Vec::new(),
+            Err(ConfigErrors(problems)) => problems.into_iter().map(|p| p.to_string()).collect(),
+        };
+        let wanted = "rate_limit.client_ip: needs the client's address from the host (spin-client-addr), which the wasmcloud flavour (warden-wasmcloud.wasm) does not have; use warden.wasm on Spin or warden-minimal.wasm on Fermyon or Akamai Functions, or set it to the header your proxy sets (\"x-forwarded-for\", \"x-real-ip\", …)";
+        // The built-in policy limits every route by address.
+        assert_eq!(refused(None), vec![wanted.to_string()]);
+        let routes = "[[routes]]\nname = \"a\"\npath = \"/*\"\n";
+        assert_eq!(refused(Some(routes)), vec![wanted.to_string()]);
+        // A proxy's header, or nothing counted by address: accepted.
+        assert!(
+            refused(Some(&format!(
+                "[rate_limit]\nclient_ip = {{ x_forwarded_for = 1 }}\n{routes}"
+            )))
+            .is_empty()
+        );
+        let off = "[settings]\nready = false\n[[routes]]\nname = \"a\"\npath = \"/*\"\nrate_limit = \"off\"\n";
+        assert!(refused(Some(off)).is_empty());
+        let by_header = "[settings]\nready = false\n[[routes]]\nname = \"a\"\npath = \"/*\"\nrate_limit = { requests = 5, window = \"1m\", key = [\"header:x-tenant\"] }\n";
+        assert!(
+            refused(Some(by_header)).is_empty(),
+            "{:?}",
+            refused(Some(by_header))
+        );
+        // A lockout counts by address too.
+        let lockout = "[settings]\nready = false\n[[routes]]\nname = \"login\"\npath = \"/*\"\nrate_limit = \"off\"\nlockout = { account = \"json:email\" }\n";
+        assert_eq!(refused(Some(lockout)), vec![wanted.to_string()]);
     }
 
     /// Whatever a policy needs, an accepted configuration on a flavour

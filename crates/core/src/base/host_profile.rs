@@ -38,14 +38,20 @@ pub enum Capability {
     /// An atomic key-value compare-and-swap (`wasi:keyvalue/atomics.cas`):
     /// idempotency slots, the session cache's per-user index.
     KeyValueCompareAndSwap,
+    /// The client's address, set by the host (Spin's `spin-client-addr`):
+    /// `client_ip = "peer"` for rate limits, lockout and the failed-credential
+    /// throttles. Other hosts set no such header, so there any value of it
+    /// came from the client.
+    PeerAddress,
 }
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 3] = [
+    pub const ALL: [Capability; 4] = [
         Capability::Sqlite,
         Capability::KeyValueIncrement,
         Capability::KeyValueCompareAndSwap,
+        Capability::PeerAddress,
     ];
 
     /// The capability as messages say it.
@@ -54,6 +60,7 @@ impl Capability {
             Capability::Sqlite => "SQLite",
             Capability::KeyValueIncrement => "key-value increment",
             Capability::KeyValueCompareAndSwap => "key-value compare-and-swap",
+            Capability::PeerAddress => "the client's address from the host (spin-client-addr)",
         }
     }
 }
@@ -123,6 +130,8 @@ impl HostFlavour {
             (HostFlavour::Spin, _) => true,
             (HostFlavour::Wasmcloud, Capability::KeyValueIncrement) => true,
             (HostFlavour::Wasmcloud, _) => false,
+            // Fermyon and Akamai Functions run Spin, which sets it.
+            (HostFlavour::Minimal, Capability::PeerAddress) => true,
             (HostFlavour::Minimal, _) => false,
         }
     }
@@ -143,10 +152,17 @@ impl HostFlavour {
             .filter(|f| f.offers(need.capability))
             .map(|f| format!("{} on {}", f.component(), f.platform()))
             .collect();
+        let instead = match need.capability {
+            // A proxy in front of those hosts can say who the client is.
+            Capability::PeerAddress => {
+                ", or set it to the header your proxy sets (\"x-forwarded-for\", \"x-real-ip\", …)"
+            }
+            _ => "",
+        };
         Some(crate::base::problem::ConfigProblem::new(
             need.field.clone(),
             format!(
-                "needs {}, which the {} flavour ({}) does not have; use {}",
+                "needs {}, which the {} flavour ({}) does not have; use {}{instead}",
                 need.capability,
                 self.name(),
                 self.component(),
@@ -197,9 +213,9 @@ mod tests {
         assert_eq!(
             table,
             [
-                (HostFlavour::Spin, vec![true, true, true]),
-                (HostFlavour::Wasmcloud, vec![false, true, false]),
-                (HostFlavour::Minimal, vec![false, false, false]),
+                (HostFlavour::Spin, vec![true, true, true, true]),
+                (HostFlavour::Wasmcloud, vec![false, true, false, false]),
+                (HostFlavour::Minimal, vec![false, false, false, true]),
             ]
         );
         assert_eq!(HostFlavour::default(), HostFlavour::Spin);

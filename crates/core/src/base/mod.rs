@@ -23,7 +23,6 @@
 pub mod auth_mode;
 pub mod breaker;
 pub mod cell;
-pub mod host_profile;
 pub mod denial;
 pub mod digest;
 pub mod environment;

@@ -73,6 +73,15 @@ const HOP_BY_HOP: &[&str] = &[
 /// …). A client may not make warden drop them by listing them in `Connection`.
 const HOST_SET_PREFIX: &str = "spin-";
 
+/// Whether `name` (any case) is one of the `spin-*` headers Spin sets on
+/// every request. Only Spin sets them: a component on another host drops
+/// them as they arrive, since any there came from the client (a forged
+/// `spin-client-addr` would choose its own rate-limit bucket).
+pub fn is_host_set_header(name: &str) -> bool {
+    name.len() >= HOST_SET_PREFIX.len()
+        && name.as_bytes()[..HOST_SET_PREFIX.len()].eq_ignore_ascii_case(HOST_SET_PREFIX.as_bytes())
+}
+
 /// Whether `name_lower` is a hop-by-hop header.
 pub fn is_hop_by_hop(name_lower: &str) -> bool {
     HOP_BY_HOP.contains(&name_lower)
@@ -161,6 +170,12 @@ mod tests {
 
     #[test]
     fn request_stripping() {
+        assert!(is_host_set_header("Spin-Client-Addr") && is_host_set_header("spin-full-url"));
+        assert!(
+            !is_host_set_header("spin")
+                && !is_host_set_header("x-spin-client-addr")
+                && !is_host_set_header("é")
+        );
         let listed = connection_listed(&["X-Secret-Debug, spin-client-addr, x-warden-role"]);
         assert!(strip_request_header("x-secret-debug", &listed));
         assert!(!strip_request_header("x-other", &listed));

@@ -44,7 +44,7 @@ use crate::base::auth_mode::AuthMode;
 use crate::base::layer::Layer;
 use crate::base::layer::{RouteView, StoresUsed};
 use crate::http::path::MatchPath;
-use crate::layers::rate_limit::RateLimitRule;
+use crate::layers::rate_limit::{ClientIpSource, RateLimitRule};
 use crate::layers::{RouteKeys, Sections};
 
 /// Default of `settings.response_buffer_limit`: 0, every response streamed
@@ -216,7 +216,42 @@ impl Policy {
         if self.security_events.table.is_some() {
             needs.push(HostNeed::new("security_events.table", Capability::Sqlite));
         }
+        if self.sections.rate_limit.client_ip == ClientIpSource::Peer
+            && self.counts_by_address(&needs)
+        {
+            needs.push(HostNeed::new(
+                "rate_limit.client_ip",
+                Capability::PeerAddress,
+            ));
+        }
         needs
+    }
+
+    /// Whether anything counts requests by the client's address: a rate
+    /// limit keyed by `ip` (or by `user`, which is the address when
+    /// anonymous), the readiness endpoint's, a lockout, a failed-credential
+    /// throttle (already among `needs`).
+    fn counts_by_address(&self, needs: &[crate::base::host_profile::HostNeed]) -> bool {
+        use crate::layers::rate_limit::KeyPart;
+        let keyed_by_address = |route: &Route| {
+            !route.skips(Layer::RateLimit)
+                && route.keys.rate_limit.limit().is_some_and(|limit| {
+                    limit
+                        .key
+                        .iter()
+                        .any(|k| matches!(k, KeyPart::Ip | KeyPart::User))
+                })
+        };
+        self.routes.iter().any(keyed_by_address)
+            || self
+                .ready
+                .as_ref()
+                .is_some_and(|ready| keyed_by_address(&ready.route))
+            || needs.iter().any(|n| {
+                n.field.ends_with(".lockout")
+                    || n.field == "jwt.failure_limit"
+                    || n.field == "api_keys.failure_limit"
+            })
     }
 
     /// Routes that are valid but probably not what was meant, for

@@ -64,7 +64,10 @@ thread_local! {
 }
 
 /// One sync call on the bucket, through the breaker.
-fn call<T>(calls: &StoreCalls, f: impl FnOnce(&Bucket) -> Result<T, Error>) -> Result<T, StoreError> {
+fn call<T>(
+    calls: &StoreCalls,
+    f: impl FnOnce(&Bucket) -> Result<T, Error>,
+) -> Result<T, StoreError> {
     if !permitted(Store::KeyValue, calls) {
         return Err(StoreError::BreakerOpen);
     }
@@ -126,8 +129,8 @@ pub async fn answering(calls: &StoreCalls, key: &str) -> Result<(), StoreError> 
 /// value: one atomic `increment`, whose delta is a `u64` in this version.
 #[cfg(feature = "flavour-wasmcloud")]
 pub async fn increment(calls: &StoreCalls, key: &str, delta: i64) -> Result<i64, StoreError> {
-    let delta = u64::try_from(delta)
-        .map_err(|_| StoreError::Failed("a negative increment".to_owned()))?;
+    let delta =
+        u64::try_from(delta).map_err(|_| StoreError::Failed("a negative increment".to_owned()))?;
     let value = call(calls, |b| wit::atomics::increment(b, key, delta))?;
     // A counter past i64::MAX is as over any limit as i64::MAX is.
     Ok(i64::try_from(value).unwrap_or(i64::MAX))
