@@ -50,12 +50,7 @@ impl Sweep {
                 return;
             }
             let deleted = kv::delete_where(&calls, expired).await.unwrap_or(0);
-            if deleted > 0 {
-                eprintln!(
-                    "{}",
-                    warden_core::base::log::event(event, &[("deleted", deleted.into())])
-                );
-            }
+            log_deleted(event, deleted);
         });
     }
 }
@@ -100,12 +95,17 @@ impl Sweep {
             let deleted = kv::delete_where(&calls, |key| expired(key) && take_write())
                 .await
                 .unwrap_or(0);
-            if deleted > 0 {
-                eprintln!(
-                    "{}",
-                    warden_core::base::log::event(event, &[("deleted", deleted.into())])
-                );
-            }
+            log_deleted(event, deleted);
         });
+    }
+}
+
+/// Reports a sweep that deleted keys (one that found none says nothing).
+fn log_deleted(event: &str, deleted: u64) {
+    if deleted > 0 {
+        eprintln!(
+            "{}",
+            warden_core::base::log::event(event, &[("deleted", deleted.into())])
+        );
     }
 }

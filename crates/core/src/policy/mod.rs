@@ -149,18 +149,7 @@ impl Policy {
     /// assert_eq!(parse_policy(sessions).unwrap().stores_used(), both);
     /// ```
     pub fn stores_used(&self) -> StoresUsed {
-        let routes: Vec<RouteView<'_, RouteKeys>> = self
-            .routes
-            .iter()
-            .enumerate()
-            .map(|(index, route)| RouteView {
-                index,
-                auth: route.auth,
-                also: &route.also,
-                skip: &route.skip,
-                keys: &route.keys,
-            })
-            .collect();
+        let routes = self.route_views();
         let mut used = self.sections.stores_used(&routes);
         // `[session]`'s JWT cookie cache is verified with `[jwt]`'s keys; the
         // two layers stay apart, so the jwks table (SQLite, cached in the
@@ -192,18 +181,7 @@ impl Policy {
     /// ```
     pub fn host_needs(&self) -> Vec<crate::base::host_profile::HostNeed> {
         use crate::base::host_profile::{Capability, HostNeed};
-        let routes: Vec<RouteView<'_, RouteKeys>> = self
-            .routes
-            .iter()
-            .enumerate()
-            .map(|(index, route)| RouteView {
-                index,
-                auth: route.auth,
-                also: &route.also,
-                skip: &route.skip,
-                keys: &route.keys,
-            })
-            .collect();
+        let routes = self.route_views();
         let mut needs = Vec::new();
         self.sections.host_needs(&routes, &mut needs);
         if self.sections.session.jwt_cookie_cache
@@ -225,6 +203,21 @@ impl Policy {
             ));
         }
         needs
+    }
+
+    /// Every route as the layers' whole-policy hooks see it.
+    fn route_views(&self) -> Vec<RouteView<'_, RouteKeys>> {
+        self.routes
+            .iter()
+            .enumerate()
+            .map(|(index, route)| RouteView {
+                index,
+                auth: route.auth,
+                also: &route.also,
+                skip: &route.skip,
+                keys: &route.keys,
+            })
+            .collect()
     }
 
     /// Whether anything counts requests by the client's address: a rate
