@@ -99,6 +99,7 @@ impl Host {
             instances: instances.clone(),
             faults: faults.clone(),
             stats_endpoint: options.stats_endpoint,
+            sets_spin_headers: options.profile != Profile::Wasmcloud,
             outbound: Outbound {
                 allowed: Arc::new(
                     AllowedHosts::parse(&options.allowed_outbound_hosts)
@@ -198,17 +199,23 @@ async fn serve(
     if let Ok(uri) = full.parse::<http::Uri>() {
         parts.uri = uri;
     }
-    // Spin sets these on every request it routes; a client cannot supply them.
+    // Spin sets these on every request it routes; a client cannot supply
+    // them. The wasmcloud profile's hosts set none and pass the client's on.
     let headers = &mut parts.headers;
-    for (name, value) in [
-        ("spin-client-addr", peer.to_string()),
-        ("spin-full-url", full.clone()),
-        ("spin-path-info", parts.uri.path().to_owned()),
-        ("spin-matched-route", "/...".to_owned()),
-        ("spin-base-path", "/".to_owned()),
-        ("spin-raw-component-route", "/...".to_owned()),
-        ("spin-component-route", "".to_owned()),
-    ] {
+    let spin_headers = if handler.state().sets_spin_headers {
+        vec![
+            ("spin-client-addr", peer.to_string()),
+            ("spin-full-url", full.clone()),
+            ("spin-path-info", parts.uri.path().to_owned()),
+            ("spin-matched-route", "/...".to_owned()),
+            ("spin-base-path", "/".to_owned()),
+            ("spin-raw-component-route", "/...".to_owned()),
+            ("spin-component-route", "".to_owned()),
+        ]
+    } else {
+        Vec::new()
+    };
+    for (name, value) in spin_headers {
         if let Ok(v) = http::HeaderValue::from_str(&value) {
             headers.insert(name, v);
         }
@@ -427,6 +434,10 @@ struct AppState {
     faults: Arc<Faults>,
     stats_endpoint: bool,
     outbound: Outbound,
+    /// Whether the host sets Spin's `spin-*` request headers: Spin's hosts
+    /// do (the spin and minimal profiles); wasmCloud and `wasmtime serve`
+    /// do not, and pass on whatever the client sent.
+    sets_spin_headers: bool,
 }
 
 impl HandlerState for AppState {
