@@ -235,6 +235,18 @@ async fn the_minimal_flavour_serves_its_layers_without_atomics() {
     // (Spin sets the peer address here: the x-real-ip header is not read.)
     assert_eq!(admitted_before_429(&host, "198.51.100.7", 10).await, 3);
 
+    // One instance per request: each counts its request in the store at
+    // once (while its write budget lasts), so sequential requests are
+    // limited exactly even though no instance sees a second one.
+    let per_request = TestHost::start(
+        flavour("warden-minimal", Profile::Minimal, &policy).reuse(Reuse::PerRequest),
+    )
+    .await;
+    assert_eq!(
+        admitted_before_429(&per_request, "198.51.100.7", 10).await,
+        3
+    );
+
     // Signatures without a replay cache: the same signed request is
     // accepted twice (within its timestamp window), as `replay = false` says.
     let ts = unix_now();

@@ -350,14 +350,24 @@ impl ApproximateCounters {
     /// a quota of `limit` requests, is counted. A [`Plan::Sync`] has taken
     /// its write token.
     ///
-    /// A counter is due for a sync when its last read is `sync_interval`
+    /// A key this instance has not seen is synced (read, then written) if
+    /// the budget has a token, else only read. A known counter is due for a
+    /// sync when its last read is `sync_interval`
     /// old, or when this instance has counted [`early_sync`]`(limit)`
     /// requests on it since its last write (so that an instance recycled
     /// within one interval has written most of what it counted). Due and
     /// without a token, it is only read, and only on the interval.
     pub fn plan(&mut self, key: &str, limit: u64, now_ms: u64) -> Plan {
         let Some(counter) = self.counters.get(key) else {
-            return Plan::Read;
+            // A key new to this instance is read first, and written at once
+            // while the budget allows: an instance that ends after a few
+            // requests (one instance per request, at the extreme) would
+            // otherwise never write, and its clients would never be limited.
+            return if self.take_write(now_ms) {
+                Plan::Sync
+            } else {
+                Plan::Read
+            };
         };
         let on_time = now_ms.saturating_sub(counter.last_sync_ms) >= self.settings.sync_interval_ms;
         let by_count = counter.local.saturating_sub(counter.synced) >= early_sync(limit);

@@ -56,7 +56,26 @@ fn records_round_trip_and_hostile_records_never_panic() {
 
 #[test]
 fn a_fresh_instance_reads_first_and_starts_from_the_stores_total() {
+    // A new key with a token: read and written at once, so an instance that
+    // ends after one request has still counted it in the store.
     let mut c = ApproximateCounters::new(id(1), ApproximateSettings::default(), 0);
+    assert_eq!(c.plan("k", 100, 0), Plan::Sync);
+    let t = c.count(
+        "k",
+        60,
+        Plan::Sync,
+        Some(b"00000000000000aa=10,00000000000000bb=5"),
+        0,
+    );
+    assert_eq!(t.estimate, 16);
+    let written = format!(
+        "00000000000000aa=10,00000000000000bb=5,{}=1",
+        c.instance().as_str()
+    );
+    assert_eq!(t.write.as_deref(), Some(written.as_bytes()));
+    // Without a token: only read.
+    let mut c = ApproximateCounters::new(id(1), ApproximateSettings::default(), 0);
+    while c.take_write(0) {}
     assert_eq!(c.plan("k", 100, 0), Plan::Read);
     let t = c.count(
         "k",
