@@ -619,6 +619,7 @@ async fn identity_header_spellings_never_reach_the_app() {
                     ("x_warden-auth", "session"),
                     ("x_request_id", "forged"),
                     ("x_wardens", "kept"),
+                    ("spin_client_addr", "203.0.113.9:1"),
                 ],
             )
             .await;
@@ -629,6 +630,7 @@ async fn identity_header_spellings_never_reach_the_app() {
             "x-warden_user-role",
             "x_warden-auth",
             "x_request_id",
+            "spin_client_addr",
         ] {
             assert!(
                 !seen.contains_key(name),

@@ -116,6 +116,9 @@ pub fn strip_request_header(name_lower: &str, connection_listed: &[String]) -> b
     is_hop_by_hop(name_lower)
         || is_identity_header(name_lower)
         || is_request_id_header(name_lower)
+        // The underscore spelling of a host's header, which no host sets:
+        // an app that folds `_` into `-` would read it as the host's.
+        || (is_host_set_header(name_lower) && !name_lower.starts_with(HOST_SET_PREFIX))
         || (!name_lower.starts_with(HOST_SET_PREFIX)
             && connection_listed.iter().any(|listed| listed == name_lower))
 }
@@ -219,6 +222,11 @@ mod tests {
             assert!(is_host_set_header(name), "{name}");
             assert!(strip_request_trailer(&name.to_ascii_lowercase()), "{name}");
         }
+        // On Spin the host's own headers pass; their underscore spelling,
+        // which no host sets, never does.
+        assert!(!strip_request_header("spin-client-addr", &[]));
+        assert!(strip_request_header("spin_client_addr", &[]));
+        assert!(strip_request_header("spin_full-url", &[]));
         for name in ["spin", "spinx-a", "x-spin-client-addr", "x_spin_a"] {
             assert!(!is_host_set_header(name), "{name}");
             assert!(!strip_request_trailer(name), "{name}");
