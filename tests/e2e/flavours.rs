@@ -194,6 +194,12 @@ async fn the_wasmcloud_flavour_serves_its_layers_on_its_hosts_interfaces() {
         .await;
     assert_eq!(forged.status, 200, "{}", text(&forged));
     assert!(!forged.echoed_headers().contains_key("spin-client-addr"));
+    // Nor in the spelling apps that fold `_` into `-` read as the host's.
+    let forged = host
+        .get_with("/anything", &[("spin_client_addr", "203.0.113.9:1")])
+        .await;
+    assert_eq!(forged.status, 200, "{}", text(&forged));
+    assert!(!forged.echoed_headers().contains_key("spin_client_addr"));
 
     // Signatures with the replay cache (its increment).
     let ts = unix_now();

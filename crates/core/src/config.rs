@@ -995,6 +995,11 @@ mod tests {
             "routes[0].rate_limit.algorithm",
             Capability::KeyValueIncrement,
         ),
+        (
+            "[settings]\nready = { rate_limit = { requests = 5, window = \"1m\", algorithm = \"sliding-window\" } }\n[[routes]]\nname = \"a\"\npath = \"/*\"\n",
+            "settings.ready.rate_limit.algorithm",
+            Capability::KeyValueIncrement,
+        ),
     ];
 
     #[test]

@@ -194,6 +194,18 @@ impl Policy {
         if self.security_events.table.is_some() {
             needs.push(HostNeed::new("security_events.table", Capability::Sqlite));
         }
+        // The readiness endpoint's limit is no policy route, so the layers'
+        // hooks do not see it: its sliding window needs increment too.
+        if let Some(ready) = &self.ready
+            && ready.route.keys.rate_limit.limit().is_some_and(|limit| {
+                limit.algorithm == crate::layers::rate_limit::Algorithm::SlidingWindow
+            })
+        {
+            needs.push(HostNeed::new(
+                "settings.ready.rate_limit.algorithm",
+                Capability::KeyValueIncrement,
+            ));
+        }
         if self.sections.rate_limit.client_ip == ClientIpSource::Peer
             && self.counts_by_address(&needs)
         {

@@ -33,9 +33,11 @@
 //! random bytes, drawn once per instance). Reconciling is a get, this
 //! instance's entry replaced with its count, and a set. Each instance
 //! writes absolute numbers, so a write lost to a concurrent writer is
-//! repaired by that instance's next write. Records keep at most
-//! [`MAX_RECORD_ENTRIES`] entries (the smallest are folded into one,
-//! [`FOLDED_ID`], so the total never drops); the
+//! repaired by that instance's next write. Entries are in the order they
+//! were last written (the writer's own last). Records keep at most
+//! [`MAX_RECORD_ENTRIES`] entries (those written longest ago, mostly of
+//! recycled instances, are folded into one, [`FOLDED_ID`], so the total
+//! never drops); the
 //! parser never panics, skips malformed entries, reads at most
 //! [`MAX_SCANNED_ENTRIES`] of them and saturates its sums.
 //!
@@ -140,8 +142,8 @@ fn is_instance_id(id: &[u8]) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
 }
 
-/// Reads a record: `(instance id, count)` pairs, at most
-/// [`MAX_RECORD_ENTRIES`] (the largest counts), one per id (its largest).
+/// Reads a record: `(instance id, count)` pairs in the record's order, at
+/// most [`MAX_RECORD_ENTRIES`] (the last ones), one per id (its largest).
 /// Anything malformed is skipped; nothing panics, whatever the bytes.
 pub fn parse_record(bytes: &[u8]) -> Vec<(String, u64)> {
     let mut entries: Vec<(String, u64)> = Vec::new();
@@ -174,11 +176,15 @@ pub fn parse_record(bytes: &[u8]) -> Vec<(String, u64)> {
     entries
 }
 
-/// Keeps at most [`MAX_RECORD_ENTRIES`] entries: the largest counts, and
-/// the sum of the others under [`FOLDED_ID`], so that the record's total
-/// never drops. (An instance folded away that writes again is counted
-/// twice: with more than 63 writers in one window the limiter errs
-/// strict.)
+/// Keeps at most [`MAX_RECORD_ENTRIES`] entries: the most recently
+/// written, and the sum of the others under [`FOLDED_ID`] (first), so that
+/// the record's total never drops. Entries are in the order they were last
+/// written (each writer moves its own to the end), so the folded ones are
+/// those of instances that stopped writing, mostly recycled ones; a live
+/// instance folded away (more than 63 others wrote since it did) is
+/// counted again when it next writes: stricter, never looser. Folding by
+/// size instead would fold the young live instances' small entries again
+/// at every write of theirs, counting them many times over.
 fn cap_entries(entries: &mut Vec<(String, u64)>) {
     if entries.len() <= MAX_RECORD_ENTRIES {
         return;
@@ -191,18 +197,19 @@ fn cap_entries(entries: &mut Vec<(String, u64)>) {
         }
         keep
     });
-    entries.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    for (_, count) in entries.drain(MAX_RECORD_ENTRIES.saturating_sub(1)..) {
+    let excess = entries
+        .len()
+        .saturating_sub(MAX_RECORD_ENTRIES.saturating_sub(1));
+    for (_, count) in entries.drain(..excess) {
         folded = folded.saturating_add(count);
     }
-    entries.push((FOLDED_ID.to_owned(), folded));
+    entries.insert(0, (FOLDED_ID.to_owned(), folded));
 }
 
-/// Writes a record, entries in id order.
+/// Writes a record, entries in the order given (least recently written
+/// first).
 pub fn encode_record(entries: &[(String, u64)]) -> Vec<u8> {
-    let mut sorted: Vec<&(String, u64)> = entries.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    sorted
+    entries
         .iter()
         .map(|(id, count)| format!("{id}={count}"))
         .collect::<Vec<_>>()

@@ -12,14 +12,8 @@ fn records_round_trip_and_hostile_records_never_panic() {
         ("00000000000000aa".to_owned(), 9),
     ];
     let bytes = encode_record(&entries);
-    assert_eq!(bytes, b"00000000000000aa=9,00000000000000bb=3".to_vec());
-    assert_eq!(
-        parse_record(&bytes),
-        vec![
-            ("00000000000000aa".to_owned(), 9),
-            ("00000000000000bb".to_owned(), 3)
-        ]
-    );
+    assert_eq!(bytes, b"00000000000000bb=3,00000000000000aa=9".to_vec());
+    assert_eq!(parse_record(&bytes), entries);
     // Malformed entries are skipped, duplicates keep their largest count,
     // counts that overflow are skipped.
     let parsed = parse_record(
@@ -37,13 +31,16 @@ fn records_round_trip_and_hostile_records_never_panic() {
         split_record(&[("a".into(), u64::MAX), ("b".into(), 5)], "c"),
         (u64::MAX, 0)
     );
-    // At most MAX_RECORD_ENTRIES, the largest kept and the rest folded
-    // into one (the total is kept); at most MAX_SCANNED_ENTRIES looked at.
+    // At most MAX_RECORD_ENTRIES, the last written kept and the rest
+    // folded into one, first (the total is kept); at most
+    // MAX_SCANNED_ENTRIES looked at.
     let many: Vec<(String, u64)> = (1..=200u64).map(|n| (format!("{n:016x}"), n)).collect();
     let parsed = parse_record(&encode_record(&many));
     assert_eq!(parsed.len(), MAX_RECORD_ENTRIES);
     assert_eq!(parsed.iter().map(|(_, n)| n).sum::<u64>(), 200 * 201 / 2);
-    assert_eq!(parsed.last().unwrap().0, FOLDED_ID);
+    assert_eq!(parsed[0], (FOLDED_ID.to_owned(), (1..=137).sum::<u64>()));
+    assert_eq!(parsed[1].0, format!("{:016x}", 138));
+    assert_eq!(parsed.last().unwrap().0, format!("{:016x}", 200));
     assert_eq!(
         parse_record(&encode_record(&parsed)).len(),
         MAX_RECORD_ENTRIES
@@ -424,4 +421,36 @@ fn interleaved_instances_with_lost_writes_stay_within_the_bound_plus_one_sync_pe
             out.lost_writes
         );
     }
+}
+
+/// A long window with a high limit outlives many recycled instances (Spin
+/// recycles one after 128 requests), so its record has more writers than
+/// it keeps: the folded ones must not be counted again and again, or a
+/// client well under its limit is refused.
+#[test]
+fn a_record_with_more_writers_than_entries_does_not_refuse_a_client_under_its_limit() {
+    let run = Run {
+        instances: 4,
+        limit: 20_000,
+        every_ms: 20,
+        duration_ms: 380_000,
+        settings: ApproximateSettings::default(),
+        recycle_after: Some(128),
+        clients: 1,
+        interleaved: None,
+    };
+    let out = run.simulate();
+    assert!(out.sent[0] > 130 * 128, "{} sent", out.sent[0]);
+    assert!(out.sent[0] < run.limit);
+    assert_eq!(out.admitted[0], out.sent[0], "lost {}", out.lost);
+    // Past the limit, still within the bound.
+    let run = Run {
+        duration_ms: 500_000,
+        ..run
+    };
+    let out = run.simulate();
+    assert!(out.sent[0] > run.limit);
+    let admitted = out.admitted[0];
+    assert!(admitted >= run.limit, "{admitted}");
+    assert!(admitted <= bound(&run, &out) + out.lost, "{admitted}");
 }
