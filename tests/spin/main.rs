@@ -1200,11 +1200,11 @@ async fn redis_outage_under_load(kill: Kill) {
         let logs = spin.output();
         let mut events = std::collections::BTreeMap::new();
         for line in logs.lines() {
-            if let Some(i) = line.find(r#"{"event":""#) {
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line[i..]) {
-                    let key = format!("{} {}", v["event"], v["error"]).replace("\"", "");
-                    *events.entry(key).or_insert(0) += 1;
-                }
+            if let Some(i) = line.find(r#"{"event":""#)
+                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&line[i..])
+            {
+                let key = format!("{} {}", v["event"], v["error"]).replace("\"", "");
+                *events.entry(key).or_insert(0) += 1;
             }
         }
         eprintln!("  /health now (no store call): {health:?}; events: {events:?}");
