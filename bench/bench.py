@@ -142,6 +142,20 @@ path = "/*"
 rate_limit = "off"
 """
 
+# Issue 15's flavours: one limited route, never over its limit, counted by
+# the address a proxy sets (the wasmcloud flavour's hosts give none; the
+# case sends it): an exact increment per request (Spin, wasmcloud), or the
+# minimal flavour's approximate counting within its write budget.
+RATE_LIMIT_ONLY_POLICY = """
+[rate_limit]
+client_ip = "x-real-ip"
+
+[[routes]]
+name = "api"
+path = "/*"
+rate_limit = { requests = 100000000, window = "1m" }
+"""
+
 USER_ID = "bench-user"
 TOKEN = "BenchSessionToken0123456789abcd"  # 32 letters and digits, like Better Auth's
 
@@ -181,6 +195,10 @@ class Server:
         ]
         for mw in middleware:
             cmd += ["--middleware", str(WASM / mw)]
+            # A flavour runs on the local host's profile for its hosts.
+            for flavour in ("wasmcloud", "minimal"):
+                if mw == f"warden-{flavour}.wasm":
+                    cmd += ["--profile", flavour]
         for k, v in variables.items():
             cmd += ["--variable", f"{k}={v}"]
         if redis_url:
@@ -456,6 +474,7 @@ assert len(JSON_1KIB) == 1024 and len(JSON_1MIB) <= 1024 * 1024
 # run saturates the server, and its latency mostly mirrors throughput).
 CASES = [
     {"name": "health", "path": "/health", "latency": True},
+    {"name": "rate-limited", "path": "/api/x", "headers": {"x-real-ip": "192.0.2.1"}, "latency": True},
     {"name": "api-anonymous", "path": "/api/x", "latency": True},
     {"name": "protected-cache-hit", "path": "/api/protected/me", "headers": {"Cookie": session_cookie()},
      "latency": True},
@@ -519,6 +538,10 @@ def configurations(redis_url):
         # answers; on the local host, its `kv-hang` fault.
         (STORE_DOWN, ["warden.wasm"], demo, None),
     ]
+    rate_limit_only = dict(DEMO_VARS, policy=RATE_LIMIT_ONLY_POLICY)
+    for flavour in FLAVOURS:
+        out.append((f"flavour {flavour}, rate limit only", [f"{flavour}.wasm"], rate_limit_only,
+                    redis_url))
     if redis_url:
         out.append((INCREMENT + " (Redis)", ["increment_floor_middleware.wasm"], {}, redis_url))
         out.append(("warden headers only (Redis)", ["warden.wasm"], headers_only, redis_url))
@@ -526,8 +549,13 @@ def configurations(redis_url):
     return out
 
 
+FLAVOURS = ["warden", "warden-wasmcloud", "warden-minimal"]
+# Hosts each flavour's imports link on: real Spin offers the minimal
+# flavour's interfaces, not the wasmcloud flavour's.
+SPIN_RUNS = {"warden", "warden-minimal"}
+
 COMPONENTS = ["warden.wasm", "echo_app.wasm", "noop_middleware.wasm", "noop_buffered_middleware.wasm",
-              "increment_floor_middleware.wasm"]
+              "increment_floor_middleware.wasm", "warden-wasmcloud.wasm", "warden-minimal.wasm"]
 
 
 def snapshot_components():
@@ -573,6 +601,8 @@ def main():
     for host, suffix in hosts:
         for name, middleware, variables, redis_url in configurations(args.redis):
             if args.only and not re.search(args.only, name):
+                continue
+            if host and any(m == f"{f}.wasm" for m in middleware for f in FLAVOURS if f not in SPIN_RUNS):
                 continue
             rows = {}
             full = "full policy" in name

@@ -4,14 +4,14 @@
 use std::collections::BTreeSet;
 use warden_tests::*;
 
-/// Every interface the `warden` world in `wit/` imports, with what its
+/// Every interface the world `name` in `wit/` imports, with what its
 /// `include`s bring in.
-fn world_imports() -> BTreeSet<String> {
+fn world_imports(name: &str) -> BTreeSet<String> {
     let mut resolve = wit_parser::Resolve::default();
     let (pkg, _) = resolve.push_dir(root().join("wit")).expect("wit/ parses");
     let world = resolve
-        .select_world(&[pkg], Some("warden"))
-        .expect("world warden");
+        .select_world(&[pkg], Some(name))
+        .unwrap_or_else(|e| panic!("world {name}: {e}"));
     resolve.worlds[world]
         .imports
         .keys()
@@ -31,23 +31,92 @@ fn semver_family(name: &str) -> String {
     }
 }
 
+/// Each flavour's component (docs/portability.md) against its world: a
+/// stray import (a `spin:` interface in a flavour for hosts without one)
+/// would stop it from starting there.
 #[test]
-fn the_component_matches_its_world() {
-    let bytes = std::fs::read(wasm("warden")).unwrap();
-    let (imports, exports) = warden_host::component_interfaces(&bytes).unwrap();
-    assert_eq!(exports, vec!["wasi:http/handler@0.3.0".to_string()]);
+fn each_flavour_matches_its_world() {
+    for (file, world) in [
+        ("warden", "warden"),
+        ("warden-wasmcloud", "warden-wasmcloud"),
+        ("warden-minimal", "warden-minimal"),
+    ] {
+        let bytes = std::fs::read(wasm(file)).unwrap();
+        let (imports, exports) = warden_host::component_interfaces(&bytes).unwrap();
+        assert_eq!(
+            exports,
+            vec!["wasi:http/handler@0.3.0".to_string()],
+            "{file}"
+        );
+        assert!(
+            imports.contains(&"wasi:http/handler@0.3.0".to_string()),
+            "{file}: {imports:?}"
+        );
+        let allowed = world_imports(world);
+        let outside: Vec<&String> = imports
+            .iter()
+            .filter(|i| !allowed.contains(&semver_family(i)))
+            .collect();
+        assert!(
+            outside.is_empty(),
+            "{file}.wasm imports outside world {world}: {outside:?}\nworld: {allowed:?}"
+        );
+    }
+}
+
+/// The flavours differ where their hosts do: the key-value interface and
+/// version, atomics, SQLite and where configuration comes from.
+#[test]
+fn the_flavours_import_their_hosts_interfaces() {
+    let imports = |file: &str| {
+        warden_host::component_interfaces(&std::fs::read(wasm(file)).unwrap())
+            .unwrap()
+            .0
+    };
+    let spin = imports("warden");
+    for needed in [
+        "spin:sqlite/sqlite@3.1.0",
+        "spin:variables/variables@3.0.0",
+        "wasi:keyvalue/atomics@0.2.0-draft2",
+    ] {
+        assert!(
+            spin.iter().any(|i| i == needed),
+            "warden.wasm lacks {needed}"
+        );
+    }
+    let wasmcloud = imports("warden-wasmcloud");
+    for needed in [
+        "wasi:keyvalue/store@0.2.0-draft",
+        "wasi:keyvalue/atomics@0.2.0-draft",
+        "wasi:config/store@0.2.0-rc.1",
+    ] {
+        assert!(
+            wasmcloud.iter().any(|i| i == needed),
+            "warden-wasmcloud.wasm lacks {needed}"
+        );
+    }
+    let minimal = imports("warden-minimal");
+    for needed in [
+        "wasi:keyvalue/store@0.2.0-draft2",
+        "wasi:config/store@0.2.0-draft-2024-09-27",
+    ] {
+        assert!(
+            minimal.iter().any(|i| i == needed),
+            "warden-minimal.wasm lacks {needed}"
+        );
+    }
+    for (file, list) in [
+        ("warden-wasmcloud", &wasmcloud),
+        ("warden-minimal", &minimal),
+    ] {
+        let spin_only: Vec<&String> = list.iter().filter(|i| i.starts_with("spin:")).collect();
+        assert!(spin_only.is_empty(), "{file}.wasm imports {spin_only:?}");
+    }
     assert!(
-        imports.contains(&"wasi:http/handler@0.3.0".to_string()),
-        "{imports:?}"
-    );
-    let allowed = world_imports();
-    let outside: Vec<&String> = imports
-        .iter()
-        .filter(|i| !allowed.contains(&semver_family(i)))
-        .collect();
-    assert!(
-        outside.is_empty(),
-        "imports outside wit/world.wit: {outside:?}\nworld: {allowed:?}"
+        !minimal
+            .iter()
+            .any(|i| i.starts_with("wasi:keyvalue/atomics")),
+        "warden-minimal.wasm must not import atomics: {minimal:?}"
     );
 }
 
@@ -111,16 +180,28 @@ fn the_component_matches_its_world() {
 /// 1 167 360. The `idempotency` feature alone is 49 348 of them (1 110 573
 /// without it): the stage's compare-and-swap rounds, the response capture,
 /// the versioned slot encoding (serde, base64) and the problem documents.
-const SIZE_CEILING: u64 = 1_167_360;
+/// Raised from 1 167 360 for issue 15's flavours: 1 159 921 to 1 170 049
+/// bytes. The key-value adapter split and the `wasi:config`-ready settings
+/// loader are about 1.5 KB; the rest is in every flavour's core: each
+/// layer's host needs and their refusals by flavour, the `[rate_limit]
+/// approximate` settings (the approximate counters themselves are only in
+/// the minimal flavour) and dropping `spin-*` headers off Spin. The other
+/// flavours are smaller (no SQLite, no async key-value): 1 108 779 bytes
+/// for wasmcloud, 1 125 562 for minimal.
+const SIZE_CEILING: u64 = 1_171_456;
 
+/// Every flavour stays under the ceiling (the other two are smaller, having
+/// fewer host interfaces to bind).
 #[test]
 fn the_component_stays_under_its_size_ceiling() {
-    let size = std::fs::metadata(wasm("warden")).unwrap().len();
-    assert!(
-        size <= SIZE_CEILING,
-        "warden.wasm is {size} bytes, over its ceiling of {SIZE_CEILING} (target: 512 KiB); \
-         see where the bytes went with `twiggy top` on a build without `strip`"
-    );
+    for flavour in ["warden", "warden-wasmcloud", "warden-minimal"] {
+        let size = std::fs::metadata(wasm(flavour)).unwrap().len();
+        assert!(
+            size <= SIZE_CEILING,
+            "{flavour}.wasm is {size} bytes, over its ceiling of {SIZE_CEILING} (target: 512 KiB); \
+             see where the bytes went with `twiggy top` on a build without `strip`"
+        );
+    }
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod component;
 mod cors;
 mod credentials;
 mod csrf;
+mod flavours;
 mod hardening;
 mod headers;
 mod hostile;

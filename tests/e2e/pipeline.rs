@@ -619,6 +619,7 @@ async fn identity_header_spellings_never_reach_the_app() {
                     ("x_warden-auth", "session"),
                     ("x_request_id", "forged"),
                     ("x_wardens", "kept"),
+                    ("spin_client_addr", "203.0.113.9:1"),
                 ],
             )
             .await;
@@ -629,6 +630,7 @@ async fn identity_header_spellings_never_reach_the_app() {
             "x-warden_user-role",
             "x_warden-auth",
             "x_request_id",
+            "spin_client_addr",
         ] {
             assert!(
                 !seen.contains_key(name),
@@ -652,7 +654,8 @@ fn chunked_with_trailers(path: &str, trailers: &str) -> Vec<u8> {
 #[tokio::test]
 async fn identity_trailers_never_reach_the_app() {
     let trailers = "x_warden_user_id: spoof\r\nx-warden-role: admin\r\n\
-                    x-request-id: forged\r\nx-checksum: abc\r\n";
+                    x-request-id: forged\r\nx-checksum: abc\r\n\
+                    spin-client-addr: 203.0.113.9:1\r\n";
     // Control: without warden the app sees every trailer, so the checks
     // below can fail.
     let bare = TestHost::start(Setup {
@@ -664,6 +667,10 @@ async fn identity_trailers_never_reach_the_app() {
         .send_raw(vec![Piece::now(chunked_with_trailers("/api/x", trailers))])
         .await;
     assert_eq!(reply.json()["trailers"]["x_warden_user_id"], "spoof");
+    assert_eq!(
+        reply.json()["trailers"]["spin-client-addr"],
+        "203.0.113.9:1"
+    );
 
     for mode in MODES {
         let host = TestHost::start(Setup::default().reuse(mode)).await;

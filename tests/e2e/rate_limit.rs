@@ -43,17 +43,25 @@ async fn exactly_the_limit_is_admitted_under_concurrency() {
     let limit = 50;
     for mode in MODES {
         for run in 0..3 {
+            // Exactness, not the store deadline: on a loaded 2-core machine
+            // a call past the 50 ms default fails open by design and admits
+            // one more (seen once in a full run: 52 of 50).
             let host = Arc::new(
                 TestHost::start(
                     Setup::default()
-                        .policy(&policy(&format!(
-                            "{{ requests = {limit}, window = \"1h\" }}"
-                        )))
+                        .policy(&limited_policy(
+                            &format!("{{ requests = {limit}, window = \"1h\" }}"),
+                            "[stores.key_value]\ndeadline_ms = 10000\n",
+                        ))
                         .reuse(mode),
                 )
                 .await,
             );
             let (ok, refused) = hammer(&host, 64, 4).await;
+            assert!(
+                host.log_events("rate_limit_store_error").is_empty(),
+                "{mode:?} run {run}: a store error made the count inexact"
+            );
             eprintln!(
                 "{mode:?} run {run}: 64 clients x 4 requests, limit {limit}: admitted {ok}, refused {refused}"
             );

@@ -239,3 +239,112 @@ async fn thirty_two_keyed_requests_over_two_processes_on_one_redis_run_the_app_o
         assert_eq!(slots, 2, "{keys:?}");
     }
 }
+
+/// The minimal flavour's approximate limiter (docs/rate-limiting.md, "The
+/// minimal flavour: approximate limits") across K instances sharing one store: a client
+/// spread over them gets at least the limit and at most the documented bound,
+/// and the instances' key-value writes stay within their write budget.
+#[tokio::test]
+async fn the_minimal_flavours_approximate_limit_stays_within_its_bound_over_three_instances() {
+    let Some(base) = redis_base() else { return };
+    const K: usize = 3;
+    let limit = 30u64;
+    let writes_per_second = 5u64;
+    let policy_for = |sync_ms: u64| {
+        format!(
+            "[rate_limit]\napproximate = {{ sync_interval = \"{sync_ms}ms\", writes_per_second = {writes_per_second} }}\n\
+             [[routes]]\nname = \"limited\"\npath = \"/*\"\nrate_limit = {{ requests = {limit}, window = \"1h\" }}\n"
+        )
+    };
+    // The defaults' interval, and a shorter one with a tighter bound.
+    for (db, sync_ms) in [(10u8, 1000u64), (11, 200)] {
+        let policy = policy_for(sync_ms);
+        let url = fresh_db(&base, db).await;
+        let mut hosts = Vec::new();
+        let mut states = Vec::new();
+        for _ in 0..K {
+            let state = TempDir::new("approx");
+            hosts.push(
+                Host::start(HostOptions {
+                    app: wasm("echo_app"),
+                    middleware: vec![wasm("warden-minimal")],
+                    listen: "127.0.0.1:0".parse().unwrap(),
+                    state_dir: state.path().to_owned(),
+                    variables: [("policy".to_string(), policy.clone())].into(),
+                    variables_from_env: false,
+                    cache_dir: Some(root().join("target/warden-host-cache")),
+                    guest_log: GuestLog::quiet(),
+                    key_value_redis: Some(url.clone()),
+                    profile: warden_host::Profile::Minimal,
+                    ..HostOptions::default()
+                })
+                .await
+                .unwrap(),
+            );
+            states.push(state);
+        }
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<http_body_util::Empty<bytes::Bytes>>();
+        let redis = redis::Client::open(url.as_str()).unwrap();
+        let mut conn = redis.get_multiplexed_async_connection().await.unwrap();
+        let writes = async |conn: &mut redis::aio::MultiplexedConnection| -> u64 {
+            let info: String = redis::cmd("INFO")
+                .arg("commandstats")
+                .query_async(conn)
+                .await
+                .unwrap();
+            info.lines()
+                .filter(|l| l.starts_with("cmdstat_set:") || l.starts_with("cmdstat_del:"))
+                .filter_map(|l| {
+                    l.split("calls=")
+                        .nth(1)?
+                        .split(',')
+                        .next()?
+                        .parse::<u64>()
+                        .ok()
+                })
+                .sum()
+        };
+        let _: () = redis::cmd("CONFIG")
+            .arg("RESETSTAT")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+
+        // One client, round robin over the instances, one request every 10 ms.
+        let started = std::time::Instant::now();
+        let total = 6 * limit as usize;
+        let mut admitted = 0u64;
+        for n in 0..total {
+            let uri: http::Uri = format!("http://{}/x", hosts[n % K].addr()).parse().unwrap();
+            match client.get(uri).await.unwrap().status().as_u16() {
+                200 => admitted += 1,
+                429 => {}
+                other => panic!("unexpected {other}"),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let written = writes(&mut conn).await;
+
+        // The bound (docs/rate-limiting.md, "The error bound"): the limit, plus
+        // what the other K-1 instances count in one sync interval before they
+        // hear of each other (r) and what they had not yet written (min(c, r)).
+        let r = ((total as f64 / K as f64) / elapsed * (sync_ms as f64 / 1000.0)).ceil();
+        let c = (limit / 16).max(1) as f64;
+        let bound =
+            (limit as f64 + (K as f64 - 1.0) * (r + c.min(r))).min((K as u64 * limit) as f64);
+        let budget = (K as u64) * (writes_per_second * elapsed.ceil() as u64 + writes_per_second);
+        eprintln!(
+            "approximate limit {limit}, {K} instances, sync {sync_ms} ms: {total} requests in {elapsed:.2} s, \
+             admitted {admitted} (bound {bound:.1}); {written} store writes (budget {budget})"
+        );
+        assert!(admitted >= limit, "admitted {admitted} < limit {limit}");
+        assert!(
+            (admitted as f64) <= bound,
+            "admitted {admitted} > bound {bound:.1}"
+        );
+        assert!(written <= budget, "{written} writes > budget {budget}");
+    }
+}

@@ -64,19 +64,19 @@ async fn start(mode: Reuse, session: &str) -> TestHost {
     .await
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
 
-fn iso(ms: i64) -> String {
+pub(crate) fn iso(ms: i64) -> String {
     iso8601_ms(ms)
 }
 
 /// A 32-character Better Auth style token (letters and digits).
-fn token(tag: &str) -> String {
+pub(crate) fn token(tag: &str) -> String {
     let hex: String = Sha256::digest(tag.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -91,7 +91,7 @@ fn sha256_hex(s: &str) -> String {
         .collect()
 }
 
-fn hmac_base64(secret: &str, data: &str) -> String {
+pub(crate) fn hmac_base64(secret: &str, data: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
     mac.update(data.as_bytes());
     STANDARD.encode(mac.finalize().into_bytes())
@@ -220,7 +220,7 @@ pub(crate) fn login(host: &TestHost, user: &User) -> String {
     t
 }
 
-fn kv_put(host: &TestHost, key: &str, value: &[u8]) {
+pub(crate) fn kv_put(host: &TestHost, key: &str, value: &[u8]) {
     rusqlite::Connection::open(host.state_dir().join("sqlite_key_value.db"))
         .expect("kv file")
         .execute(
@@ -231,7 +231,7 @@ fn kv_put(host: &TestHost, key: &str, value: &[u8]) {
         .expect("kv insert");
 }
 
-fn kv_get(host: &TestHost, key: &str) -> Option<Vec<u8>> {
+pub(crate) fn kv_get(host: &TestHost, key: &str) -> Option<Vec<u8>> {
     rusqlite::Connection::open(host.state_dir().join("sqlite_key_value.db"))
         .expect("kv file")
         .query_row(
@@ -246,7 +246,7 @@ fn cache_key(token: &str) -> String {
     format!("warden:session:{}", sha256_hex(token))
 }
 
-async fn get_as(host: &TestHost, path: &str, cookie: &str) -> Reply {
+pub(crate) async fn get_as(host: &TestHost, path: &str, cookie: &str) -> Reply {
     host.get_with(path, &[("cookie", cookie)]).await
 }
 
@@ -260,7 +260,7 @@ fn user_header(reply: &Reply) -> Value {
     serde_json::from_slice(&bytes).expect("UserData JSON")
 }
 
-fn identity_of(reply: &Reply) -> Option<String> {
+pub(crate) fn identity_of(reply: &Reply) -> Option<String> {
     reply
         .echoed_headers()
         .get("x-warden-user-id")

@@ -195,3 +195,50 @@ async fn no_token_is_not_a_failed_attempt() {
     }
     assert_status(&with_token(&host, &good, ip).await, 200, "a good token");
 }
+
+/// A route that takes an API key as its second credential
+/// (`auth = ["required", "api_key"]`) counts refused keys like an
+/// `api_key` route: guessing there is throttled too.
+#[tokio::test]
+async fn bad_keys_on_a_route_with_several_credentials_are_counted() {
+    // The only route that takes API keys takes sessions first.
+    let policy = format!(
+        r#"
+[rate_limit]
+client_ip = "x-real-ip"
+
+[api_keys]
+cache_ttl = "1s"
+negative_cache_ttl = 0
+failure_limit = {LIMIT}
+failure_window = "5m"
+
+[[routes]]
+name = "either"
+path = "/either/*"
+auth = ["required", "api_key"]
+rate_limit = "off"
+
+[[routes]]
+name = "web"
+path = "/*"
+rate_limit = "off"
+"#
+    );
+    let host = TestHost::start(Setup::default().policy(&policy)).await;
+    let key = crate::api_keys::create_key(&host, "user-4", &[]);
+    let guesser = "203.0.113.95";
+    let on_either = |key: String| {
+        let host = &host;
+        async move {
+            host.get_with("/either/x", &[("x-api-key", &key), ("x-real-ip", guesser)])
+                .await
+        }
+    };
+    assert_status(&on_either(key.clone()).await, 200, "a good key");
+    for i in 0..LIMIT {
+        let reply = on_either(format!("wk_{:064x}", i + 1)).await;
+        assert_status(&reply, 401, "a bad key");
+    }
+    assert_throttled(&on_either(key).await, "a good key past the limit");
+}

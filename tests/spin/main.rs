@@ -652,9 +652,15 @@ async fn revoking_a_user_ends_their_cached_sessions() {
 /// warden in front of it as `{ path = "warden.wasm" }`, the app component
 /// granted `grants` and inheriting `inherit`, and `policy` as the policy.
 fn my_app_manifest(policy: &str, grants: &str, inherit: &str) -> TempDir {
+    flavour_manifest("warden", policy, grants, inherit)
+}
+
+/// [`my_app_manifest`] with the flavour `file` (`warden`, `warden-minimal`)
+/// as its `warden.wasm`.
+fn flavour_manifest(file: &str, policy: &str, grants: &str, inherit: &str) -> TempDir {
     let dir = TempDir::new("my-app-manifest");
     std::fs::copy(wasm("echo_app"), dir.path().join("my_app.wasm")).unwrap();
-    std::fs::copy(wasm("warden"), dir.path().join("warden.wasm")).unwrap();
+    std::fs::copy(wasm(file), dir.path().join("warden.wasm")).unwrap();
     let manifest = format!(
         "spin_manifest_version = 2\n[application]\nname = \"my-app\"\n\
          [variables]\npolicy = {{ default = '''\n{policy}''' }}\n\
@@ -742,6 +748,53 @@ async fn the_quick_start_and_a_policy_without_stores_work_under_spin() {
         page.header("content-security-policy")
             .unwrap()
             .ends_with("object-src 'none'")
+    );
+}
+
+/// The minimal flavour (for Fermyon and Akamai Functions, which run Spin)
+/// under real Spin: Spin offers the `wasi:keyvalue` store and `wasi:config`
+/// versions it imports, so it composes and serves; its configuration comes
+/// through `wasi:config` (Spin's variables), and a limit reaches 429 with
+/// the approximate limiter on Spin's store.
+#[tokio::test]
+async fn the_minimal_flavour_runs_under_spin() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let Some(spin) = binary() else {
+        return;
+    };
+    let manifest = flavour_manifest(
+        "warden-minimal",
+        "[[routes]]\nname = \"limited\"\npath = \"/limited\"\nrate_limit = { requests = 3, window = \"1h\" }\n\
+         [[routes]]\nname = \"app\"\npath = \"/*\"\nrate_limit = \"off\"\n",
+        "key_value_stores = [\"default\"]\n",
+        "\"key_value_stores\", \"variables\"",
+    );
+    let host = SpinHost::start(
+        &spin,
+        SpinSetup {
+            manifest: manifest.path().join("spin.toml"),
+            migrations: false,
+            ..SpinSetup::default()
+        },
+    )
+    .await;
+    let page = host
+        .get_with("/hello", &[("x-warden-user-id", "spoofed")])
+        .await;
+    assert_eq!(page.status, 200, "{}", host.output());
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert!(!String::from_utf8_lossy(&page.body).contains("spoofed"));
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(host.get("/limited").await.status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429], "{}", host.output());
+    let ready = host.get("/.warden/ready").await;
+    assert_eq!(
+        ready.json(),
+        serde_json::json!({"status": "ok", "key_value": "ok", "sqlite": "unused"}),
+        "{}",
+        host.output()
     );
 }
 
@@ -1147,11 +1200,11 @@ async fn redis_outage_under_load(kill: Kill) {
         let logs = spin.output();
         let mut events = std::collections::BTreeMap::new();
         for line in logs.lines() {
-            if let Some(i) = line.find(r#"{"event":""#) {
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line[i..]) {
-                    let key = format!("{} {}", v["event"], v["error"]).replace("\"", "");
-                    *events.entry(key).or_insert(0) += 1;
-                }
+            if let Some(i) = line.find(r#"{"event":""#)
+                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&line[i..])
+            {
+                let key = format!("{} {}", v["event"], v["error"]).replace("\"", "");
+                *events.entry(key).or_insert(0) += 1;
             }
         }
         eprintln!("  /health now (no store call): {health:?}; events: {events:?}");

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioExecutor;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-pub use warden_host::{Faults, GuestLog, Host, HostOptions, OpCounts, Reuse};
+pub use warden_host::{Faults, GuestLog, Host, HostOptions, OpCounts, Profile, Reuse};
 
 pub mod spin;
 
@@ -110,13 +110,15 @@ pub struct Setup {
     pub reuse: Reuse,
     /// Put warden in front of the echo app (otherwise the bare app).
     pub warden: bool,
-    /// Which middleware "warden" is: `warden`, or a benchmark floor such as
-    /// `noop_middleware`.
+    /// Which middleware "warden" is: `warden`, a flavour (`warden_wasmcloud`,
+    /// `warden_minimal`), or a benchmark floor such as `noop_middleware`.
     pub middleware: &'static str,
     pub migrations: bool,
     /// The `allowed_outbound_hosts` warden inherits (none by default, as in
     /// the demo's spin.toml).
     pub allowed_outbound_hosts: Vec<String>,
+    /// Which host's interfaces the host links (Spin by default).
+    pub profile: Profile,
 }
 
 impl Default for Setup {
@@ -128,6 +130,7 @@ impl Default for Setup {
             middleware: "warden",
             migrations: true,
             allowed_outbound_hosts: Vec::new(),
+            profile: Profile::Spin,
         }
     }
 }
@@ -155,6 +158,11 @@ impl Setup {
     }
     pub fn reuse(mut self, reuse: Reuse) -> Self {
         self.reuse = reuse;
+        self
+    }
+    /// Runs on the host `profile` stands in for (its interfaces only).
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
         self
     }
     /// Grants outbound HTTP to `origin` (`http://127.0.0.1:PORT`), as the
@@ -201,6 +209,7 @@ impl TestHost {
             key_value_redis: None,
             stats_endpoint: false,
             allowed_outbound_hosts: setup.allowed_outbound_hosts,
+            profile: setup.profile,
         };
         let host = Host::start(options).await?;
         let client = Client::builder(TokioExecutor::new()).build_http();

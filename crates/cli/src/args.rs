@@ -1,5 +1,6 @@
 //! Command-line parsing, by hand: the CLI depends on nothing but the core.
 
+use warden_core::base::host_profile::HostFlavour;
 use warden_core::layers::signature::Scheme;
 use warden_core::layers::signature::webhook::MAX_ID_LEN;
 
@@ -8,10 +9,13 @@ use warden_core::layers::signature::webhook::MAX_ID_LEN;
 pub enum Command {
     /// Print usage.
     Help,
-    /// `warden policy check FILE [--environment ENV]`.
+    /// `warden policy check FILE [--environment ENV] [--flavour F]`.
     Check {
         file: String,
         environment: Option<String>,
+        /// The component flavour the policy is for (its host's
+        /// capabilities); Spin's unless named.
+        flavour: HostFlavour,
     },
     /// `warden policy explain FILE METHOD PATH`.
     Explain {
@@ -80,7 +84,7 @@ warden - check a warden policy before deploying it, and sign requests for
 its worker routes
 
 Usage:
-  warden policy check FILE [--environment ENV]
+  warden policy check FILE [--environment ENV] [--flavour spin|wasmcloud|minimal]
       Validate FILE as warden's policy together with the settings it would run
       with. Secrets come from SPIN_VARIABLE_WORKER_SECRET,
       SPIN_VARIABLE_WORKER_SECRET_PREVIOUS and SPIN_VARIABLE_SESSION_SECRET,
@@ -90,7 +94,9 @@ Usage:
       SPIN_VARIABLE_STRIPE_WEBHOOK_SECRET. ENV defaults to
       SPIN_VARIABLE_ENVIRONMENT. Warns (exit 0) when a
       method-restricted required/worker route lets other methods fall
-      through to a weaker route for the same paths.
+      through to a weaker route for the same paths. --flavour checks it for
+      another build of the component (warden-wasmcloud.wasm,
+      warden-minimal.wasm): what that build's hosts cannot back is a problem.
   warden policy explain FILE METHOD PATH
       Show which route of FILE a request would match, or why its path would be
       refused.
@@ -162,9 +168,22 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     }
     let mut positional: Vec<&str> = Vec::new();
     let mut environment = None;
+    let mut flavour = None;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
-        if arg == "--environment" {
+        if arg == "--flavour" || arg.starts_with("--flavour=") {
+            let value = match arg.strip_prefix("--flavour=") {
+                Some(value) => value.to_string(),
+                None => rest
+                    .next()
+                    .ok_or_else(|| "--flavour needs a value".to_string())?
+                    .clone(),
+            };
+            let named = HostFlavour::ALL.into_iter().find(|f| f.name() == value);
+            flavour = Some(named.ok_or_else(|| {
+                format!("unknown --flavour {value:?}: spin, wasmcloud or minimal")
+            })?);
+        } else if arg == "--environment" {
             let value = rest
                 .next()
                 .ok_or_else(|| "--environment needs a value".to_string())?;
@@ -181,10 +200,14 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         ["policy", "check", file] => Ok(Command::Check {
             file: file.to_string(),
             environment,
+            flavour: flavour.unwrap_or_default(),
         }),
         ["policy", "explain", file, method, path] => {
             if environment.is_some() {
                 return Err("--environment applies only to policy check".to_string());
+            }
+            if flavour.is_some() {
+                return Err("--flavour applies only to policy check".to_string());
             }
             Ok(Command::Explain {
                 file: file.to_string(),
@@ -353,12 +376,14 @@ mod tests {
             parse_str(&["policy", "check", "warden.toml"]),
             Ok(Command::Check {
                 file: "warden.toml".into(),
-                environment: None
+                environment: None,
+                flavour: HostFlavour::Spin,
             })
         );
         let expected = Ok(Command::Check {
             file: "w.toml".into(),
             environment: Some("production".into()),
+            flavour: HostFlavour::Spin,
         });
         assert_eq!(
             parse_str(&["policy", "check", "w.toml", "--environment", "production"]),
@@ -367,6 +392,39 @@ mod tests {
         assert_eq!(
             parse_str(&["policy", "--environment=production", "check", "w.toml"]),
             expected
+        );
+        for (args, flavour) in [
+            (
+                &["policy", "check", "w.toml", "--flavour", "minimal"][..],
+                HostFlavour::Minimal,
+            ),
+            (
+                &["policy", "check", "--flavour=wasmcloud", "w.toml"][..],
+                HostFlavour::Wasmcloud,
+            ),
+        ] {
+            assert_eq!(
+                parse_str(args),
+                Ok(Command::Check {
+                    file: "w.toml".into(),
+                    environment: None,
+                    flavour,
+                })
+            );
+        }
+        assert!(parse_str(&["policy", "check", "w.toml", "--flavour", "fermyon"]).is_err());
+        assert!(parse_str(&["policy", "check", "w.toml", "--flavour"]).is_err());
+        assert!(
+            parse_str(&[
+                "policy",
+                "explain",
+                "w.toml",
+                "GET",
+                "/",
+                "--flavour",
+                "minimal"
+            ])
+            .is_err()
         );
     }
 

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use warden_core::base::denial::Rejection;
+use warden_core::base::host_profile::HostFlavour;
 use warden_core::config::{RawSettings, WardenConfig};
 use warden_core::http::path::normalize_path_with;
 use warden_core::layers::signature::Scheme;
@@ -89,8 +90,12 @@ pub fn run(command: Command, variables: &Variables) -> Output {
             stdout: USAGE.to_string(),
             ..Output::default()
         },
-        Command::Check { file, environment } => match read(&file) {
-            Ok(contents) => check(&contents, environment, variables),
+        Command::Check {
+            file,
+            environment,
+            flavour,
+        } => match read(&file) {
+            Ok(contents) => check(&contents, environment, flavour, variables),
             Err(output) => output,
         },
         Command::Explain { file, method, path } => match read(&file) {
@@ -380,8 +385,14 @@ fn read(file: &str) -> Result<String, Output> {
         .map_err(|e| Output::failure(format!("error: cannot read {file}: {e}\n")))
 }
 
-/// `policy check`: builds the whole configuration as the component would.
-pub fn check(contents: &str, environment: Option<String>, variables: &Variables) -> Output {
+/// `policy check`: builds the whole configuration as the component of
+/// `flavour` would.
+pub fn check(
+    contents: &str,
+    environment: Option<String>,
+    flavour: HostFlavour,
+    variables: &Variables,
+) -> Output {
     let raw = RawSettings {
         environment: environment.or_else(|| variables.environment.clone()),
         policy: Some(contents.to_string()),
@@ -390,6 +401,7 @@ pub fn check(contents: &str, environment: Option<String>, variables: &Variables)
         worker_secret_previous: variables.worker_secret_previous.clone(),
         session_secret: variables.session_secret.clone(),
         policy_secrets: Vec::new(),
+        flavour,
     };
     // As the component does: the policy names its secret variables
     // (webhook secrets, [jwt]'s), which are read once the policy is known.
@@ -576,7 +588,7 @@ mod tests {
 
     #[test]
     fn check_ok_lists_routes() {
-        let out = check(POLICY, None, &with_secret());
+        let out = check(POLICY, None, HostFlavour::Spin, &with_secret());
         assert_eq!(out.code, 0, "{}", out.stderr);
         assert_eq!(
             out.stdout,
@@ -592,7 +604,7 @@ mod tests {
     /// DELETE to /admin/users lands on `rest`, with no auth at all.
     #[test]
     fn check_warns_when_other_methods_fall_through_to_weaker_auth() {
-        let out = check(POLICY, None, &with_secret());
+        let out = check(POLICY, None, HostFlavour::Spin, &with_secret());
         assert_eq!(out.code, 0, "a warning is not an error");
         assert_eq!(
             out.stderr,
@@ -611,13 +623,18 @@ mod tests {
             "[[routes]]\n        name = \"admin-other\"\n        path = \"/admin/*\"\n        auth = \"required\"\n\n        [[routes]]\n        name = \"rest\"",
         );
         assert_ne!(fixed, POLICY);
-        let out = check(&fixed, None, &with_secret());
+        let out = check(&fixed, None, HostFlavour::Spin, &with_secret());
         assert_eq!((out.code, out.stderr.as_str()), (0, ""));
     }
 
     #[test]
     fn check_reports_every_problem() {
-        let out = check(POLICY, Some("prod".into()), &Variables::default());
+        let out = check(
+            POLICY,
+            Some("prod".into()),
+            HostFlavour::Spin,
+            &Variables::default(),
+        );
         assert_eq!(out.code, 1);
         assert_eq!(out.stdout, "");
         assert_eq!(
@@ -625,7 +642,12 @@ mod tests {
             "error: environment: must be one of: production, staging, preview, development\n\
              error: routes[1].auth: route \"hooks\" uses auth = \"worker\" but worker_secret is not set\n"
         );
-        let out = check("[[routes]]\nname = 1\n", None, &Variables::default());
+        let out = check(
+            "[[routes]]\nname = 1\n",
+            None,
+            HostFlavour::Spin,
+            &Variables::default(),
+        );
         assert_eq!(out.code, 1);
         assert_eq!(out.stderr.lines().count(), 2, "{}", out.stderr);
     }
@@ -636,8 +658,11 @@ mod tests {
             environment: Some("nonsense".into()),
             ..with_secret()
         };
-        assert_eq!(check(POLICY, None, &vars).code, 1);
-        assert_eq!(check(POLICY, Some("staging".into()), &vars).code, 0);
+        assert_eq!(check(POLICY, None, HostFlavour::Spin, &vars).code, 1);
+        assert_eq!(
+            check(POLICY, Some("staging".into()), HostFlavour::Spin, &vars).code,
+            0
+        );
     }
 
     #[test]
@@ -711,11 +736,30 @@ mod tests {
     }
 
     #[test]
+    fn a_policy_is_checked_for_the_flavour_it_will_run_as() {
+        let policy = "[[routes]]\nname = \"orders\"\npath = \"/orders\"\nidempotency = {}\n";
+        assert_eq!(
+            check(policy, None, HostFlavour::Spin, &Variables::default()).code,
+            0
+        );
+        let out = check(policy, None, HostFlavour::Wasmcloud, &Variables::default());
+        assert_eq!(out.code, 1);
+        assert!(
+            out.stderr.contains(
+                "routes[0].idempotency: needs key-value compare-and-swap, which the wasmcloud flavour (warden-wasmcloud.wasm) does not have"
+            ),
+            "{}",
+            out.stderr
+        );
+    }
+
+    #[test]
     fn unreadable_file() {
         let out = run(
             Command::Check {
                 file: "/nonexistent/warden.toml".into(),
                 environment: None,
+                flavour: HostFlavour::Spin,
             },
             &Variables::default(),
         );
@@ -1058,7 +1102,12 @@ mod tests {
     /// component reads them from Spin; no worker_secret is needed.
     #[test]
     fn check_reads_the_webhook_secret_variables() {
-        let out = check(WEBHOOK_POLICY, None, &Variables::default());
+        let out = check(
+            WEBHOOK_POLICY,
+            None,
+            HostFlavour::Spin,
+            &Variables::default(),
+        );
         assert_eq!(out.code, 1);
         assert_eq!(
             out.stderr,
@@ -1074,7 +1123,7 @@ mod tests {
             ("SVIX_SECRET", STANDARD_SECRET),
             ("SVIX_SECRET_PREVIOUS", STANDARD_SECRET),
         ]);
-        let out = check(WEBHOOK_POLICY, None, &set);
+        let out = check(WEBHOOK_POLICY, None, HostFlavour::Spin, &set);
         assert_eq!((out.code, out.stderr.as_str()), (0, ""));
         assert!(out.stdout.starts_with("ok: 2 routes"), "{}", out.stdout);
 
@@ -1086,7 +1135,10 @@ mod tests {
             ),
             ("SVIX_SECRET", STANDARD_SECRET),
         ]);
-        assert_eq!(check(WEBHOOK_POLICY, None, &lower).code, 1);
+        assert_eq!(
+            check(WEBHOOK_POLICY, None, HostFlavour::Spin, &lower).code,
+            1
+        );
     }
 
     /// A malformed secret is reported by its variable, never its value; so
@@ -1101,7 +1153,7 @@ mod tests {
             ("SVIX_SECRET", "whsec_secret-that-is-not-base64"),
             ("SVIX_SECRET_PREVIOUS", "also not base64"),
         ]);
-        let out = check(WEBHOOK_POLICY, None, &bad);
+        let out = check(WEBHOOK_POLICY, None, HostFlavour::Spin, &bad);
         assert_eq!(out.code, 1);
         assert!(
             out.stderr.starts_with("error: svix_secret: must be"),
@@ -1122,7 +1174,12 @@ mod tests {
             ),
             ("SVIX_SECRET", STANDARD_SECRET),
         ]);
-        let out = check(WEBHOOK_POLICY, Some("production".into()), &published);
+        let out = check(
+            WEBHOOK_POLICY,
+            Some("production".into()),
+            HostFlavour::Spin,
+            &published,
+        );
         assert_eq!(out.code, 1);
         assert!(
             out.stderr.contains("stripe_webhook_secret"),

@@ -82,14 +82,21 @@ pub async fn count_failure(ctx: &Ctx<'_>, event: &str) {
 #[cfg(any(feature = "api-key", feature = "jwt"))]
 fn throttles(ctx: &Ctx<'_>) -> Vec<Throttle> {
     let policy = &ctx.config.policy;
-    let used = |mode: &str| policy.routes.iter().any(|r| r.auth.as_str() == mode);
+    // A route's every credential counts (`auth = ["required", "api_key"]`),
+    // as the layers' `host_needs` see them, or guesses there go uncounted.
+    let used = |mode| {
+        policy
+            .routes
+            .iter()
+            .any(|r| r.accepts(mode) && !r.skips(warden_core::base::layer::Layer::Auth))
+    };
     let mut out = Vec::new();
-    if used(warden_core::layers::api_key::config::API_KEY.as_str()) {
+    if used(warden_core::layers::api_key::config::API_KEY) {
         out.push(warden_core::layers::api_key::throttle::throttle(
             &policy.sections.api_keys,
         ));
     }
-    if used(warden_core::layers::jwt::JWT.as_str()) {
+    if used(warden_core::layers::jwt::JWT) {
         out.push(policy.sections.jwt.throttle());
     }
     out

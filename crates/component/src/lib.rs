@@ -3,9 +3,12 @@
 //! It exports `wasi:http/handler@0.3.0` and imports the same interface for the
 //! inner app ("next"). Spin 4.1+ wires it in front of an app with
 //! `dependencies.middleware`; `wac plug warden.wasm --plug app.wasm` composes
-//! it ahead of time. Either way it imports Spin's key-value, SQLite and
-//! variables interfaces, so it runs where those exist (Spin, the project's
-//! local host), not on every WASI 0.3 host.
+//! it ahead of time. What else it imports is its flavour's, a cargo feature
+//! (docs/portability.md): Spin's key-value, SQLite and variables by default
+//! (`warden.wasm`); `wasi:keyvalue@0.2.0-draft` and `wasi:config@0.2.0-rc.1`
+//! with `flavour-wasmcloud`; `wasi:keyvalue` store and batch and
+//! `wasi:config` at Spin's versions with `flavour-minimal`. `wit/world.wit`
+//! has a world for each.
 //!
 //! All decisions come from `warden_core`; this crate only adapts the host
 //! APIs. From the top down:
@@ -21,6 +24,9 @@
 //!   ([`forward`]), the response builders both use ([`response`]);
 //! - [`host`]: the only modules that touch Spin's host interfaces (the
 //!   stores, variables and configuration, the inner app, clocks, random).
+
+#[cfg(all(feature = "flavour-wasmcloud", feature = "flavour-minimal"))]
+compile_error!("pick one flavour: `flavour-wasmcloud` or `flavour-minimal` (neither is Spin's)");
 
 mod body;
 mod ctx;

@@ -50,6 +50,8 @@ use crate::stages::session;
 use crate::stages::{app_response, auth, ready, timeout};
 use spin_sdk::wasip3::http::types::{ErrorCode, Method, Request, Response};
 use warden_core::base::denial::Rejection;
+use warden_core::base::host_profile::Capability;
+use warden_core::http::hop_by_hop;
 use warden_core::policy::Unmatched;
 
 /// The header that tells the inner app which policy route matched.
@@ -68,7 +70,12 @@ pub async fn handle(request: Request) -> Answer {
 }
 
 async fn run(request: Request) -> Result<Answer, Response> {
-    let incoming = request.get_headers().copy_all();
+    let mut incoming = request.get_headers().copy_all();
+    if !crate::host::FLAVOUR.offers(Capability::PeerAddress) {
+        // Only Spin sets `spin-*` headers: elsewhere a client sent them, and
+        // neither warden nor the app may take them for the host's word.
+        incoming.retain(|(name, _)| !hop_by_hop::is_host_set_header(name));
+    }
     let (request_id, spare_random) = ctx::request_id(&incoming);
 
     let loaded = settings::get().await;

@@ -27,6 +27,7 @@ use std::fmt;
 
 use crate::base::auth_mode::AuthMode;
 pub use crate::base::environment::{Environment, Secret};
+pub use crate::base::host_profile::{Capability, HostFlavour, HostNeed};
 use crate::base::layer::PolicyLayer as _;
 use crate::base::overlay::Section;
 pub use crate::base::problem::{ConfigErrors, ConfigProblem};
@@ -91,6 +92,11 @@ pub struct RawSettings {
     /// variable that [`RawSettings::policy_variables`] lists and the host
     /// has set (webhook secrets, `[jwt]`'s HMAC secret and JWK Set).
     pub policy_secrets: Vec<(String, String)>,
+    /// The host flavour this warden was built for (the component's cargo
+    /// feature; default Spin, which has every capability). Building
+    /// refuses every policy need the flavour lacks
+    /// ([`crate::policy::Policy::host_needs`]).
+    pub flavour: HostFlavour,
 }
 
 impl RawSettings {
@@ -165,6 +171,7 @@ impl fmt::Debug for RawSettings {
                     .map(|(name, _)| (name.as_str(), "[redacted]"))
                     .collect::<Vec<_>>(),
             )
+            .field("flavour", &self.flavour)
             .finish()
     }
 }
@@ -386,8 +393,19 @@ impl WardenConfig {
         );
         let session_needs_secret = parsed.policy.sections.session.bearer_require_signature;
         check_cookie_cache(&parsed.policy, &mut problems);
+        let flavour = raw.flavour;
         let policy = match parsed.into_result() {
-            Ok(policy) => Some(policy),
+            Ok(policy) => {
+                // What the host cannot do is refused by name, never
+                // downgraded silently.
+                problems.extend(
+                    policy
+                        .host_needs()
+                        .iter()
+                        .filter_map(|need| flavour.refuse(need)),
+                );
+                Some(policy)
+            }
             Err(policy_problems) => {
                 problems.extend(policy_problems);
                 None
@@ -923,6 +941,249 @@ mod tests {
             }
         }
         assert!(seen >= 2, "the demo's secret defaults were found");
+    }
+
+    /// One policy per host need, with the need's field and capability.
+    const NEEDS: &[(&str, &str, Capability)] = &[
+        (
+            "[[routes]]\nname = \"pay\"\npath = \"/pay\"\nidempotency = {}\n",
+            "routes[0].idempotency",
+            Capability::KeyValueCompareAndSwap,
+        ),
+        (
+            "[[routes]]\nname = \"a\"\npath = \"/a\"\n[[routes]]\nname = \"login\"\npath = \"/login\"\nlockout = { window = \"1m\" }\n",
+            "routes[1].lockout",
+            Capability::KeyValueIncrement,
+        ),
+        (
+            "[session]\nsource = \"secondary-storage\"\nrevoke = true\n[worker]\nreplay = false\n[[routes]]\nname = \"internal\"\npath = \"/.warden/*\"\nauth = \"worker\"\n[[routes]]\nname = \"me\"\npath = \"/me\"\nauth = \"required\"\n",
+            "session.revoke_path",
+            Capability::KeyValueCompareAndSwap,
+        ),
+        (
+            "[session]\ncache = false\n[[routes]]\nname = \"me\"\npath = \"/me\"\nauth = \"optional\"\n",
+            "session.source",
+            Capability::Sqlite,
+        ),
+        (
+            "[[routes]]\nname = \"hook\"\npath = \"/hook\"\nauth = \"worker\"\n",
+            "worker.replay",
+            Capability::KeyValueIncrement,
+        ),
+        (
+            "[api_keys]\nbetter_auth = false\nwarden_table = false\nsecondary_storage = true\n[[routes]]\nname = \"api\"\npath = \"/api\"\nauth = \"api_key\"\n",
+            "api_keys.failure_limit",
+            Capability::KeyValueIncrement,
+        ),
+        (
+            "[api_keys]\nwarden_table = false\nfailure_limit = 0\n[[routes]]\nname = \"api\"\npath = \"/api\"\nauth = \"api_key\"\n",
+            "api_keys.better_auth",
+            Capability::Sqlite,
+        ),
+        (
+            "[jwt]\njwks_table = true\nfailure_limit = 0\n[[routes]]\nname = \"api\"\npath = \"/api\"\nauth = \"jwt\"\n",
+            "jwt.jwks_table",
+            Capability::Sqlite,
+        ),
+        (
+            "[security_events]\ntable = true\n[[routes]]\nname = \"a\"\npath = \"/*\"\n",
+            "security_events.table",
+            Capability::Sqlite,
+        ),
+        (
+            "[[routes]]\nname = \"a\"\npath = \"/*\"\nrate_limit = { requests = 5, window = \"1m\", algorithm = \"sliding-window\" }\n",
+            "routes[0].rate_limit.algorithm",
+            Capability::KeyValueIncrement,
+        ),
+        (
+            "[settings]\nready = { rate_limit = { requests = 5, window = \"1m\", algorithm = \"sliding-window\" } }\n[[routes]]\nname = \"a\"\npath = \"/*\"\n",
+            "settings.ready.rate_limit.algorithm",
+            Capability::KeyValueIncrement,
+        ),
+    ];
+
+    #[test]
+    fn each_flavour_refuses_each_need_it_cannot_meet_by_field_and_accepts_the_rest() {
+        for (policy, field, capability) in NEEDS {
+            for flavour in HostFlavour::ALL {
+                let raw = RawSettings {
+                    // A proxy's header: the wasmcloud flavour's hosts give
+                    // no client address (that need has its own test).
+                    policy: Some(format!("[rate_limit]\nclient_ip = \"x-real-ip\"\n{policy}")),
+                    worker_secret: Some(SECRET.into()),
+                    flavour,
+                    ..RawSettings::default()
+                };
+                if flavour.offers(*capability) {
+                    let config = build(raw);
+                    assert!(
+                        config
+                            .policy
+                            .host_needs()
+                            .iter()
+                            .any(|n| n.field == *field && n.capability == *capability),
+                        "{field} is declared"
+                    );
+                    continue;
+                }
+                let found = problems(raw);
+                let problem = found
+                    .iter()
+                    .find(|p| p.field == *field)
+                    .unwrap_or_else(|| panic!("{flavour}: {field} not refused: {found:?}"));
+                assert!(problem.message.contains(capability.as_str()), "{problem}");
+                assert!(
+                    problem.message.contains(&format!(
+                        "the {} flavour ({})",
+                        flavour.name(),
+                        flavour.component()
+                    )),
+                    "{problem}"
+                );
+                assert!(
+                    problem.message.contains("use warden.wasm on Spin"),
+                    "{problem}"
+                );
+                // Every other problem is a host need too: nothing else broke.
+                for p in &found {
+                    assert!(p.message.contains("which the"), "{p}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sessions_from_sqlite_with_their_cache_need_both_sqlite_and_compare_and_swap() {
+        let raw = RawSettings {
+            policy: Some("[rate_limit]\nclient_ip = \"x-real-ip\"\n[[routes]]\nname = \"me\"\npath = \"/me\"\nauth = \"required\"\n".into()),
+            flavour: HostFlavour::Wasmcloud,
+            ..RawSettings::default()
+        };
+        assert_eq!(
+            problems(raw)
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            [
+                "session.source: needs SQLite, which the wasmcloud flavour (warden-wasmcloud.wasm) does not have; use warden.wasm on Spin",
+                "session.cache: needs key-value compare-and-swap, which the wasmcloud flavour (warden-wasmcloud.wasm) does not have; use warden.wasm on Spin",
+            ]
+        );
+    }
+
+    #[test]
+    fn policies_of_plain_key_value_run_on_every_flavour() {
+        // Fixed-window limits (approximate on minimal), secondary-storage
+        // sessions without revocation, headers, CORS.
+        let policy = "[session]\nsource = \"secondary-storage\"\n[rate_limit]\nclient_ip = \"x-real-ip\"\napproximate = { sync_interval = \"500ms\", writes_per_second = 2 }\n[[routes]]\nname = \"me\"\npath = \"/me\"\nauth = \"required\"\nrate_limit = \"auth\"\n[[routes]]\nname = \"rest\"\npath = \"/*\"\n";
+        for flavour in HostFlavour::ALL {
+            let config = build(RawSettings {
+                policy: Some(policy.into()),
+                flavour,
+                ..RawSettings::default()
+            });
+            assert!(config.policy.host_needs().is_empty());
+            // Without SQLite needs, the readiness probe never runs SQL.
+            assert!(!config.policy.stores_used().sqlite);
+        }
+        // The built-in policy too, where the host says who the client is.
+        for flavour in [HostFlavour::Spin, HostFlavour::Minimal] {
+            build(RawSettings {
+                flavour,
+                ..RawSettings::default()
+            });
+        }
+    }
+
+    /// Only Spin sets `spin-client-addr`: on the wasmcloud flavour anything
+    /// counted by address must read it from a proxy's header, or every
+    /// client would share one bucket.
+    #[test]
+    fn counting_by_address_on_the_wasmcloud_flavour_needs_a_proxy_header() {
+        let refused = |policy: Option<&str>| match WardenConfig::build(RawSettings {
+            policy: policy.map(str::to_owned),
+            worker_secret: Some("w".repeat(40)),
+            flavour: HostFlavour::Wasmcloud,
+            ..RawSettings::default()
+        }) {
+            Ok(_) => Vec::new(),
+            Err(ConfigErrors(problems)) => problems.into_iter().map(|p| p.to_string()).collect(),
+        };
+        let wanted = "rate_limit.client_ip: needs the client's address from the host (spin-client-addr), which the wasmcloud flavour (warden-wasmcloud.wasm) does not have; use warden.wasm on Spin or warden-minimal.wasm on Fermyon or Akamai Functions, or set it to the header your proxy sets (\"x-forwarded-for\", \"x-real-ip\", …)";
+        // The built-in policy limits every route by address.
+        assert_eq!(refused(None), vec![wanted.to_string()]);
+        let routes = "[[routes]]\nname = \"a\"\npath = \"/*\"\n";
+        assert_eq!(refused(Some(routes)), vec![wanted.to_string()]);
+        // A proxy's header, or nothing counted by address: accepted.
+        assert!(
+            refused(Some(&format!(
+                "[rate_limit]\nclient_ip = {{ x_forwarded_for = 1 }}\n{routes}"
+            )))
+            .is_empty()
+        );
+        let off = "[settings]\nready = false\n[[routes]]\nname = \"a\"\npath = \"/*\"\nrate_limit = \"off\"\n";
+        assert!(refused(Some(off)).is_empty());
+        let by_header = "[settings]\nready = false\n[[routes]]\nname = \"a\"\npath = \"/*\"\nrate_limit = { requests = 5, window = \"1m\", key = [\"header:x-tenant\"] }\n";
+        assert!(
+            refused(Some(by_header)).is_empty(),
+            "{:?}",
+            refused(Some(by_header))
+        );
+        // A lockout counts by address too.
+        let lockout = "[settings]\nready = false\n[[routes]]\nname = \"login\"\npath = \"/*\"\nrate_limit = \"off\"\nlockout = { account = \"json:email\" }\n";
+        assert_eq!(refused(Some(lockout)), vec![wanted.to_string()]);
+    }
+
+    /// Whatever a policy needs, an accepted configuration on a flavour
+    /// without SQLite never asks the readiness probe to run SQL.
+    #[test]
+    fn no_accepted_policy_uses_sqlite_on_a_flavour_without_it() {
+        for (policy, _, _) in NEEDS {
+            for flavour in [HostFlavour::Wasmcloud, HostFlavour::Minimal] {
+                if let Ok(config) = WardenConfig::build(RawSettings {
+                    policy: Some((*policy).into()),
+                    worker_secret: Some(SECRET.into()),
+                    flavour,
+                    ..RawSettings::default()
+                }) {
+                    assert!(!config.policy.stores_used().sqlite, "{policy}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_demo_policy_runs_on_spin() {
+        let manifest: toml::Table = include_str!("../../../spin.toml")
+            .parse()
+            .expect("spin.toml");
+        let policy = manifest["variables"]["policy"]["default"]
+            .as_str()
+            .expect("the demo policy");
+        let mut raw = RawSettings {
+            policy: Some(policy.into()),
+            worker_secret: Some(SECRET.into()),
+            session_secret: Some(SECRET.into()),
+            flavour: HostFlavour::Spin,
+            ..RawSettings::default()
+        };
+        // The variables the policy names, with the manifest's defaults.
+        raw.policy_secrets = raw
+            .policy_variables()
+            .into_iter()
+            .filter_map(|name| {
+                let value = manifest["variables"].get(&name)?.get("default")?.as_str()?;
+                Some((name, value.to_owned()))
+            })
+            .collect();
+        let config = build(raw.clone());
+        assert!(!config.policy.host_needs().is_empty());
+        // And names, on the minimal flavour, everything it would lose.
+        let found = problems(RawSettings {
+            flavour: HostFlavour::Minimal,
+            ..raw
+        });
+        assert!(found.iter().all(|p| p.message.contains("minimal flavour")));
     }
 
     #[test]

@@ -56,6 +56,10 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>)> {
             "### `[rate_limit] client_ip` as a table",
             rate_limit_parse::CLIENT_IP_FIELDS.to_vec(),
         ),
+        (
+            "### `[rate_limit] approximate`",
+            rate_limit_parse::APPROXIMATE_FIELDS.to_vec(),
+        ),
         ("## `[headers]`", header_keys),
         (
             "### `headers.content_security_policy`",

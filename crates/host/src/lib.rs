@@ -20,7 +20,16 @@
 //! `increment` counters as 8 little-endian bytes; variables from
 //! `SPIN_VARIABLE_*`; the `spin-client-addr` header; outbound HTTP only to
 //! the inherited `allowed_outbound_hosts`, denied otherwise with Spin's
-//! `HttpRequestDenied` ([`outbound`]). The README lists where it differs.
+//! `HttpRequestDenied` ([`outbound`]). CONTRIBUTING.md lists where it differs.
+//!
+//! A [`Profile`] picks which host it stands in for, and links only that
+//! host's interfaces beyond WASI and `wasi:http`: `Spin` (the Spin
+//! interfaces and `wasi:config@0.2.0-draft-2024-09-27`), `Wasmcloud`
+//! (`wasi:keyvalue@0.2.0-draft`, `wasi:config@0.2.0-rc.1`) or `Minimal`
+//! (`wasi:keyvalue@0.2.0-draft2` store and batch, `wasi:config` 2024-09-27).
+//! All reach one `default` key-value store (the draft also opens it as `""`,
+//! as `wasmtime serve` names it) and `wasi:config` reads the same variables
+//! as `spin:variables` ([`wasi_keyvalue`], [`wasi_config`]).
 
 pub mod cache;
 pub mod command;
@@ -29,14 +38,20 @@ pub mod faults;
 pub mod guest_log;
 pub mod manifest;
 pub mod outbound;
+pub mod profiles;
 mod redis_kv;
 pub mod server;
 pub mod spin;
 pub mod storage;
+#[cfg(test)]
+mod test_env;
 pub mod variables;
+pub mod wasi_config;
+pub mod wasi_keyvalue;
 
 pub use faults::{Fault, Faults, Op, OpCounts};
 pub use guest_log::GuestLog;
+pub use profiles::Profile;
 pub use server::Host;
 
 use std::collections::HashMap;
@@ -90,6 +105,9 @@ pub struct HostOptions {
     /// outbound request, as Spin does for a middleware without the grant
     /// ([`outbound`] lists the differences from Spin).
     pub allowed_outbound_hosts: Vec<String>,
+    /// Which host's interfaces to link ([`Profile`]): a component importing
+    /// one the profile lacks fails to start.
+    pub profile: Profile,
 }
 
 impl Default for HostOptions {
@@ -109,6 +127,7 @@ impl Default for HostOptions {
             key_value_redis: None,
             stats_endpoint: false,
             allowed_outbound_hosts: Vec::new(),
+            profile: Profile::Spin,
         }
     }
 }
@@ -134,7 +153,12 @@ pub fn component_interfaces(bytes: &[u8]) -> anyhow::Result<(Vec<String>, Vec<St
 
 /// Compile and instantiate costs of `app` behind `middleware`: the time to
 /// compile the composed component (no cache) in milliseconds, and the mean
-/// time to instantiate it in a fresh store, in microseconds.
-pub async fn measure(app: &std::path::Path, middleware: &[PathBuf]) -> anyhow::Result<(f64, f64)> {
-    server::measure(app, middleware).await
+/// time to instantiate it in a fresh store, in microseconds, on a host with
+/// `profile`'s interfaces.
+pub async fn measure(
+    app: &std::path::Path,
+    middleware: &[PathBuf],
+    profile: Profile,
+) -> anyhow::Result<(f64, f64)> {
+    server::measure(app, middleware, profile).await
 }

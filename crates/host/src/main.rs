@@ -18,8 +18,10 @@ const USAGE: &str = "usage:
                     [--variable NAME=VALUE]... [--instance-per-request] [--no-cache]
                     [--key-value-redis redis://HOST:PORT | --runtime-config-file FILE] [--stats]
                     [--allow-outbound SCHEME://HOST[:PORT]]...
+                    [--profile spin|wasmcloud|minimal]
   warden-host compose --app APP.wasm --middleware MW.wasm... -o OUT.wasm
-  warden-host measure --app APP.wasm [--middleware MW.wasm]...   (compile and instantiate times)
+  warden-host measure --app APP.wasm [--middleware MW.wasm]... [--profile P]
+                                                                 (compile and instantiate times)
   warden-host inspect --app COMPONENT.wasm                         (its imports and exports)
   warden-host run COMMAND.wasm [ARG]...                            (a wasi:cli command component)
 
@@ -27,7 +29,12 @@ const USAGE: &str = "usage:
   `kv-read-delay=200,sqlite-error` (see warden_host::faults); with --stats,
   `POST /.well-known/warden-host/faults?SPEC` switches them at run time.
   Outbound HTTP goes only to the app's `allowed_outbound_hosts` that the
-  manifest's middleware entry inherits, plus each --allow-outbound.";
+  manifest's middleware entry inherits, plus each --allow-outbound.
+  --profile picks the host whose interfaces are linked (default spin):
+  spin (spin:key-value, spin:sqlite, spin:variables, wasi:keyvalue draft2,
+  wasi:config 2024-09-27), wasmcloud (wasi:keyvalue 0.2.0-draft, wasi:config
+  0.2.0-rc.1) or minimal (wasi:keyvalue draft2 store and batch, wasi:config
+  2024-09-27); a component importing anything else fails to start.";
 
 fn main() {
     if let Err(e) = run() {
@@ -82,6 +89,7 @@ fn run() -> Result<()> {
                 .allowed_outbound_hosts
                 .push(value("--allow-outbound")?),
             "--no-cache" => options.cache_dir = None,
+            "--profile" => options.profile = value("--profile")?.parse()?,
             "-o" | "--output" => out = Some(PathBuf::from(value("-o")?)),
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -135,8 +143,11 @@ fn run() -> Result<()> {
         }
         "measure" => {
             let runtime = tokio::runtime::Runtime::new()?;
-            let (compile_ms, instantiate_us) =
-                runtime.block_on(warden_host::measure(&options.app, &options.middleware))?;
+            let (compile_ms, instantiate_us) = runtime.block_on(warden_host::measure(
+                &options.app,
+                &options.middleware,
+                options.profile,
+            ))?;
             println!("{{\"compile_ms\":{compile_ms:.1},\"instantiate_us\":{instantiate_us:.1}}}");
             Ok(())
         }

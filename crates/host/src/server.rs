@@ -6,7 +6,7 @@ use crate::outbound::{AllowedHosts, Outbound};
 use crate::spin::{SpinEnv, SpinView};
 use crate::storage::{KeyValue, Sqlite};
 use crate::variables::Variables;
-use crate::{Faults, GuestLog, HostOptions, Reuse, cache, compose};
+use crate::{Faults, GuestLog, HostOptions, Profile, Reuse, cache, compose};
 use anyhow::{Context as _, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -83,13 +83,9 @@ impl Host {
 
         let engine = engine()?;
         let component = load_composed(&engine, &options)?;
-        let mut linker = Linker::<HostState>::new(&engine);
-        ah(wasmtime_wasi::p2::add_to_linker_async(&mut linker)).context("linking wasi@0.2")?;
-        ah(wasmtime_wasi::p3::add_to_linker(&mut linker)).context("linking wasi@0.3")?;
-        ah(wasmtime_wasi_http::p3::add_to_linker(&mut linker)).context("linking wasi:http@0.3")?;
-        crate::spin::add_to_linker(&mut linker, HostState::spin_view)?;
+        let linker = linker(&engine, options.profile)?;
         let pre = ah(linker.instantiate_pre(&component))
-            .context("the composed component imports something this host does not provide")?;
+            .with_context(|| unprovided(&engine, &component, options.profile))?;
         let pre =
             ah(ServicePre::new(pre)).context("the app does not export wasi:http/handler@0.3.0")?;
 
@@ -103,6 +99,7 @@ impl Host {
             instances: instances.clone(),
             faults: faults.clone(),
             stats_endpoint: options.stats_endpoint,
+            sets_spin_headers: options.profile != Profile::Wasmcloud,
             outbound: Outbound {
                 allowed: Arc::new(
                     AllowedHosts::parse(&options.allowed_outbound_hosts)
@@ -202,17 +199,23 @@ async fn serve(
     if let Ok(uri) = full.parse::<http::Uri>() {
         parts.uri = uri;
     }
-    // Spin sets these on every request it routes; a client cannot supply them.
+    // Spin sets these on every request it routes; a client cannot supply
+    // them. The wasmcloud profile's hosts set none and pass the client's on.
     let headers = &mut parts.headers;
-    for (name, value) in [
-        ("spin-client-addr", peer.to_string()),
-        ("spin-full-url", full.clone()),
-        ("spin-path-info", parts.uri.path().to_owned()),
-        ("spin-matched-route", "/...".to_owned()),
-        ("spin-base-path", "/".to_owned()),
-        ("spin-raw-component-route", "/...".to_owned()),
-        ("spin-component-route", "".to_owned()),
-    ] {
+    let spin_headers = if handler.state().sets_spin_headers {
+        vec![
+            ("spin-client-addr", peer.to_string()),
+            ("spin-full-url", full.clone()),
+            ("spin-path-info", parts.uri.path().to_owned()),
+            ("spin-matched-route", "/...".to_owned()),
+            ("spin-base-path", "/".to_owned()),
+            ("spin-raw-component-route", "/...".to_owned()),
+            ("spin-component-route", "".to_owned()),
+        ]
+    } else {
+        Vec::new()
+    };
+    for (name, value) in spin_headers {
         if let Ok(v) = http::HeaderValue::from_str(&value) {
             headers.insert(name, v);
         }
@@ -320,6 +323,43 @@ fn engine() -> Result<Engine> {
     ah(Engine::new(&config))
 }
 
+/// WASI 0.2 and 0.3, `wasi:http@0.3.0`, and what `profile` adds: the one
+/// linker both serving and [`measure`] use.
+fn linker(engine: &Engine, profile: Profile) -> Result<Linker<HostState>> {
+    let mut linker = Linker::<HostState>::new(engine);
+    ah(wasmtime_wasi::p2::add_to_linker_async(&mut linker)).context("linking wasi@0.2")?;
+    ah(wasmtime_wasi::p3::add_to_linker(&mut linker)).context("linking wasi@0.3")?;
+    ah(wasmtime_wasi_http::p3::add_to_linker(&mut linker)).context("linking wasi:http@0.3")?;
+    ah(crate::profiles::add_to_linker(
+        &mut linker,
+        profile,
+        HostState::spin_view,
+    ))
+    .with_context(|| format!("linking the {profile} profile"))?;
+    Ok(linker)
+}
+
+/// Why a component does not link: every import the profile lacks that
+/// another profile offers, by name (wasmtime's own error, which follows,
+/// names only the first import it could not satisfy).
+fn unprovided(
+    engine: &Engine,
+    component: &wasmtime::component::Component,
+    profile: Profile,
+) -> String {
+    let ty = component.component_type();
+    let imports: Vec<&str> = ty.imports(engine).map(|(name, _)| name).collect();
+    let lacking = profile.lacks(imports);
+    if lacking.is_empty() {
+        format!("the composed component imports something the {profile} profile does not provide")
+    } else {
+        format!(
+            "the composed component imports {}, which the {profile} profile does not provide",
+            lacking.join(", ")
+        )
+    }
+}
+
 /// wasmtime has its own error type; the host reports with anyhow.
 pub(crate) fn ah<T>(r: wasmtime::Result<T>) -> Result<T> {
     r.map_err(anyhow::Error::from)
@@ -394,6 +434,10 @@ struct AppState {
     faults: Arc<Faults>,
     stats_endpoint: bool,
     outbound: Outbound,
+    /// Whether the host sets Spin's `spin-*` request headers: Spin's hosts
+    /// do (the spin and minimal profiles); wasmCloud and `wasmtime serve`
+    /// do not, and pass on whatever the client sent.
+    sets_spin_headers: bool,
 }
 
 impl HandlerState for AppState {
@@ -524,22 +568,20 @@ impl WorkerState for Limits {
 pub(crate) async fn measure(
     app: &std::path::Path,
     middleware: &[std::path::PathBuf],
+    profile: Profile,
 ) -> Result<(f64, f64)> {
     let options = HostOptions {
         app: app.to_owned(),
         middleware: middleware.to_vec(),
         cache_dir: None,
+        profile,
         ..HostOptions::default()
     };
     let engine = engine()?;
     let started = Instant::now();
     let component = load_composed(&engine, &options)?;
     let compile_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let mut linker = Linker::<HostState>::new(&engine);
-    ah(wasmtime_wasi::p2::add_to_linker_async(&mut linker))?;
-    ah(wasmtime_wasi::p3::add_to_linker(&mut linker))?;
-    ah(wasmtime_wasi_http::p3::add_to_linker(&mut linker))?;
-    crate::spin::add_to_linker(&mut linker, HostState::spin_view)?;
+    let linker = linker(&engine, profile)?;
     let pre = ProxyPre::P3(ah(ServicePre::new(
         ah(linker.instantiate_pre(&component))?,
     ))?);

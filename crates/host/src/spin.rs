@@ -5,13 +5,16 @@
 //!
 //! Bindings come from the repository's `wit/` (world `spin-host`). The
 //! functions are thin: each looks up its resource and calls [`storage`].
+//! The other flavours' interfaces (`wasi:keyvalue@0.2.0-draft`,
+//! `wasi:config`) are in [`crate::wasi_keyvalue`] and [`crate::wasi_config`];
+//! which ones a host links is its [`crate::Profile`].
 
 use crate::storage::{KeyValue, NotACounter, SqlValue, Sqlite, StoreError};
 use crate::variables::Variables;
 use std::sync::Arc;
 use wasmtime::component::{Accessor, FutureReader, HasData, Resource, ResourceTable, StreamReader};
 
-mod bindings {
+pub(crate) mod bindings {
     wasmtime::component::bindgen!({
         path: "../../wit",
         world: "warden:middleware/spin-host",
@@ -19,8 +22,9 @@ mod bindings {
         with: {
             "spin:key-value/key-value.store": super::KvStore,
             "spin:sqlite/sqlite.connection": super::SqlConnection,
-            "wasi:keyvalue/store.bucket": super::Bucket,
-            "wasi:keyvalue/atomics.cas": super::Cas,
+            "wasi:keyvalue/store@0.2.0-draft2.bucket": super::Bucket,
+            "wasi:keyvalue/atomics@0.2.0-draft2.cas": super::Cas,
+            "wasi:keyvalue/store@0.2.0-draft.bucket": crate::wasi_keyvalue::DraftBucket,
         },
     });
 }
@@ -29,11 +33,11 @@ use bindings::spin::key_value::key_value as kv;
 use bindings::spin::sqlite::sqlite as sql;
 use bindings::spin::variables::variables as vars;
 pub use bindings::spin::variables::variables::Error as VariablesError;
-use bindings::wasi::keyvalue::{atomics, batch, store as wkv};
+pub(crate) use bindings::wasi::keyvalue0_2_0_draft2::{atomics, batch, store as wkv};
 
 /// The label of the only key-value store and database the host grants,
 /// as `spin up` grants `default` when the manifest names it.
-const DEFAULT: &str = "default";
+pub(crate) const DEFAULT: &str = "default";
 
 /// What every instance shares: the backends and the variables.
 pub struct SpinEnv {
@@ -75,15 +79,7 @@ impl HasData for Spin {
     type Data<'a> = SpinView<'a>;
 }
 
-/// Adds every Spin interface to `linker`.
-pub fn add_to_linker<T: Send + 'static>(
-    linker: &mut wasmtime::component::Linker<T>,
-    view: fn(&mut T) -> SpinView<'_>,
-) -> wasmtime::Result<()> {
-    bindings::SpinHost::add_to_linker::<T, Spin>(linker, view)
-}
-
-type Wt<T> = wasmtime::Result<T>;
+pub(crate) type Wt<T> = wasmtime::Result<T>;
 
 fn kv_error(e: StoreError) -> kv::Error {
     kv::Error::Other(e.to_string())

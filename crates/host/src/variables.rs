@@ -47,6 +47,17 @@ impl Variables {
         Ok(Variables { values })
     }
 
+    /// Every variable with its value, by name (`wasi:config/store.get-all`).
+    pub fn all(&self) -> Vec<(String, String)> {
+        let mut all: Vec<_> = self
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        all.sort();
+        all
+    }
+
     pub fn get(&self, name: &str) -> Result<String, VariablesError> {
         if !valid_name(name) {
             return Err(VariablesError::InvalidName(name.to_owned()));

@@ -4,6 +4,17 @@
 //! Everything above goes through these, so a port to another host, or a
 //! test double, replaces this directory and nothing else.
 
+/// The host flavour this component was built for, from its cargo feature
+/// (`flavour-wasmcloud`, `flavour-minimal`; neither: Spin).
+pub const FLAVOUR: warden_core::base::host_profile::HostFlavour =
+    if cfg!(feature = "flavour-minimal") {
+        warden_core::base::host_profile::HostFlavour::Minimal
+    } else if cfg!(feature = "flavour-wasmcloud") {
+        warden_core::base::host_profile::HostFlavour::Wasmcloud
+    } else {
+        warden_core::base::host_profile::HostFlavour::Spin
+    };
+
 pub mod clock;
 pub mod deadline;
 pub mod http_client;

@@ -1,4 +1,6 @@
-//! Loading warden's configuration from Spin variables and `/warden.toml`.
+//! Loading warden's configuration from the host's variables (Spin's
+//! `spin:variables`, or `wasi:config` in the other flavours) and
+//! `/warden.toml`.
 //!
 //! Instances are reused for many requests (DESIGN §1), so the validated
 //! configuration is built once per instance and kept. Invalid configuration is
@@ -70,13 +72,12 @@ async fn load() -> Result<WardenConfig, ConfigErrors> {
             None
         }
     };
-    let mut var = async |name: &str| match spin_sdk::variables::get(name).await {
-        Ok(value) => Some(value),
-        Err(spin_sdk::variables::Error::Undefined(_)) => None,
-        Err(e) => {
+    let mut var = async |name: &str| match variable(name).await {
+        Ok(value) => value,
+        Err(why) => {
             problems.push(ConfigProblem {
                 field: name.to_owned(),
-                message: format!("could not read variable: {}", describe(&e)),
+                message: format!("could not read variable: {why}"),
             });
             None
         }
@@ -89,6 +90,7 @@ async fn load() -> Result<WardenConfig, ConfigErrors> {
         session_secret: var("session_secret").await,
         policy_file,
         policy_secrets: Vec::new(),
+        flavour: crate::host::FLAVOUR,
     };
     // The policy names its secret variables (webhook secrets, [jwt]'s
     // secret and JWK Set): read those too.
@@ -112,12 +114,46 @@ async fn load() -> Result<WardenConfig, ConfigErrors> {
     }
 }
 
-/// Describes a variables error without echoing a value (it may be a secret).
-fn describe(e: &spin_sdk::variables::Error) -> &'static str {
-    match e {
-        spin_sdk::variables::Error::InvalidName(_) => "invalid name",
-        spin_sdk::variables::Error::Undefined(_) => "undefined",
-        spin_sdk::variables::Error::Provider(_) => "provider error",
-        spin_sdk::variables::Error::Other(_) => "host error",
+/// One variable from Spin's `spin:variables`: `None` when undefined, else
+/// why it could not be read (never its value: it may be a secret).
+#[cfg(not(any(feature = "flavour-wasmcloud", feature = "flavour-minimal")))]
+async fn variable(name: &str) -> Result<Option<String>, &'static str> {
+    use spin_sdk::variables::{Error, get};
+    match get(name).await {
+        Ok(value) => Ok(Some(value)),
+        Err(Error::Undefined(_)) => Ok(None),
+        Err(Error::InvalidName(_)) => Err("invalid name"),
+        Err(Error::Provider(_)) => Err("provider error"),
+        Err(Error::Other(_)) => Err("host error"),
     }
+}
+
+/// One configuration value from `wasi:config/store@0.2.0-rc.1` (wasmCloud,
+/// `wasmtime serve -S config`).
+#[cfg(feature = "flavour-wasmcloud")]
+async fn variable(name: &str) -> Result<Option<String>, &'static str> {
+    mod wit {
+        spin_sdk::wit_bindgen::generate!({
+            runtime_path: "spin_sdk::wit_bindgen::rt",
+            inline: "package warden:config; world config { import wasi:config/store@0.2.0-rc.1; }",
+            path: "../../wit",
+            generate_all,
+        });
+    }
+    use wit::wasi::config0_2_0_rc_1::store::{Error, get};
+    get(name).map_err(|e| match e {
+        Error::Upstream(_) => "upstream error",
+        Error::Io(_) => "i/o error",
+    })
+}
+
+/// One configuration value from `wasi:config/store@0.2.0-draft-2024-09-27`
+/// (Spin's platforms map it to the app's variables).
+#[cfg(feature = "flavour-minimal")]
+async fn variable(name: &str) -> Result<Option<String>, &'static str> {
+    use spin_sdk::experimental::wasi::config::store::{Error, get};
+    get(name).map_err(|e| match e {
+        Error::Upstream(_) => "upstream error",
+        Error::Io(_) => "i/o error",
+    })
 }

@@ -1,5 +1,5 @@
 //! Spin's SQLite database `default`: the session layer's lookups and the
-//! readiness probe. Every statement runs within the database's deadline,
+//! readiness probe (only the Spin flavour has one). Every statement runs within the database's deadline,
 //! reading its rows included, and through its breaker
 //! ([`crate::host::deadline`]); `spin:sqlite` is async, so a statement past
 //! its deadline is abandoned.
@@ -66,10 +66,23 @@ pub async fn append(
 }
 
 /// The one statement runner both share (one copy of its async code).
+#[cfg(not(any(feature = "flavour-wasmcloud", feature = "flavour-minimal")))]
 async fn execute(
     statement: &str,
     params: Vec<spin_sdk::sqlite::Value>,
 ) -> Result<Vec<spin_sdk::sqlite::RowResult>, spin_sdk::sqlite::Error> {
     let db = spin_sdk::sqlite::Connection::open_default().await?;
     db.execute(statement, params).await?.collect().await
+}
+
+/// The wasmcloud and minimal flavours import no SQLite: the policy refuses
+/// every setting that needs it (`warden_core::base::host_profile`), so this
+/// answer is never a request's. The `Value` type above is only data and
+/// imports nothing.
+#[cfg(any(feature = "flavour-wasmcloud", feature = "flavour-minimal"))]
+async fn execute(
+    _: &str,
+    _: Vec<spin_sdk::sqlite::Value>,
+) -> Result<Vec<spin_sdk::sqlite::RowResult>, &'static str> {
+    Err("this warden flavour has no SQLite")
 }

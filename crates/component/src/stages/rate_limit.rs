@@ -9,8 +9,15 @@
 //! (Spin's key-value has no TTL): at most once per `sweep_interval` per
 //! instance, and only by the instance that claims the interval.
 //!
+//! The minimal flavour (`flavour-minimal`) has no atomic increment: there
+//! each instance counts with the core's approximate counters
+//! (`warden_core::layers::rate_limit::approximate`), which say when to get
+//! and set the counter's record; the sweep's claim and deletes take tokens
+//! from the same per-instance write budget. The error bound is in
+//! docs/rate-limiting.md. The other flavours count exactly, as above.
+//!
 //! Reads the route's `rate_limit` (and `skip`) and `[rate_limit]` (client
-//! address source, IPv6 prefix, header styles, sweep interval). Host ports:
+//! address source, IPv6 prefix, header styles, sweep interval, `approximate`). Host ports:
 //! the key-value store (`host::kv`), the clock (through `Ctx::now_ms`), the
 //! sweep (`host::sweep`). Answers 429 (or the route's own `deny`), or 503
 //! when the store is down and the route fails closed; queues the rate-limit
@@ -24,11 +31,16 @@ use spin_sdk::wasip3::http::types::Response;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use warden_core::base::layer::Layer;
+use warden_core::layers::rate_limit::approximate::ApproximateSettings;
+#[cfg(feature = "flavour-minimal")]
+use warden_core::layers::rate_limit::approximate::{ApproximateCounters, InstanceId, Plan};
 use warden_core::layers::rate_limit::{
     Algorithm, Caller, ClientIpSource, Counted, Quota, QuotaState, Verdict, bucket, client_address,
-    client_key, counter_key, decode_counter, fingerprint, on_store_failure, quotas_for, skipped,
-    sliding_estimate, sweep_claim_key, swept, too_many_requests, window_of,
+    client_key, counter_key, fingerprint, on_store_failure, quotas_for, skipped, sweep_claim_key,
+    swept, too_many_requests, window_of,
 };
+#[cfg(not(feature = "flavour-minimal"))]
+use warden_core::layers::rate_limit::{decode_counter, sliding_estimate};
 use warden_core::policy::stores::StoreCalls;
 
 /// When in the pipeline a limit is counted.
@@ -50,6 +62,12 @@ thread_local! {
     static KNOWN_OVER: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
     /// When this instance last considered sweeping, in unix seconds.
     static LAST_SWEEP: Cell<u64> = const { Cell::new(0) };
+}
+
+#[cfg(feature = "flavour-minimal")]
+thread_local! {
+    /// The minimal flavour's counters and write budget, made on first use.
+    static APPROXIMATE: RefCell<Option<ApproximateCounters>> = const { RefCell::new(None) };
 }
 
 /// Counts the request against the route's limit at `stage`; refuses it with
@@ -120,6 +138,7 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
             quota,
             limit.algorithm,
             now_ms,
+            settings.approximate,
         )
         .await
         {
@@ -161,17 +180,30 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
     }
     let now_secs = now_ms / 1000;
     let interval = settings.sweep_interval_secs.max(1);
-    Sweep {
+    let sweep = Sweep {
         last: &LAST_SWEEP,
         event: "rate_limit_swept",
-    }
-    .maybe(
+    };
+    #[cfg(not(feature = "flavour-minimal"))]
+    sweep.maybe(
         ctx.config.policy.stores.key_value,
         now_secs,
         interval,
         sweep_claim_key(now_secs, interval),
         move |key| swept(key, now_secs, interval),
     );
+    #[cfg(feature = "flavour-minimal")]
+    {
+        let approximate = settings.approximate;
+        sweep.maybe_budgeted(
+            ctx.config.policy.stores.key_value,
+            now_secs,
+            interval,
+            sweep_claim_key(now_secs, interval),
+            move |key| swept(key, now_secs, interval),
+            move || with_counters(approximate, now_ms, |c| c.take_write(now_ms)),
+        );
+    }
     if verdict.admitted() {
         return Ok(());
     }
@@ -194,12 +226,14 @@ pub async fn check(ctx: &mut Ctx<'_>, stage: Stage) -> Result<(), Response> {
 
 /// One atomic increment of this window's counter (and, for the sliding
 /// window, a read of the previous window's).
+#[cfg(not(feature = "flavour-minimal"))]
 async fn count(
     calls: &StoreCalls,
     key: &str,
     quota: &Quota,
     algorithm: Algorithm,
     now_ms: u64,
+    _approximate: ApproximateSettings,
 ) -> Result<Counted, String> {
     let current = kv::increment(calls, key, 1)
         .await
@@ -224,6 +258,66 @@ async fn count(
             )))
         }
     }
+}
+
+/// The minimal flavour's count: in the instance, with a get of the
+/// counter's record when the counters ask for one and a set when they
+/// reconcile (`Plan`). Only fixed windows get here: the sliding window
+/// needs increment, and the minimal flavour's configuration refuses it.
+/// A failed set is logged and the request still counted: the instance's
+/// next write carries its whole count.
+#[cfg(feature = "flavour-minimal")]
+async fn count(
+    calls: &StoreCalls,
+    key: &str,
+    quota: &Quota,
+    _algorithm: Algorithm,
+    now_ms: u64,
+    approximate: ApproximateSettings,
+) -> Result<Counted, String> {
+    let window = window_of(quota, now_ms);
+    let limit = u64::from(quota.requests);
+    let plan = with_counters(approximate, now_ms, |c| c.plan(key, limit, now_ms));
+    let stored = match plan {
+        Plan::Local => None,
+        Plan::Read | Plan::Sync => kv::get(calls, key).await.map_err(|e| format!("get: {e}"))?,
+    };
+    let tally = with_counters(approximate, now_ms, |c| {
+        c.count(key, window.end_secs, plan, stored.as_deref(), now_ms)
+    });
+    if let Some(record) = &tally.write {
+        match kv::set(calls, key, record).await {
+            Ok(()) => with_counters(approximate, now_ms, |c| c.wrote(key, tally.local)),
+            Err(e) => eprintln!(
+                "{}",
+                warden_core::base::log::event(
+                    "rate_limit_sync_error",
+                    &[("error", format!("set: {e}").into())],
+                )
+            ),
+        }
+    }
+    Ok(Counted::Exact(
+        i64::try_from(tally.estimate).unwrap_or(i64::MAX),
+    ))
+}
+
+/// Runs `f` on this instance's approximate counters, made on first use
+/// with a random instance id.
+#[cfg(feature = "flavour-minimal")]
+fn with_counters<T>(
+    settings: ApproximateSettings,
+    now_ms: u64,
+    f: impl FnOnce(&mut ApproximateCounters) -> T,
+) -> T {
+    APPROXIMATE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let counters = slot.get_or_insert_with(|| {
+            let id = InstanceId::from_bytes(&crate::host::random::bytes(8));
+            ApproximateCounters::new(id, settings, now_ms)
+        });
+        f(counters)
+    })
 }
 
 /// The configured address header's name, for logs.

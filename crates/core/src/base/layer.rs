@@ -119,6 +119,18 @@ pub trait PolicyLayer {
         StoresUsed::default()
     }
 
+    /// What the layer needs of its host with this policy (SQLite, atomic
+    /// key-value operations), each under the policy field that asks for
+    /// it, so that a flavour without it refuses the policy by name
+    /// (`WardenConfig::build`). A layer that uses only get, set, delete
+    /// and list needs nothing.
+    fn host_needs(
+        _config: &Self::Config,
+        _routes: &[RouteView<'_, Self::RouteKeys>],
+        _needs: &mut Vec<crate::base::host_profile::HostNeed>,
+    ) {
+    }
+
     /// Checks that depend on where warden runs (production is stricter).
     fn check_environment(
         _config: &Self::Config,

@@ -6,6 +6,8 @@
 //!   `tchar`, one duration parser, one problem collector);
 //! - [`environment`]: where warden runs, and [`environment::Secret`];
 //! - [`auth_mode`], [`layer`], [`fail_mode`]: what a route can say;
+//! - [`host_profile`]: the host flavour warden was built for and what its
+//!   stores can do (SQLite, atomic increment, compare-and-swap);
 //! - [`breaker`]: the circuit breaker every store call goes through;
 //! - [`failed_attempts`]: the failed-credential throttle every credential
 //!   layer shares (counter keys, threshold, expiry);
@@ -29,6 +31,7 @@ pub mod expiring_key;
 pub mod fail_mode;
 pub mod failed_attempts;
 pub mod fields;
+pub mod host_profile;
 pub mod identity;
 pub mod layer;
 pub mod log;

@@ -73,6 +73,18 @@ const HOP_BY_HOP: &[&str] = &[
 /// …). A client may not make warden drop them by listing them in `Connection`.
 const HOST_SET_PREFIX: &str = "spin-";
 
+/// Whether `name` (any case, `_` for `-` as apps that fold them read it)
+/// is one of the `spin-*` headers Spin sets on every request. Only Spin
+/// sets them: a component on another host drops them as they arrive, since
+/// any there came from the client (a forged `spin-client-addr` would choose
+/// its own rate-limit bucket).
+pub fn is_host_set_header(name: &str) -> bool {
+    let name = name.as_bytes();
+    name.len() >= HOST_SET_PREFIX.len()
+        && name[..HOST_SET_PREFIX.len() - 1].eq_ignore_ascii_case(b"spin")
+        && matches!(name[HOST_SET_PREFIX.len() - 1], b'-' | b'_')
+}
+
 /// Whether `name_lower` is a hop-by-hop header.
 pub fn is_hop_by_hop(name_lower: &str) -> bool {
     HOP_BY_HOP.contains(&name_lower)
@@ -104,6 +116,9 @@ pub fn strip_request_header(name_lower: &str, connection_listed: &[String]) -> b
     is_hop_by_hop(name_lower)
         || is_identity_header(name_lower)
         || is_request_id_header(name_lower)
+        // The underscore spelling of a host's header, which no host sets:
+        // an app that folds `_` into `-` would read it as the host's.
+        || (is_host_set_header(name_lower) && !name_lower.starts_with(HOST_SET_PREFIX))
         || (!name_lower.starts_with(HOST_SET_PREFIX)
             && connection_listed.iter().any(|listed| listed == name_lower))
 }
@@ -112,9 +127,12 @@ pub fn strip_request_header(name_lower: &str, connection_listed: &[String]) -> b
 /// reach the inner app: the same identity and request-id names as for
 /// headers (an app that merges trailers into its headers must not find a
 /// forged identity there) and the hop-by-hop fields, which have no meaning
-/// in trailers (RFC 9110 §6.5.1). `Connection` does not apply to trailers.
+/// in trailers (RFC 9110 §6.5.1), and `spin-*` fields, which only the host
+/// sets and only as headers. `Connection` does not apply to trailers.
 pub fn strip_request_trailer(name_lower: &str) -> bool {
-    strip_request_header(name_lower, &[])
+    // Hosts set `spin-*` headers, never trailers: any such trailer is the
+    // client's, on every flavour.
+    strip_request_header(name_lower, &[]) || is_host_set_header(name_lower)
 }
 
 /// Whether a response header from the inner app must be removed before the
@@ -161,6 +179,12 @@ mod tests {
 
     #[test]
     fn request_stripping() {
+        assert!(is_host_set_header("Spin-Client-Addr") && is_host_set_header("spin-full-url"));
+        assert!(
+            !is_host_set_header("spin")
+                && !is_host_set_header("x-spin-client-addr")
+                && !is_host_set_header("é")
+        );
         let listed = connection_listed(&["X-Secret-Debug, spin-client-addr, x-warden-role"]);
         assert!(strip_request_header("x-secret-debug", &listed));
         assert!(!strip_request_header("x-other", &listed));
@@ -181,6 +205,32 @@ mod tests {
         assert!(!strip_request_header("spin-client-addr", &listed));
         assert!(strip_request_header("host", &[]));
         assert!(strip_request_header("connection", &[]));
+    }
+
+    /// Hosts set `spin-*` headers, never trailers, and none but Spin sets
+    /// them at all: a `spin-*` trailer, or an underscore spelling of one
+    /// (which apps that fold `_` into `-` read as the host's), came from
+    /// the client.
+    #[test]
+    fn forged_host_fields_are_recognised_in_every_spelling_and_never_trailers() {
+        for name in [
+            "spin-client-addr",
+            "spin_client_addr",
+            "SPIN_Full-Url",
+            "spin_",
+        ] {
+            assert!(is_host_set_header(name), "{name}");
+            assert!(strip_request_trailer(&name.to_ascii_lowercase()), "{name}");
+        }
+        // On Spin the host's own headers pass; their underscore spelling,
+        // which no host sets, never does.
+        assert!(!strip_request_header("spin-client-addr", &[]));
+        assert!(strip_request_header("spin_client_addr", &[]));
+        assert!(strip_request_header("spin_full-url", &[]));
+        for name in ["spin", "spinx-a", "x-spin-client-addr", "x_spin_a"] {
+            assert!(!is_host_set_header(name), "{name}");
+            assert!(!strip_request_trailer(name), "{name}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //!
 //! | layer | sections it owns | ports it asks through the component |
 //! |---|---|---|
-//! | [`rate_limit`] | `[rate_limit]`, a route's `rate_limit` | key-value increment, sweep |
+//! | [`rate_limit`] | `[rate_limit]`, a route's `rate_limit` | key-value increment (get and set on the minimal flavour), sweep |
 //! | [`session`] | `[session]`; `auth = "optional"` and `"required"` | key-value, SQLite |
 //! | [`security_headers`] | `[headers]`, a route's `headers` | random bytes (CSP nonce) |
 //! | [`cors`] | `[cors]`, a route's `cors` | none |
@@ -224,6 +224,21 @@ macro_rules! registry {
                     &views(routes, |k| &k.$field),
                 ));)*
                 used
+            }
+
+            /// What the layers need of their host with these routes.
+            pub(crate) fn host_needs(
+                &self,
+                routes: &[RouteView<'_, RouteKeys>],
+                needs: &mut Vec<crate::base::host_profile::HostNeed>,
+            ) {
+                $(if <$layer as PolicyLayer>::BUILT {
+                    <$layer as PolicyLayer>::host_needs(
+                        &self.$field,
+                        &views(routes, |k| &k.$field),
+                        needs,
+                    );
+                })*
             }
 
             /// Every layer's checks for the environment.

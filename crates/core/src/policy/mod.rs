@@ -44,7 +44,7 @@ use crate::base::auth_mode::AuthMode;
 use crate::base::layer::Layer;
 use crate::base::layer::{RouteView, StoresUsed};
 use crate::http::path::MatchPath;
-use crate::layers::rate_limit::RateLimitRule;
+use crate::layers::rate_limit::{ClientIpSource, RateLimitRule};
 use crate::layers::{RouteKeys, Sections};
 
 /// Default of `settings.response_buffer_limit`: 0, every response streamed
@@ -149,18 +149,7 @@ impl Policy {
     /// assert_eq!(parse_policy(sessions).unwrap().stores_used(), both);
     /// ```
     pub fn stores_used(&self) -> StoresUsed {
-        let routes: Vec<RouteView<'_, RouteKeys>> = self
-            .routes
-            .iter()
-            .enumerate()
-            .map(|(index, route)| RouteView {
-                index,
-                auth: route.auth,
-                also: &route.also,
-                skip: &route.skip,
-                keys: &route.keys,
-            })
-            .collect();
+        let routes = self.route_views();
         let mut used = self.sections.stores_used(&routes);
         // `[session]`'s JWT cookie cache is verified with `[jwt]`'s keys; the
         // two layers stay apart, so the jwks table (SQLite, cached in the
@@ -173,6 +162,101 @@ impl Policy {
             used.key_value = true;
         }
         used
+    }
+
+    /// What this policy needs of its host (SQLite, atomic key-value
+    /// operations), each under the field that asks for it: every layer's
+    /// needs, `[session]`'s JWT cookie cache verified with `[jwt]`'s
+    /// `jwks_table`, and `[security_events] table`. A flavour that lacks
+    /// one refuses the policy (`WardenConfig::build`).
+    ///
+    /// ```
+    /// use warden_core::base::host_profile::Capability;
+    /// use warden_core::policy::parse_policy;
+    ///
+    /// let policy = parse_policy("[[routes]]\nname = \"pay\"\npath = \"/pay\"\nidempotency = {}\n").unwrap();
+    /// let needs = policy.host_needs();
+    /// assert_eq!(needs[0].field, "routes[0].idempotency");
+    /// assert_eq!(needs[0].capability, Capability::KeyValueCompareAndSwap);
+    /// ```
+    pub fn host_needs(&self) -> Vec<crate::base::host_profile::HostNeed> {
+        use crate::base::host_profile::{Capability, HostNeed};
+        let routes = self.route_views();
+        let mut needs = Vec::new();
+        self.sections.host_needs(&routes, &mut needs);
+        if self.sections.session.jwt_cookie_cache
+            && self.sections.jwt.jwks_table
+            && crate::layers::session::config::uses_sessions(&routes)
+            && !needs.iter().any(|n| n.field == "jwt.jwks_table")
+        {
+            needs.push(HostNeed::new("jwt.jwks_table", Capability::Sqlite));
+        }
+        if self.security_events.table.is_some() {
+            needs.push(HostNeed::new("security_events.table", Capability::Sqlite));
+        }
+        // The readiness endpoint's limit is no policy route, so the layers'
+        // hooks do not see it: its sliding window needs increment too.
+        if let Some(ready) = &self.ready
+            && ready.route.keys.rate_limit.limit().is_some_and(|limit| {
+                limit.algorithm == crate::layers::rate_limit::Algorithm::SlidingWindow
+            })
+        {
+            needs.push(HostNeed::new(
+                "settings.ready.rate_limit.algorithm",
+                Capability::KeyValueIncrement,
+            ));
+        }
+        if self.sections.rate_limit.client_ip == ClientIpSource::Peer
+            && self.counts_by_address(&needs)
+        {
+            needs.push(HostNeed::new(
+                "rate_limit.client_ip",
+                Capability::PeerAddress,
+            ));
+        }
+        needs
+    }
+
+    /// Every route as the layers' whole-policy hooks see it.
+    fn route_views(&self) -> Vec<RouteView<'_, RouteKeys>> {
+        self.routes
+            .iter()
+            .enumerate()
+            .map(|(index, route)| RouteView {
+                index,
+                auth: route.auth,
+                also: &route.also,
+                skip: &route.skip,
+                keys: &route.keys,
+            })
+            .collect()
+    }
+
+    /// Whether anything counts requests by the client's address: a rate
+    /// limit keyed by `ip` (or by `user`, which is the address when
+    /// anonymous), the readiness endpoint's, a lockout, a failed-credential
+    /// throttle (already among `needs`).
+    fn counts_by_address(&self, needs: &[crate::base::host_profile::HostNeed]) -> bool {
+        use crate::layers::rate_limit::KeyPart;
+        let keyed_by_address = |route: &Route| {
+            !route.skips(Layer::RateLimit)
+                && route.keys.rate_limit.limit().is_some_and(|limit| {
+                    limit
+                        .key
+                        .iter()
+                        .any(|k| matches!(k, KeyPart::Ip | KeyPart::User))
+                })
+        };
+        self.routes.iter().any(keyed_by_address)
+            || self
+                .ready
+                .as_ref()
+                .is_some_and(|ready| keyed_by_address(&ready.route))
+            || needs.iter().any(|n| {
+                n.field.ends_with(".lockout")
+                    || n.field == "jwt.failure_limit"
+                    || n.field == "api_keys.failure_limit"
+            })
     }
 
     /// Routes that are valid but probably not what was meant, for

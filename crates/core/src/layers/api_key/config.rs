@@ -181,6 +181,34 @@ impl PolicyLayer for ApiKeys {
         }
     }
 
+    /// Better Auth's `apikey` and warden's `api_keys` tables (SQLite), and
+    /// the failed-key counter (increment).
+    fn host_needs(
+        config: &ApiKeyConfig,
+        routes: &[RouteView<'_, ()>],
+        needs: &mut Vec<crate::base::host_profile::HostNeed>,
+    ) {
+        use crate::base::host_profile::{Capability, HostNeed};
+        if !routes
+            .iter()
+            .any(|r| r.accepts(API_KEY) && !r.skip.contains(&Layer::Auth))
+        {
+            return;
+        }
+        if config.better_auth {
+            needs.push(HostNeed::new("api_keys.better_auth", Capability::Sqlite));
+        }
+        if config.warden_table {
+            needs.push(HostNeed::new("api_keys.warden_table", Capability::Sqlite));
+        }
+        if config.failure_limit > 0 {
+            needs.push(HostNeed::new(
+                "api_keys.failure_limit",
+                Capability::KeyValueIncrement,
+            ));
+        }
+    }
+
     fn check_routes(
         config: &ApiKeyConfig,
         routes: &[RouteView<'_, ()>],

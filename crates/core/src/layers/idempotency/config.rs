@@ -349,6 +349,23 @@ impl PolicyLayer for Idempotency {
         }
     }
 
+    /// Each keyed route claims its slot with compare-and-swap (and its
+    /// sweep claims with increment, which every flavour with
+    /// compare-and-swap has).
+    fn host_needs(
+        _config: &IdempotencyConfig,
+        routes: &[RouteView<'_, Self::RouteKeys>],
+        needs: &mut Vec<crate::base::host_profile::HostNeed>,
+    ) {
+        use crate::base::host_profile::{Capability, HostNeed};
+        for route in routes.iter().filter(|r| r.keys.is_some()) {
+            needs.push(HostNeed::new(
+                format!("routes[{}].idempotency", route.index),
+                Capability::KeyValueCompareAndSwap,
+            ));
+        }
+    }
+
     fn stores_used(
         _config: &IdempotencyConfig,
         routes: &[RouteView<'_, Self::RouteKeys>],

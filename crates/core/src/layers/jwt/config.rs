@@ -364,6 +364,27 @@ impl PolicyLayer for Jwt {
         }
     }
 
+    /// The `jwks` table (SQLite) and the failed-token counter (increment).
+    fn host_needs(
+        config: &JwtSettings,
+        routes: &[RouteView<'_, RouteJwt>],
+        needs: &mut Vec<crate::base::host_profile::HostNeed>,
+    ) {
+        use crate::base::host_profile::{Capability, HostNeed};
+        if !routes.iter().any(|r| uses_jwt(r)) {
+            return;
+        }
+        if config.jwks_table {
+            needs.push(HostNeed::new("jwt.jwks_table", Capability::Sqlite));
+        }
+        if config.failure_limit > 0 {
+            needs.push(HostNeed::new(
+                "jwt.failure_limit",
+                Capability::KeyValueIncrement,
+            ));
+        }
+    }
+
     fn check_routes(
         config: &JwtSettings,
         routes: &[RouteView<'_, RouteJwt>],

@@ -313,6 +313,21 @@ impl PolicyLayer for Lockout {
         (problems.len() == before).then_some(overlay)
     }
 
+    /// Each login route counts failures with increment.
+    fn host_needs(
+        _config: &LockoutConfig,
+        routes: &[RouteView<'_, Self::RouteKeys>],
+        needs: &mut Vec<crate::base::host_profile::HostNeed>,
+    ) {
+        use crate::base::host_profile::{Capability, HostNeed};
+        for route in routes.iter().filter(|r| r.keys.is_some()) {
+            needs.push(HostNeed::new(
+                format!("routes[{}].lockout", route.index),
+                Capability::KeyValueIncrement,
+            ));
+        }
+    }
+
     fn stores_used(
         _config: &LockoutConfig,
         routes: &[RouteView<'_, Self::RouteKeys>],

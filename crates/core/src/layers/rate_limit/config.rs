@@ -251,6 +251,8 @@ pub struct RateLimitSettings {
     pub ietf_headers: bool,
     /// How often expired counters are swept from the store.
     pub sweep_interval_secs: u64,
+    /// The approximate limiter's reconciliation (the minimal flavour only).
+    pub approximate: super::approximate::ApproximateSettings,
 }
 
 impl Default for RateLimitSettings {
@@ -261,6 +263,7 @@ impl Default for RateLimitSettings {
             legacy_headers: true,
             ietf_headers: true,
             sweep_interval_secs: 60,
+            approximate: super::approximate::ApproximateSettings::default(),
         }
     }
 }

@@ -18,6 +18,9 @@
 //! clock. Counting is exact: a fixed window admits a request when the
 //! counter's value after the increment is at most the limit, so concurrent
 //! instances admit exactly the limit between them (no read-then-write).
+//! Hosts without an atomic increment (the minimal flavour) count with
+//! [`approximate`] instead: in the instance, reconciled with the store
+//! within a write budget, with a documented error bound.
 //!
 //! Owns the `[rate_limit]` section and a route's `rate_limit` key
 //! (its types here, read by `parse`). Ports: key-value `increment` (one per
@@ -25,6 +28,7 @@
 //! [`too_many_requests_body`] (or the route's `deny`), 503 when the store
 //! fails and the limit fails closed.
 
+pub mod approximate;
 mod config;
 mod decision;
 pub(crate) mod parse;

@@ -8,6 +8,8 @@
 //! legacy_headers = true         # X-RateLimit-*
 //! ietf_headers = true           # RateLimit-Policy / RateLimit
 //! sweep_interval = "1m"         # how often expired counters are deleted
+//! approximate = { sync_interval = "1s", writes_per_second = 5 }
+//!                               # the minimal flavour's approximate limiter
 //!
 //! [[routes]]
 //! rate_limit = "auth"                               # a preset
@@ -22,13 +24,14 @@
 
 use toml::{Table, Value};
 
+use super::approximate::ApproximateSettings;
 use super::config::{
     Algorithm, ClientIpSource, DEFAULT_KEY_PREFIX, KeyPart, MAX_WINDOW_SECS, Preset, Quota,
     RateLimit, RateLimitRule, RateLimitSettings, Scope, SkipIf, Tier,
 };
 use crate::base::denial::Denial;
 use crate::base::fail_mode::FailMode;
-use crate::base::fields::{Problems, is_tchar, parse_duration};
+use crate::base::fields::{Problems, is_tchar, parse_duration, parse_duration_ms};
 use crate::base::layer::{Layer, PolicyLayer, RouteContext, RouteView, StoresUsed};
 
 /// The rate-limit layer as the policy registry sees it.
@@ -88,6 +91,28 @@ impl PolicyLayer for RateLimiting {
         }
     }
 
+    /// Fixed windows count exactly with increment, or approximately
+    /// without it (the minimal flavour); the sliding window's estimate
+    /// needs exact counts, so it needs increment.
+    fn host_needs(
+        _settings: &RateLimitSettings,
+        routes: &[RouteView<'_, RateLimitRule>],
+        needs: &mut Vec<crate::base::host_profile::HostNeed>,
+    ) {
+        use crate::base::host_profile::{Capability, HostNeed};
+        for route in routes {
+            if let RateLimitRule::Limit(limit) = route.keys
+                && limit.algorithm == Algorithm::SlidingWindow
+                && !route.skip.contains(&Layer::RateLimit)
+            {
+                needs.push(HostNeed::new(
+                    format!("routes[{}].rate_limit.algorithm", route.index),
+                    Capability::KeyValueIncrement,
+                ));
+            }
+        }
+    }
+
     fn check_skip(
         rule: &RateLimitRule,
         route: &RouteContext<'_>,
@@ -129,7 +154,9 @@ pub(crate) const SETTINGS_FIELDS: &[&str] = &[
     "legacy_headers",
     "ietf_headers",
     "sweep_interval",
+    "approximate",
 ];
+pub(crate) const APPROXIMATE_FIELDS: &[&str] = &["sync_interval", "writes_per_second"];
 
 /// Parses a route's `rate_limit` value: `"off"`, a preset name, or a table.
 pub(crate) fn parse_rate_limit(
@@ -710,7 +737,46 @@ pub(crate) fn parse_rate_limit_settings(t: &Table, problems: &mut Problems) -> R
     {
         s.sweep_interval_secs = secs;
     }
+    match t.get("approximate") {
+        None => {}
+        Some(Value::Table(a)) => s.approximate = parse_approximate(a, problems),
+        Some(other) => problems.wrong_type(
+            "rate_limit.approximate",
+            "a table { sync_interval, writes_per_second }",
+            other,
+        ),
+    }
     s
+}
+
+/// `[rate_limit] approximate = { sync_interval = "1s", writes_per_second = 5 }`.
+fn parse_approximate(t: &Table, problems: &mut Problems) -> ApproximateSettings {
+    use super::approximate::{SYNC_INTERVAL_RANGE_MS, WRITES_PER_SECOND_RANGE};
+    let mut a = ApproximateSettings::default();
+    problems.unknown_fields(t, "rate_limit.approximate.", APPROXIMATE_FIELDS);
+    let field = "rate_limit.approximate.sync_interval";
+    match t.get("sync_interval") {
+        None => {}
+        Some(Value::String(s)) => match parse_duration_ms(s) {
+            Ok(ms) if (SYNC_INTERVAL_RANGE_MS.0..=SYNC_INTERVAL_RANGE_MS.1).contains(&ms) => {
+                a.sync_interval_ms = ms
+            }
+            Ok(_) => problems.add(field, "must be between 100ms and 1m"),
+            Err(message) => problems.add(field, message),
+        },
+        Some(other) => problems.wrong_type(field, "a duration like \"1s\" or \"500ms\"", other),
+    }
+    if let Some(v) = t.get("writes_per_second")
+        && let Some(n) = problems.integer(
+            "rate_limit.approximate.writes_per_second",
+            v,
+            i64::from(WRITES_PER_SECOND_RANGE.0),
+            i64::from(WRITES_PER_SECOND_RANGE.1),
+        )
+    {
+        a.writes_per_second = u32::try_from(n).unwrap_or(WRITES_PER_SECOND_RANGE.0);
+    }
+    a
 }
 
 #[cfg(test)]
@@ -845,5 +911,51 @@ mod tests {
             fields.contains(&"rate_limit.client_ip") && fields.contains(&"rate_limit.ipv6_prefix"),
             "{fields:?}"
         );
+    }
+
+    #[test]
+    fn approximate_settings_are_read_checked_and_default_to_1s_and_5_writes() {
+        use super::super::approximate::ApproximateSettings;
+        let settings = |table: &str| {
+            parse_policy(&format!(
+                "[rate_limit]\napproximate = {table}\n[[routes]]\nname = \"r\"\npath = \"/*\"\n"
+            ))
+            .map(|p| p.sections.rate_limit.approximate)
+            .map_err(|ps| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            settings("{}").unwrap(),
+            ApproximateSettings {
+                sync_interval_ms: 1_000,
+                writes_per_second: 5
+            }
+        );
+        assert_eq!(
+            settings("{ sync_interval = \"250ms\", writes_per_second = 50 }").unwrap(),
+            ApproximateSettings {
+                sync_interval_ms: 250,
+                writes_per_second: 50
+            }
+        );
+        assert_eq!(
+            settings("{ sync_interval = \"1m\" }")
+                .unwrap()
+                .sync_interval_ms,
+            60_000
+        );
+        let err = settings("{ sync_interval = \"50ms\", writes_per_second = 51, burst = 3 }")
+            .unwrap_err();
+        assert_eq!(
+            err,
+            [
+                "rate_limit.approximate.burst: unknown field; expected one of: sync_interval, writes_per_second",
+                "rate_limit.approximate.sync_interval: must be between 100ms and 1m",
+                "rate_limit.approximate.writes_per_second: must be between 1 and 50",
+            ]
+        );
+        let err = settings("{ sync_interval = 1, writes_per_second = 0 }").unwrap_err();
+        assert_eq!(err.len(), 2, "{err:?}");
+        assert_eq!(settings("5").unwrap_err().len(), 1);
+        assert_eq!(settings("{ sync_interval = \"2h\" }").unwrap_err().len(), 1);
     }
 }

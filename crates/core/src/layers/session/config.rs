@@ -295,6 +295,33 @@ impl PolicyLayer for Sessions {
     /// revocation key-value; `source = "jwt-cookie"` reads neither (the
     /// keys that verify the cookie cache are `[jwt]`'s: `Policy::stores_used`
     /// adds its `jwks_table`).
+    /// `source = "sqlite"` reads Better Auth's tables; its cache lists each
+    /// entry in the user's index with compare-and-swap, and revoking a
+    /// user's sessions empties that index with compare-and-swap.
+    fn host_needs(
+        config: &SessionConfig,
+        routes: &[RouteView<'_, ()>],
+        needs: &mut Vec<crate::base::host_profile::HostNeed>,
+    ) {
+        use crate::base::host_profile::{Capability, HostNeed};
+        let from_sqlite = uses_sessions(routes) && config.source == SessionSource::Sqlite;
+        if from_sqlite {
+            needs.push(HostNeed::new("session.source", Capability::Sqlite));
+            if config.cache {
+                needs.push(HostNeed::new(
+                    "session.cache",
+                    Capability::KeyValueCompareAndSwap,
+                ));
+            }
+        }
+        if config.revoke_path.is_some() {
+            needs.push(HostNeed::new(
+                "session.revoke_path",
+                Capability::KeyValueCompareAndSwap,
+            ));
+        }
+    }
+
     fn stores_used(config: &SessionConfig, routes: &[RouteView<'_, ()>]) -> StoresUsed {
         let sessions = uses_sessions(routes) && config.source != SessionSource::JwtCookie;
         let from_sqlite = config.source == SessionSource::Sqlite;

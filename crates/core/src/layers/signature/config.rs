@@ -320,6 +320,25 @@ impl PolicyLayer for Signatures {
         }
     }
 
+    /// The replay cache records each signature with increment (only the
+    /// first sighting sees 1).
+    fn host_needs(
+        config: &WorkerSettings,
+        routes: &[RouteView<'_, RouteWorker>],
+        needs: &mut Vec<crate::base::host_profile::HostNeed>,
+    ) {
+        use crate::base::host_profile::{Capability, HostNeed};
+        let signed = routes
+            .iter()
+            .any(|r| !r.skip.contains(&Layer::Auth) && r.auth == WORKER);
+        if signed && config.replay {
+            needs.push(HostNeed::new(
+                "worker.replay",
+                Capability::KeyValueIncrement,
+            ));
+        }
+    }
+
     fn check_routes(
         config: &WorkerSettings,
         routes: &[RouteView<'_, RouteWorker>],
