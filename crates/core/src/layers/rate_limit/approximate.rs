@@ -10,11 +10,13 @@
 //!
 //! let settings = ApproximateSettings::default(); // 1 s, 5 writes/s
 //! let mut counters = ApproximateCounters::new(InstanceId::from_bytes(&[7; 8]), settings, 0);
-//! // A counter this instance has never seen is read first (a get, no write).
-//! assert_eq!(counters.plan("rl:w60:60:k", 100, 0), Plan::Read);
-//! let tally = counters.count("rl:w60:60:k", 60, Plan::Read, Some(b"00000000000000aa=4"), 0);
+//! // A counter this instance has never seen is read, and written back at
+//! // once while the write budget has a token (a get and a set).
+//! assert_eq!(counters.plan("rl:w60:60:k", 100, 0), Plan::Sync);
+//! let tally = counters.count("rl:w60:60:k", 60, Plan::Sync, Some(b"00000000000000aa=4"), 0);
 //! assert_eq!(tally.estimate, 5); // 4 counted elsewhere, 1 here
-//! assert!(tally.write.is_none());
+//! assert_eq!(tally.write.unwrap(), b"00000000000000aa=4,0707070707070707=1".to_vec());
+//! counters.wrote("rl:w60:60:k", tally.local);
 //! // Within the sync interval, counting is local.
 //! assert_eq!(counters.plan("rl:w60:60:k", 100, 500), Plan::Local);
 //! assert_eq!(counters.count("rl:w60:60:k", 60, Plan::Local, None, 500).estimate, 6);
@@ -43,8 +45,11 @@
 //!
 //! # What one instance does per request, per quota
 //!
-//! - a counter it has never seen: one get ([`Plan::Read`]), so that a fresh
-//!   instance starts from the store's total (Spin recycles instances);
+//! - a counter it has never seen: a get, so that a fresh instance starts
+//!   from the store's total (Spin recycles instances), and a set of its own
+//!   count while the write budget has a token ([`Plan::Sync`]; else the get
+//!   alone, [`Plan::Read`]), so that an instance ending soon has still
+//!   counted in the store;
 //! - within `sync_interval` of the counter's last read, and fewer than
 //!   [`early_sync`] (a sixteenth of the limit) requests counted since its
 //!   last write: nothing ([`Plan::Local`]);
