@@ -32,6 +32,9 @@ fn hs256(sub: &str) -> String {
 /// approximate limit, a signed route, sessions from Better Auth's
 /// `secondaryStorage`.
 const POLICY: &str = r#"
+[cors]
+origins = ["https://app.example.com"]
+
 [session]
 source = "secondary-storage"
 
@@ -61,6 +64,12 @@ name = "jwt"
 path = "/jwt/*"
 auth = "jwt"
 rate_limit = "off"
+
+[[routes]]
+name = "upload"
+path = "/upload"
+rate_limit = "off"
+body = { limit = "1KiB", json = "strict" }
 
 [[routes]]
 name = "open"
@@ -144,6 +153,29 @@ async fn assert_common_layers(host: &TestHost, name: &str) {
     );
     let anonymous = host.get("/me/profile").await;
     assert_eq!(anonymous.status, 401, "{name}: {}", text(&anonymous));
+
+    // CORS and body limits: no store, the same on every host.
+    let preflight = host
+        .send(
+            "OPTIONS",
+            "/anything",
+            &[
+                ("origin", b"https://app.example.com"),
+                ("access-control-request-method", b"POST"),
+            ],
+            b"",
+        )
+        .await;
+    assert_eq!(preflight.status, 204, "{name}: {}", text(&preflight));
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    let json = [("content-type", &b"application/json"[..])];
+    let big = host.send("POST", "/upload", &json, &[b' '; 2048]).await;
+    assert_eq!(big.status, 413, "{name}: {}", text(&big));
+    let bad = host.send("POST", "/upload", &json, b"{\"a\":").await;
+    assert_eq!(bad.status, 400, "{name}: {}", text(&bad));
 
     // A JWT verified with the HMAC secret read through wasi:config.
     let bearer = format!("Bearer {}", hs256(&format!("jwt-{name}")));
@@ -342,4 +374,29 @@ async fn a_flavour_cannot_start_on_a_host_that_lacks_its_imports() {
         };
         assert!(error.contains(missing), "{file} on {profile:?}: {error}");
     }
+}
+
+/// Lockout on the wasmcloud flavour: its counters are atomic increments, its
+/// locks key-value writes, on the draft interface.
+#[tokio::test]
+async fn the_wasmcloud_flavour_locks_out_failed_logins() {
+    use crate::lockout::{POLICY as LOCKOUT, assert_locked, attempt, email};
+    let host = TestHost::start(flavour("warden-wasmcloud", Profile::Wasmcloud, LOCKOUT)).await;
+    let body = email("ada@example.com");
+    for ip in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        let failed = attempt(&host, "/auth/login", ip, &body, true, &[]).await;
+        assert_eq!(failed.status, 401, "{}", text(&failed));
+    }
+    let locked = attempt(&host, "/auth/login", "198.51.100.4", &body, false, &[]).await;
+    assert_locked(&locked, 429);
+    let other = attempt(
+        &host,
+        "/auth/login",
+        "198.51.100.4",
+        &email("bob@example.com"),
+        false,
+        &[],
+    )
+    .await;
+    assert_eq!(other.status, 200, "{}", text(&other));
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use warden_host::{Fault, Op};
 use warden_tests::*;
 
-const POLICY: &str = r#"
+pub(crate) const POLICY: &str = r#"
 [rate_limit]
 client_ip = "x-real-ip"
 
@@ -68,7 +68,7 @@ async fn start(mode: Reuse) -> TestHost {
 
 /// A login attempt from `ip`; `fail` makes the app answer 401, and
 /// `extra` adds headers.
-async fn attempt(
+pub(crate) async fn attempt(
     host: &TestHost,
     path: &str,
     ip: &str,
@@ -87,13 +87,13 @@ async fn attempt(
     host.send("POST", path, &headers, body).await
 }
 
-fn email(address: &str) -> Vec<u8> {
+pub(crate) fn email(address: &str) -> Vec<u8> {
     format!(r#"{{"email":"{address}","password":"hunter2"}}"#).into_bytes()
 }
 
 /// Asserts `reply` is the lock's refusal with `status`, and returns its
 /// `Retry-After`.
-fn assert_locked(reply: &Reply, status: u16) -> u64 {
+pub(crate) fn assert_locked(reply: &Reply, status: u16) -> u64 {
     assert_eq!(reply.status, status, "{}", text(reply));
     let retry: u64 = reply
         .header("retry-after")
