@@ -17,7 +17,8 @@ const SECRET: &str = "throttle-hs256-secret-0123456789abcdef";
 /// The failures from one address before it is throttled, in both layers.
 const LIMIT: usize = 4;
 
-fn policy() -> String {
+/// The address source and the API-key throttle every test here shares.
+fn api_key_settings() -> String {
     format!(
         r#"
 [rate_limit]
@@ -28,7 +29,14 @@ cache_ttl = "1s"
 negative_cache_ttl = 0
 failure_limit = {LIMIT}
 failure_window = "5m"
+"#
+    )
+}
 
+fn policy() -> String {
+    format!(
+        r#"
+{settings}
 [jwt]
 hmac_secret_variable = "jwt_secret"
 failure_limit = {LIMIT}
@@ -50,7 +58,8 @@ rate_limit = "off"
 name = "web"
 path = "/*"
 rate_limit = "off"
-"#
+"#,
+        settings = api_key_settings()
     )
 }
 
@@ -204,15 +213,7 @@ async fn bad_keys_on_a_route_with_several_credentials_are_counted() {
     // The only route that takes API keys takes sessions first.
     let policy = format!(
         r#"
-[rate_limit]
-client_ip = "x-real-ip"
-
-[api_keys]
-cache_ttl = "1s"
-negative_cache_ttl = 0
-failure_limit = {LIMIT}
-failure_window = "5m"
-
+{settings}
 [[routes]]
 name = "either"
 path = "/either/*"
@@ -223,7 +224,8 @@ rate_limit = "off"
 name = "web"
 path = "/*"
 rate_limit = "off"
-"#
+"#,
+        settings = api_key_settings()
     );
     let host = TestHost::start(Setup::default().policy(&policy)).await;
     let key = crate::api_keys::create_key(&host, "user-4", &[]);
